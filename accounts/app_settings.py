@@ -1,0 +1,53 @@
+"""The accounts app's tunables, read through one object with documented defaults.
+
+Override any of them in Django settings with the `ACCOUNTS_` prefix, e.g.
+`ACCOUNTS_CODE_LIFETIME = timedelta(minutes=10)`. `accounts.checks` rejects impossible
+combinations at start-up.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+
+_DEFAULTS: dict[str, object] = {
+    # A code is valid this long after it is issued (SPEC: 5 minutes).
+    "CODE_LIFETIME": datetime.timedelta(minutes=5),
+    # After a wrong or expired code, no new code for the target for this long.
+    "FAILURE_WAIT": datetime.timedelta(seconds=30),
+    # Between two codes for one target even without a failure (resend).
+    "RESEND_WAIT": datetime.timedelta(seconds=30),
+    # After this many consecutive failures the wait doubles each time...
+    "FAILURES_BEFORE_BACKOFF": 5,
+    # ...up to this ceiling.
+    "MAX_WAIT": datetime.timedelta(hours=1),
+    # NIST SP 800-63B-4 §3.2.2: at most 100 consecutive failures, then staff must unlock.
+    "MAX_CONSECUTIVE_FAILURES": 100,
+    # Delivery retries on transient provider errors (exponential backoff, bounded).
+    "DELIVERY_MAX_RETRIES": 5,
+    # Rate limits in django-ratelimit notation, one place for all of them.
+    "RATE_LIMITS": {
+        "code_send_target": "5/h",
+        "code_send_account": "10/h",
+        "code_send_ip": "20/h",
+        "code_verify_account": "20/h",
+        "code_verify_ip": "60/h",
+    },
+    # Ceiling of SMS sent by the whole site per hour (SMS pumping), 0 = no ceiling.
+    "SMS_GLOBAL_HOURLY_CAP": 1000,
+    # Key of the HMAC that stores codes; falls back to nothing (checks.py refuses that).
+    "CODE_HMAC_KEY": "",
+    # Fernet keys (newest first) that seal a code inside its delivery task message.
+    "DELIVERY_KEYS": [],
+}
+
+
+class AppSettings:
+    def __getattr__(self, name: str):
+        if name not in _DEFAULTS:
+            raise AttributeError(name)
+        return getattr(settings, f"ACCOUNTS_{name}", _DEFAULTS[name])
+
+
+app_settings = AppSettings()

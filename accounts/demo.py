@@ -1,0 +1,73 @@
+"""Demo data for local development: something real to sign in with after `make run`.
+
+Idempotent (update_or_create on natural keys), refused unless settings allow it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Lease, Operator, Property, Unit, User, UserAttribute
+
+DEMO_STAFF_USERNAME = "demo-admin"
+DEMO_STAFF_PASSWORD = "demo-admin-password"  # noqa: S105 - local demo only, never in production
+
+# (phone, attribute code, unit number, lease start offset days, lease end offset days or None)
+DEMO_RESIDENTS = [
+    ("090-1111-0001", "owner", None, None, None),
+    ("090-1111-0002", "rental_resident", "101", -365, None),
+    ("090-1111-0003", "managed", "102", -30, 365),
+    ("090-1111-0004", "rental_resident", "201", -730, -10),
+]
+
+
+@dataclass
+class DemoAccounts:
+    operator: Operator
+    property: Property
+    units: dict[str, Unit]
+    leases: list[Lease]
+
+
+@transaction.atomic
+def demo_accounts_seed(*, today: datetime.date | None = None) -> DemoAccounts:
+    """Create (or bring back to their demo state) the operator, roster and staff account."""
+    today = today or timezone.localdate()
+    operator, _ = Operator.objects.update_or_create(
+        name="さくら不動産管理株式会社",
+        defaults={
+            "contact_phone": "0120-000-000",
+            "contact_email": "support@sakura-kanri.example.jp",
+            "contact_hours": "平日 9:00〜18:00",
+        },
+    )
+    prop, _ = Property.objects.update_or_create(
+        operator=operator, name="メゾン桜ヶ丘", defaults={"address": "東京都世田谷区桜丘1-2-3"}
+    )
+    units = {
+        number: Unit.objects.get_or_create(property=prop, number=number)[0]
+        for number in ("101", "102", "201", "202")
+    }
+    leases = []
+    for phone, attribute_code, unit_number, start, end in DEMO_RESIDENTS:
+        if unit_number is None:
+            continue
+        lease, _ = Lease.objects.update_or_create(
+            unit=units[unit_number],
+            phone_number=phone,
+            defaults={
+                "attribute": UserAttribute.objects.get(code=attribute_code),
+                "start_date": today + datetime.timedelta(days=start),
+                "end_date": today + datetime.timedelta(days=end) if end is not None else None,
+            },
+        )
+        leases.append(lease)
+
+    staff = User.objects.filter(username=DEMO_STAFF_USERNAME).first()
+    if staff is None:
+        User.objects.create_superuser(username=DEMO_STAFF_USERNAME, password=DEMO_STAFF_PASSWORD)
+    return DemoAccounts(operator=operator, property=prop, units=units, leases=leases)

@@ -1,0 +1,418 @@
+"""Accounts: who signs in, what their attribute allows, the operators' roster, and codes.
+
+The roster (operator, property, unit, lease) lives here rather than in `smarthome`
+because it decides who an account *is*: the attribute it takes and the operator whose
+contact it is shown. `smarthome` builds on it (a device may belong to a unit); nothing
+here depends on `smarthome`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+def new_session_token() -> str:
+    return secrets.token_hex(16)
+
+
+class UserAttribute(models.Model):
+    """What an account may do (ユーザー属性). Policy as data, edited by platform staff."""
+
+    code = models.SlugField(_("コード"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=64)
+    description = models.TextField(_("説明"), blank=True)
+    can_set_email = models.BooleanField(
+        _("メールアドレスの設定・変更"),
+        default=True,
+        help_text=_("登録時のメールアドレス入力ステップも、これで表示が決まります。"),
+    )
+    can_change_phone = models.BooleanField(_("電話番号の変更（本人）"), default=False)
+
+    class Meta:
+        verbose_name = _("ユーザー属性")
+        verbose_name_plural = _("ユーザー属性")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# The operator roster
+# ------------------------------------------------------------------------------
+
+
+class Operator(models.Model):
+    """A management company (導入事業者 / 管理会社) and the contact shown to its residents."""
+
+    name = models.CharField(_("事業者名"), max_length=100, unique=True)
+    contact_phone = models.CharField(_("連絡先電話番号"), max_length=32, blank=True)
+    contact_email = models.EmailField(_("連絡先メールアドレス"), blank=True)
+    contact_hours = models.CharField(_("受付時間"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("導入事業者")
+        verbose_name_plural = _("導入事業者")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Property(models.Model):
+    operator = models.ForeignKey(
+        Operator, on_delete=models.PROTECT, related_name="properties", verbose_name=_("導入事業者")
+    )
+    name = models.CharField(_("物件名"), max_length=100)
+    address = models.CharField(_("所在地"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("物件")
+        verbose_name_plural = _("物件")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["operator", "name"], name="property_unique_name_per_operator"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Unit(models.Model):
+    property = models.ForeignKey(
+        Property, on_delete=models.PROTECT, related_name="units", verbose_name=_("物件")
+    )
+    number = models.CharField(_("部屋番号"), max_length=20)
+    last_reset_at = models.DateTimeField(_("最終リセット日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("住戸")
+        verbose_name_plural = _("住戸")
+        ordering = ["property__name", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["property", "number"], name="unit_unique_number_per_property"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.property.name} {self.number}"
+
+
+class LeaseQuerySet(models.QuerySet):
+    """Lease states by date: future (not started), current (in force), past (ended)."""
+
+    def current(self, on: datetime.date | None = None) -> LeaseQuerySet:
+        on = on or timezone.localdate()
+        return self.filter(start_date__lte=on).filter(
+            models.Q(end_date__isnull=True) | models.Q(end_date__gte=on)
+        )
+
+    def future(self, on: datetime.date | None = None) -> LeaseQuerySet:
+        return self.filter(start_date__gt=on or timezone.localdate())
+
+    def past(self, on: datetime.date | None = None) -> LeaseQuerySet:
+        return self.filter(end_date__lt=on or timezone.localdate())
+
+
+class Lease(models.Model):
+    """A resident entry of the roster: registered by the operator before first sign-in."""
+
+    class Status(models.TextChoices):
+        FUTURE = "future", _("開始前")
+        CURRENT = "current", _("契約中")
+        PAST = "past", _("終了")
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="leases", verbose_name=_("住戸"))
+    phone_number = PhoneNumberField(_("入居者電話番号"), db_index=True)
+    attribute = models.ForeignKey(
+        UserAttribute, on_delete=models.PROTECT, related_name="leases", verbose_name=_("ユーザー属性")
+    )
+    start_date = models.DateField(_("契約開始日"))
+    end_date = models.DateField(_("契約終了日"), null=True, blank=True)
+    # Set when that number signs in; the entry outlives the account (operator's data).
+    resident = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leases",
+        verbose_name=_("アカウント"),
+    )
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+
+    objects = LeaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("入居契約")
+        verbose_name_plural = _("入居契約")
+        ordering = ["-start_date", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True) | models.Q(end_date__gte=models.F("start_date")),
+                name="lease_end_not_before_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["end_date"], name="lease_end_date_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.unit} ({self.start_date:%Y-%m-%d}–{self.end_date or ''})"
+
+    def status(self, on: datetime.date | None = None) -> Lease.Status:
+        on = on or timezone.localdate()
+        if self.start_date > on:
+            return self.Status.FUTURE
+        if self.end_date is not None and self.end_date < on:
+            return self.Status.PAST
+        return self.Status.CURRENT
+
+
+# Accounts
+# ------------------------------------------------------------------------------
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, username: str | None = None, password: str | None = None, **extra):
+        """A resident (phone_number, no username, no password) or a staff account."""
+        user = self.model(username=username or None, **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(username=username, password=password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """One account: a resident (phone number + SMS code) or a staff member (username + password).
+
+    The two never mix: a database constraint keeps staff without a phone number, so the
+    resident sign-in can never produce a staff session, and residents have no usable
+    password, so the admin sign-in never accepts them.
+    """
+
+    username = models.CharField(
+        _("ユーザー名"),
+        max_length=150,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[UnicodeUsernameValidator()],
+        help_text=_("スタッフのみ。入居者は電話番号でサインインします。"),
+    )
+    phone_number = PhoneNumberField(_("電話番号"), unique=True, null=True, blank=True)
+    attribute = models.ForeignKey(
+        UserAttribute,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("ユーザー属性"),
+    )
+    # Staff membership: the operator whose data this staff account may see.
+    operator = models.ForeignKey(
+        Operator,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("所属事業者"),
+    )
+    language = models.CharField(
+        _("言語"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    is_staff = models.BooleanField(_("スタッフ"), default=False)
+    is_active = models.BooleanField(_("有効"), default=True)
+    date_joined = models.DateTimeField(_("登録日時"), default=timezone.now)
+    # Part of the session hash: replacing it ends every session of the account.
+    session_token = models.CharField(max_length=32, default=new_session_token, editable=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("アカウント")
+        verbose_name_plural = _("アカウント")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(username__isnull=False) | models.Q(phone_number__isnull=False),
+                name="user_has_username_or_phone",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(phone_number__isnull=True) | models.Q(is_staff=False, is_superuser=False),
+                name="user_resident_is_never_staff",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.username:
+            return self.username
+        return mask_phone(str(self.phone_number)) if self.phone_number else f"#{self.pk}"
+
+    @property
+    def is_resident(self) -> bool:
+        return self.phone_number is not None
+
+    def _session_hash(self, secret: str | None = None) -> str:
+        return salted_hmac(
+            "accounts.User.session_hash",
+            f"{self.password}:{self.session_token}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash()
+
+    def get_session_auth_fallback_hash(self):
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=fallback_secret)
+
+
+def mask_phone(e164: str) -> str:
+    """`+819012345678` → `+81*******678`: enough for a person, useless to a thief."""
+    if len(e164) <= 6:
+        return "*" * len(e164)
+    return e164[:3] + "*" * (len(e164) - 6) + e164[-3:]
+
+
+def mask_email(address: str) -> str:
+    local, _sep, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+class Profile(models.Model):
+    """The MySpaceCore profile: created at the end of registration, and only there."""
+
+    class Gender(models.TextChoices):
+        MALE = "male", _("男性")
+        FEMALE = "female", _("女性")
+        OTHER = "other", _("その他")
+        UNANSWERED = "unanswered", _("回答しない")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile", verbose_name=_("アカウント")
+    )
+    # Ten grapheme clusters may be many code points (👨‍👩‍👧 is five); the form counts clusters.
+    nickname = models.CharField(_("ニックネーム"), max_length=80)
+    birth_year = models.PositiveSmallIntegerField(_("生年"))
+    gender = models.CharField(_("性別"), max_length=16, choices=Gender.choices)
+    # NULL, not "", for "no address": the unique constraint must ignore accounts without one.
+    email = models.EmailField(_("メールアドレス"), null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("MySpaceCore プロフィール")
+        verbose_name_plural = _("MySpaceCore プロフィール")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="profile_email_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.nickname
+
+
+# Verification codes
+# ------------------------------------------------------------------------------
+
+
+class VerificationCode(models.Model):
+    """One 6-digit code sent to one target for one purpose. Only its keyed hash is stored."""
+
+    class Purpose(models.TextChoices):
+        SIGN_IN = "sign_in", _("サインイン")
+        EMAIL = "email", _("メールアドレス確認")
+        PHONE_CHANGE = "phone_change", _("電話番号変更")
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        EMAIL = "email", _("メール")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("未使用")
+        USED = "used", _("使用済み")
+        BURNED = "burned", _("無効（誤入力・期限切れ）")
+        SUPERSEDED = "superseded", _("無効（再発行）")
+        CANCELLED = "cancelled", _("無効（送信不可）")
+
+    class Delivery(models.TextChoices):
+        QUEUED = "queued", _("送信待ち")
+        SENT = "sent", _("送信済み")
+        FAILED = "failed", _("送信失敗")
+        SKIPPED = "skipped", _("期限切れのため未送信")
+
+    purpose = models.CharField(_("用途"), max_length=16, choices=Purpose.choices)
+    channel = models.CharField(_("送信方法"), max_length=8, choices=Channel.choices)
+    target = models.CharField(_("送信先"), max_length=254)
+    code_hash = models.CharField(max_length=64, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="verification_codes",
+        verbose_name=_("アカウント"),
+    )
+    language = models.CharField(_("言語"), max_length=8, default=settings.LANGUAGE_CODE)
+    state = models.CharField(_("状態"), max_length=16, choices=State.choices, default=State.PENDING)
+    delivery = models.CharField(_("送信状況"), max_length=16, choices=Delivery.choices, default=Delivery.QUEUED)
+    delivery_attempts = models.PositiveSmallIntegerField(_("送信試行回数"), default=0)
+    created_at = models.DateTimeField(_("発行日時"), default=timezone.now)
+    expires_at = models.DateTimeField(_("有効期限"))
+    used_at = models.DateTimeField(_("使用日時"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("認証コード")
+        verbose_name_plural = _("認証コード")
+        indexes = [
+            models.Index(fields=["target", "purpose", "state"], name="code_target_purpose_state_idx"),
+            models.Index(fields=["expires_at"], name="code_expires_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} #{self.pk}"
+
+    def is_expired(self, now: datetime.datetime | None = None) -> bool:
+        return (now or timezone.now()) >= self.expires_at
+
+
+class VerificationTarget(models.Model):
+    """Failure count and wait of one target (a phone number or an address), across codes.
+
+    Keyed on the target, not on a session or an IP, so dropping cookies or changing
+    address does not shorten the wait.
+    """
+
+    target = models.CharField(_("送信先"), max_length=254, unique=True)
+    consecutive_failures = models.PositiveIntegerField(_("連続失敗回数"), default=0)
+    wait_until = models.DateTimeField(_("再送信可能日時"), null=True, blank=True)
+    last_issued_at = models.DateTimeField(_("最終発行日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("認証の送信先")
+        verbose_name_plural = _("認証の送信先")
+
+    def __str__(self) -> str:
+        return self.target
