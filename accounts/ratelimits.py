@@ -1,0 +1,70 @@
+"""Rate limits of every code flow, on the shared cache (django-ratelimit), declared in one place.
+
+Rates come from `app_settings.RATE_LIMITS`; SMS sends also count against the site-wide
+`SMS_GLOBAL_HOURLY_CAP` (SMS pumping). A limited request raises RateLimited with the
+seconds until its window ends; views turn that into the 429 page.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django_ratelimit.core import get_usage
+
+from .app_settings import app_settings
+from .models import User
+
+# Used when the cache cannot say how long is left (it failed: django-ratelimit then limits).
+FALLBACK_RETRY_AFTER = 60
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"rate limited, retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+def _constant(value: str):
+    return lambda group, request: value
+
+
+def _consume(request: HttpRequest, limits: list[tuple[str, str, object]]) -> None:
+    """Count this request against each (group, rate, key); raise when any is over its rate.
+
+    A key is django-ratelimit's "ip" or a value made into a constant key (a target, an account).
+    """
+    retry_after = 0
+    for group, rate, key in limits:
+        key = key if key == "ip" else _constant(str(key))
+        usage = get_usage(request, group=f"accounts.{group}", key=key, rate=rate, increment=True)
+        if usage is not None and usage["should_limit"]:
+            time_left = usage["time_left"]
+            retry_after = max(retry_after, time_left if time_left > 0 else FALLBACK_RETRY_AFTER)
+    if retry_after:
+        raise RateLimited(retry_after=retry_after)
+
+
+def check_code_send(request: HttpRequest, *, target: str, user: User | None = None, sms: bool = True) -> None:
+    """Before issuing a code: per target, per account (when signed in) and per IP; plus the SMS cap."""
+    rates = app_settings.RATE_LIMITS
+    limits = [
+        ("code_send_target", rates["code_send_target"], target),
+        ("code_send_ip", rates["code_send_ip"], "ip"),
+    ]
+    if user is not None and user.pk is not None:
+        limits.append(("code_send_account", rates["code_send_account"], str(user.pk)))
+    _consume(request, limits)
+    cap = app_settings.SMS_GLOBAL_HOURLY_CAP
+    if sms and cap:
+        # Counted only for sends that passed the other limits, so a flood from one IP
+        # cannot use up the whole site's allowance.
+        _consume(request, [("sms_global", f"{cap}/h", "all")])
+
+
+def check_code_verify(request: HttpRequest, *, user: User | None = None, target: str | None = None) -> None:
+    """Before checking a code: per account (the signed-in user, else the target being proved) and per IP."""
+    rates = app_settings.RATE_LIMITS
+    limits = [("code_verify_ip", rates["code_verify_ip"], "ip")]
+    account = str(user.pk) if user is not None and user.pk is not None else target
+    if account:
+        limits.append(("code_verify_account", rates["code_verify_account"], account))
+    _consume(request, limits)

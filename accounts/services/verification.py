@@ -1,0 +1,295 @@
+"""Verification codes: issue, deliver (on commit, through Celery) and verify. One engine for every flow.
+
+The rules (SPEC "Verification codes"): 6 digits from a CSPRNG, valid CODE_LIFETIME, single
+use, stored only as an HMAC bound to purpose and target. One try: a wrong or expired code
+burns the code and makes the target wait (FAILURE_WAIT, doubling after
+FAILURES_BEFORE_BACKOFF consecutive failures, up to MAX_WAIT). Failures are counted per
+target across codes; at MAX_CONSECUTIVE_FAILURES the target is locked until staff unlock it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import math
+import re
+import secrets
+import unicodedata
+from datetime import datetime, timedelta
+from functools import partial
+
+from cryptography.fernet import Fernet, MultiFernet
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.app_settings import app_settings
+from accounts.models import User, VerificationCode, VerificationTarget, mask_email, mask_phone
+
+logger = logging.getLogger(__name__)
+
+CODE_DIGITS = 6
+_CODE_RE = re.compile(r"[0-9]{6}")
+# Separators people type inside a code: spaces (any width) and hyphen-like marks,
+# including the long-vowel mark a Japanese IME produces for "-".
+_SEPARATORS = dict.fromkeys(map(ord, "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"))
+# Longer input than this is not a code, whatever it normalises to.
+_MAX_RAW_LENGTH = 64
+
+
+class VerificationError(Exception):
+    """Base of the errors a flow turns into a message for the user."""
+
+
+class VerificationWait(VerificationError):
+    """No new code for this target yet."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"wait {retry_after} s")
+        self.retry_after = retry_after
+
+
+class VerificationLocked(VerificationError):
+    """Too many consecutive failures for this target: staff must unlock it."""
+
+
+class VerificationFailed(VerificationError):
+    """The code did not verify: `reason` is "wrong", "expired" or "used"."""
+
+    def __init__(self, reason: str, retry_after: int = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class DeliveryUnavailable(VerificationError):
+    """The task broker could not be reached when the code was issued; the code was cancelled."""
+
+
+def normalize_code(raw) -> str | None:
+    """The 6 ASCII digits the user meant, or None for anything that cannot be a code.
+
+    NFKC turns full-width digits into ASCII; spaces and hyphens are dropped. Other
+    scripts' digits, letters, 5 or 7 digits, non-strings: None (a wrong code), never an error.
+    """
+    if not isinstance(raw, str) or len(raw) > _MAX_RAW_LENGTH:
+        return None
+    text = unicodedata.normalize("NFKC", raw).translate(_SEPARATORS)
+    text = "".join(text.split())
+    return text if _CODE_RE.fullmatch(text) else None
+
+
+def mask_target(target: str) -> str:
+    """A target fit for a log line."""
+    return mask_email(target) if "@" in target else mask_phone(target)
+
+
+def _code_hash(*, purpose: str, target: str, code: str) -> str:
+    # Purpose and target are inside the MAC: a code only ever verifies what it was issued for.
+    message = f"{purpose}\x1f{target}\x1f{code}".encode()
+    return hmac.new(app_settings.CODE_HMAC_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _delivery_fernet() -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in app_settings.DELIVERY_KEYS])
+
+
+def code_seal(code: str) -> str:
+    """Encrypt a plain code for the task message, so neither the broker nor its logs hold it in clear."""
+    return _delivery_fernet().encrypt(code.encode()).decode()
+
+
+def code_unseal(sealed: str) -> str:
+    """The plain code; raises cryptography.fernet.InvalidToken once older than the code lifetime."""
+    ttl = int(app_settings.CODE_LIFETIME.total_seconds())
+    return _delivery_fernet().decrypt(sealed.encode(), ttl=ttl).decode()
+
+
+def _seconds_until(moment: datetime | None, now: datetime) -> int:
+    if moment is None or moment <= now:
+        return 0
+    return math.ceil((moment - now).total_seconds())
+
+
+def failure_wait(consecutive_failures: int) -> timedelta:
+    """The wait after the n-th consecutive failure: FAILURE_WAIT, then doubling, up to MAX_WAIT."""
+    base = app_settings.FAILURE_WAIT
+    extra = consecutive_failures - app_settings.FAILURES_BEFORE_BACKOFF
+    if extra <= 0:
+        return base
+    # Bounded exponent: 2**40 × 30 s is far past any ceiling, and never overflows timedelta.
+    return min(base * (2 ** min(extra, 40)), app_settings.MAX_WAIT)
+
+
+def _target_row_locked(target: str) -> VerificationTarget:
+    """The target's row, created if needed, locked until the transaction ends."""
+    VerificationTarget.objects.get_or_create(target=target)
+    return VerificationTarget.objects.select_for_update().get(target=target)
+
+
+def _is_locked(row: VerificationTarget) -> bool:
+    return row.consecutive_failures >= app_settings.MAX_CONSECUTIVE_FAILURES
+
+
+def _wait_of(row: VerificationTarget, now: datetime) -> int:
+    resend_at = row.last_issued_at + app_settings.RESEND_WAIT if row.last_issued_at else None
+    return max(_seconds_until(row.wait_until, now), _seconds_until(resend_at, now))
+
+
+def target_wait_seconds(*, target: str) -> int:
+    """Seconds until a new code may be issued for `target`; 0 when it may be issued now."""
+    row = VerificationTarget.objects.filter(target=target).first()
+    return _wait_of(row, timezone.now()) if row else 0
+
+
+def verification_code_issue(
+    *,
+    purpose: str,
+    target: str,
+    channel: str,
+    user: User | None = None,
+    language: str = "ja",
+) -> VerificationCode:
+    """Issue a new code for (purpose, target) and queue its delivery once the transaction commits.
+
+    Earlier pending codes of the same (purpose, target) are superseded. Raises
+    VerificationLocked, VerificationWait (failure wait or resend wait), and
+    DeliveryUnavailable when the broker refuses the task (the code is then cancelled).
+    """
+    with transaction.atomic():
+        now = timezone.now()
+        row = _target_row_locked(target)
+        if _is_locked(row):
+            raise VerificationLocked(target)
+        wait = _wait_of(row, now)
+        if wait:
+            raise VerificationWait(retry_after=wait)
+        VerificationCode.objects.filter(
+            purpose=purpose, target=target, state=VerificationCode.State.PENDING
+        ).update(state=VerificationCode.State.SUPERSEDED)
+        plain = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        code = VerificationCode.objects.create(
+            purpose=purpose,
+            channel=channel,
+            target=target,
+            code_hash=_code_hash(purpose=purpose, target=target, code=plain),
+            user=user,
+            language=language,
+            created_at=now,
+            expires_at=now + app_settings.CODE_LIFETIME,
+        )
+        previous_issued_at = row.last_issued_at
+        row.last_issued_at = now
+        row.save(update_fields=["last_issued_at"])
+        transaction.on_commit(
+            partial(_delivery_enqueue, code=code, sealed=code_seal(plain), previous_issued_at=previous_issued_at)
+        )
+    logger.info("verification code #%s issued (%s, %s) to %s", code.pk, purpose, channel, mask_target(target))
+    return code
+
+
+def _delivery_enqueue(*, code: VerificationCode, sealed: str, previous_issued_at: datetime | None) -> None:
+    """Hand the sealed code to the delivery task; cancel the code when the broker is down."""
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from accounts.tasks import verification_code_send
+
+    try:
+        verification_code_send.apply_async(args=(code.pk, sealed), argsrepr=f"({code.pk}, '<sealed>')")
+    except (OperationalError, RedisConnectionError, RedisTimeoutError, ConnectionError) as exc:
+        logger.error(
+            "verification code #%s cancelled: broker unavailable (%s)", code.pk, type(exc).__name__
+        )
+        VerificationCode.objects.filter(pk=code.pk, state=VerificationCode.State.PENDING).update(
+            state=VerificationCode.State.CANCELLED
+        )
+        # Nothing was sent: the user may ask again as soon as the broker is back.
+        VerificationTarget.objects.filter(target=code.target, last_issued_at=code.created_at).update(
+            last_issued_at=previous_issued_at
+        )
+        raise DeliveryUnavailable from exc
+
+
+def _record_failure(*, target: str, now: datetime) -> int:
+    """Count one more consecutive failure for the target; return the new wait in seconds."""
+    row = _target_row_locked(target)
+    row.consecutive_failures += 1
+    wait = failure_wait(row.consecutive_failures)
+    row.wait_until = now + wait
+    row.save(update_fields=["consecutive_failures", "wait_until"])
+    if _is_locked(row):
+        logger.warning("verification target %s locked after %s failures", mask_target(target), row.consecutive_failures)
+    return math.ceil(wait.total_seconds())
+
+
+def _burn(code_id: int, now: datetime) -> bool:
+    """PENDING → BURNED, conditionally: False when another request already settled the code."""
+    return bool(
+        VerificationCode.objects.filter(pk=code_id, state=VerificationCode.State.PENDING).update(
+            state=VerificationCode.State.BURNED, used_at=now
+        )
+    )
+
+
+def verification_code_verify(
+    *,
+    code_id: int,
+    purpose: str,
+    target: str,
+    raw_code,
+    user: User | None = None,
+) -> VerificationCode:
+    """Check `raw_code` against code `code_id`, issued for exactly this purpose, target and user.
+
+    Success marks the code USED and resets the target's failures. A wrong or expired code
+    is burned and counted (VerificationFailed with the wait); a code already settled raises
+    VerificationFailed("used"). Raises VerificationLocked for a locked target.
+    """
+    plain = normalize_code(raw_code)
+    user_id = user.pk if user is not None else None
+    failed: VerificationFailed | None = None
+    with transaction.atomic():
+        now = timezone.now()
+        code = VerificationCode.objects.filter(pk=code_id).first()
+        if code is None:
+            raise VerificationFailed("used", retry_after=target_wait_seconds(target=target))
+        row = _target_row_locked(target)
+        if _is_locked(row):
+            raise VerificationLocked(target)
+        if code.state != VerificationCode.State.PENDING:
+            raise VerificationFailed("used", retry_after=_wait_of(row, now))
+
+        bound = code.purpose == purpose and code.target == target and code.user_id == user_id
+        expected = code.code_hash
+        offered = _code_hash(purpose=purpose, target=target, code=plain) if plain else ""
+        matches = hmac.compare_digest(expected, offered) and bound
+
+        if matches and not code.is_expired(now):
+            settled = VerificationCode.objects.filter(pk=code.pk, state=VerificationCode.State.PENDING).update(
+                state=VerificationCode.State.USED, used_at=now
+            )
+            if not settled:
+                raise VerificationFailed("used", retry_after=_wait_of(row, now))
+            row.consecutive_failures = 0
+            row.wait_until = None
+            row.save(update_fields=["consecutive_failures", "wait_until"])
+            code.state, code.used_at = VerificationCode.State.USED, now
+            logger.info("verification code #%s verified for %s", code.pk, mask_target(target))
+            return code
+
+        reason = "expired" if code.is_expired(now) else "wrong"
+        if not _burn(code.pk, now):
+            raise VerificationFailed("used", retry_after=_wait_of(row, now))
+        failed = VerificationFailed(reason, retry_after=_record_failure(target=target, now=now))
+    # Raised outside the block: the burn and the failure count must commit.
+    logger.info("verification code #%s burned (%s) for %s", code_id, failed.reason, mask_target(target))
+    raise failed
+
+
+@transaction.atomic
+def verification_target_unlock(*, target: str) -> None:
+    """Staff: clear the failure count and wait of a target (after the 100-failure lock)."""
+    VerificationTarget.objects.filter(target=target).update(consecutive_failures=0, wait_until=None)
+    logger.info("verification target %s unlocked", mask_target(target))

@@ -1,0 +1,50 @@
+"""Production: Twilio's Programmable Messaging through the official SDK (imported lazily).
+
+Credentials come from settings TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER.
+Provider answers are sorted into transient (retry) and permanent (give up) errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import BaseSmsBackend, SmsMessage, SmsPermanentError, SmsTransientError
+
+
+class SmsBackend(BaseSmsBackend):
+    def __init__(self, *, client=None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.from_number = settings.TWILIO_FROM_NUMBER
+        self._client = client
+
+    @property
+    def client(self):
+        if self._client is None:
+            if not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN and self.from_number):
+                raise ImproperlyConfigured("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are required.")
+            from twilio.rest import Client
+
+            self._client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+        return self._client
+
+    def send_messages(self, messages: Sequence[SmsMessage]) -> int:
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        sent = 0
+        for message in messages:
+            try:
+                self.client.messages.create(to=message.to, from_=self.from_number, body=message.body)
+            except TwilioRestException as exc:
+                if exc.status == 429 or exc.status >= 500:
+                    raise SmsTransientError(f"twilio answered {exc.status}") from exc
+                if self.fail_silently:
+                    continue
+                raise SmsPermanentError(f"twilio refused the message ({exc.status}, code {exc.code})") from exc
+            except (TwilioException, OSError) as exc:
+                # Connection errors and timeouts (requests' errors are OSErrors).
+                raise SmsTransientError(f"twilio unreachable: {type(exc).__name__}") from exc
+            sent += 1
+        return sent
