@@ -42,7 +42,7 @@ def _is_transient(exc: BaseException) -> bool:
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)
-def verification_code_send(self, code_id: int, sealed: str) -> str:
+def verification_code_send(self, code_id: int, sealed: str):
     """Deliver code `code_id` (sealed plain code in `sealed`) by SMS or e-mail.
 
     Idempotent: a code that is no longer pending, or already sent, is skipped; an expired
@@ -87,7 +87,14 @@ def verification_code_send(self, code_id: int, sealed: str) -> str:
             "verification code #%s to %s: transient %s, retry %s in %s s",
             code.pk, mask_target(code.target), type(exc).__name__, self.request.retries + 1, countdown,
         )
-        raise self.retry(exc=exc, countdown=countdown, max_retries=app_settings.DELIVERY_MAX_RETRIES) from exc
+        # On a worker retry() raises Retry; run eagerly (tests, local development) it returns
+        # the retry, which Celery applies at once, without the countdown.
+        return self.retry(
+            exc=exc,
+            countdown=countdown,
+            max_retries=app_settings.DELIVERY_MAX_RETRIES,
+            throw=not self.request.is_eager,
+        )
     except Exception as exc:  # noqa: BLE001 - a refusal (bad number, permanent error): record it, do not retry
         return _delivery_failed(code, exc)
 

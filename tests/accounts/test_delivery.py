@@ -1,0 +1,169 @@
+"""Delivery of codes by the Celery task: SMS and e-mail, retries, expiry, idempotence, logs."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+import pytest
+import time_machine
+from django.core import mail
+
+from accounts import sms
+from accounts.models import VerificationCode
+from accounts.services.verification import code_seal, verification_code_issue
+from accounts.sms import SmsPermanentError
+from accounts.sms.backends import locmem
+from accounts.tasks import verification_code_send
+from tests.accounts.verification_helpers import code_in, issue_and_read
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "+819012345678"
+ADDRESS = "taro@example.jp"
+
+
+@pytest.fixture(autouse=True)
+def _reset_locmem():
+    locmem.reset()
+    yield
+    locmem.reset()
+
+
+def issue_quietly(**kwargs) -> VerificationCode:
+    """Issue without running the on-commit delivery (the test calls the task itself)."""
+    arguments = {"purpose": VerificationCode.Purpose.SIGN_IN, "target": PHONE, "channel": VerificationCode.Channel.SMS}
+    return verification_code_issue(**{**arguments, **kwargs})
+
+
+def test_sms_carries_the_code_and_its_validity_in_japanese(django_capture_on_commit_callbacks):
+    code, plain = issue_and_read(django_capture_on_commit_callbacks)
+    (message,) = sms.outbox
+    assert message.to == PHONE
+    assert plain in message.body
+    assert "5分" in message.body
+    code.refresh_from_db()
+    assert code.delivery == VerificationCode.Delivery.SENT
+    assert code.delivered_at is not None
+    assert code.delivery_attempts == 1
+
+
+def test_email_subject_sender_text_and_html(django_capture_on_commit_callbacks):
+    _code, plain = issue_and_read(
+        django_capture_on_commit_callbacks,
+        purpose=VerificationCode.Purpose.EMAIL,
+        target=ADDRESS,
+        channel=VerificationCode.Channel.EMAIL,
+    )
+    (message,) = mail.outbox
+    assert message.subject == "SpaceCore 認証コードのご案内"
+    assert message.from_email == "noreply@my.space-core.net"
+    assert message.to == [ADDRESS]
+    assert plain in message.body and "5分" in message.body
+    ((html, mimetype),) = message.alternatives
+    assert mimetype == "text/html"
+    assert plain in html and "5分" in html
+    assert '<html lang="ja">' in html
+
+
+def test_email_in_english_when_the_code_is_english(django_capture_on_commit_callbacks):
+    _code, plain = issue_and_read(
+        django_capture_on_commit_callbacks,
+        purpose=VerificationCode.Purpose.EMAIL,
+        target=ADDRESS,
+        channel=VerificationCode.Channel.EMAIL,
+        language="en",
+    )
+    (message,) = mail.outbox
+    assert message.subject == "Your SpaceCore verification code"
+    assert plain in message.body and "5 minutes" in message.body
+    assert '<html lang="en">' in message.alternatives[0][0]
+
+
+def test_sms_in_english_when_the_code_is_english(django_capture_on_commit_callbacks):
+    _code, plain = issue_and_read(django_capture_on_commit_callbacks, language="en")
+    assert "verification code" in sms.outbox[0].body and plain in sms.outbox[0].body
+
+
+def test_transient_provider_error_is_retried_then_sent(django_capture_on_commit_callbacks):
+    locmem.fail_next(2)
+    code, plain = issue_and_read(django_capture_on_commit_callbacks)
+    assert len(sms.outbox) == 1
+    code.refresh_from_db()
+    assert code.delivery == VerificationCode.Delivery.SENT
+    assert code.delivery_attempts == 3
+
+
+def test_retries_run_out_then_delivery_failed(settings, django_capture_on_commit_callbacks):
+    settings.ACCOUNTS_DELIVERY_MAX_RETRIES = 2
+    locmem.fail_next(5)
+    with django_capture_on_commit_callbacks(execute=True):
+        code = issue_quietly()
+    assert sms.outbox == []
+    code.refresh_from_db()
+    assert code.delivery == VerificationCode.Delivery.FAILED
+    assert code.delivery_attempts == 3  # the first try and two retries
+    # The code itself stays pending; the user may ask for a new one after the resend wait.
+    assert code.state == VerificationCode.State.PENDING
+
+
+def test_permanent_provider_error_is_not_retried(django_capture_on_commit_callbacks):
+    locmem.fail_next(1, error=SmsPermanentError)
+    with django_capture_on_commit_callbacks(execute=True):
+        code = issue_quietly()
+    code.refresh_from_db()
+    assert code.delivery == VerificationCode.Delivery.FAILED
+    assert code.delivery_attempts == 1
+
+
+def test_retry_backoff_is_exponential(monkeypatch):
+    code = issue_quietly()
+    locmem.fail_next(1)
+    countdowns = []
+
+    def record_retry(*args, **kwargs):
+        countdowns.append(kwargs["countdown"])
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(verification_code_send, "retry", record_retry)
+    for retries in (0, 1, 2):
+        locmem.fail_next(1)
+        with pytest.raises(RuntimeError):
+            verification_code_send.apply(args=(code.pk, code_seal("123456")), retries=retries, throw=True)
+    assert countdowns == [2, 4, 8]
+
+
+def test_code_that_expired_before_delivery_is_not_sent():
+    code = issue_quietly()
+    sealed = code_seal("123456")
+    with time_machine.travel(code.expires_at + datetime.timedelta(seconds=1)):
+        assert verification_code_send.apply(args=(code.pk, sealed)).get() == "expired"
+    assert sms.outbox == []
+    code.refresh_from_db()
+    assert code.delivery == VerificationCode.Delivery.SKIPPED
+
+
+def test_code_no_longer_pending_is_not_sent():
+    code = issue_quietly()
+    VerificationCode.objects.filter(pk=code.pk).update(state=VerificationCode.State.SUPERSEDED)
+    assert verification_code_send.apply(args=(code.pk, code_seal("123456"))).get() == "skipped"
+    assert sms.outbox == []
+
+
+def test_delivery_is_idempotent():
+    code = issue_quietly()
+    sealed = code_seal("654321")
+    assert verification_code_send.apply(args=(code.pk, sealed)).get() == "sent"
+    assert verification_code_send.apply(args=(code.pk, sealed)).get() == "skipped"
+    assert len(sms.outbox) == 1
+    assert code_in(sms.outbox[0].body) == "654321"
+
+
+def test_logs_carry_only_the_masked_target_and_never_the_code(caplog, django_capture_on_commit_callbacks):
+    caplog.set_level(logging.DEBUG)
+    locmem.fail_next(1)
+    _code, plain = issue_and_read(django_capture_on_commit_callbacks)
+    text = caplog.text
+    assert "+81*******678" in text
+    assert PHONE not in text
+    assert plain not in text
