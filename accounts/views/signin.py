@@ -10,13 +10,14 @@ import math
 from http import HTTPStatus
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import SESSION_KEY, login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.forms.signin import SignInCodeForm, SignInPhoneForm
 from accounts.models import VerificationCode, mask_phone
@@ -73,7 +74,8 @@ def signin(request: HttpRequest) -> HttpResponse:
     """Step 1: the phone number. A valid Japanese mobile number gets an SMS code."""
     if request.method == "GET":
         phone = request.session.get(SESSION_PHONE)
-        form = SignInPhoneForm(initial={"phone_number": phone} if phone else None)
+        # Shown as the person types it (090-1234-5678), not in E.164.
+        form = SignInPhoneForm(initial={"phone_number": PhoneNumber.from_string(phone).as_national} if phone else None)
         return _phone_page(request, form, wait=target_wait_seconds(target=phone) if phone else 0)
 
     form = SignInPhoneForm(request.POST)
@@ -161,7 +163,11 @@ def signin_code(request: HttpRequest) -> HttpResponse:
                 )
             request.session.pop(SESSION_PENDING, None)
             request.session.pop(SESSION_PHONE, None)
-            # login() gives the session a new key (also over an existing sign-in) and a new CSRF token.
+            if SESSION_KEY in request.session:
+                # login() keeps the key of a session already signed in to this account; SPEC
+                # wants a new key at every sign-in. (A session of another account is flushed.)
+                request.session.cycle_key()
+            # A new session key and a new CSRF token.
             login(request, user, backend=AUTH_BACKEND)
             return redirect("accounts:mypage")
 

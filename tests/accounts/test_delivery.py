@@ -87,7 +87,7 @@ def test_sms_in_english_when_the_code_is_english(django_capture_on_commit_callba
 
 def test_transient_provider_error_is_retried_then_sent(django_capture_on_commit_callbacks):
     locmem.fail_next(2)
-    code, plain = issue_and_read(django_capture_on_commit_callbacks)
+    code, _plain = issue_and_read(django_capture_on_commit_callbacks)
     assert len(sms.outbox) == 1
     code.refresh_from_db()
     assert code.delivery == VerificationCode.Delivery.SENT
