@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import DEMO_RESIDENTS, DEMO_STAFF_PASSWORD, DEMO_STAFF_USERNAME, demo_accounts_seed
+from smarthome.demo import demo_smarthome_seed
 
 
 class Command(BaseCommand):
@@ -12,13 +13,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not getattr(settings, "DEMO_DATA_ALLOWED", False):
             raise CommandError("Demo data is refused by these settings (DEMO_DATA_ALLOWED is not set).")
-        demo_accounts_seed()
-        try:
-            from smarthome.demo import demo_smarthome_seed
-        except ImportError:
-            pass
-        else:
-            demo_smarthome_seed()
+        demo_smarthome_seed(demo=demo_accounts_seed())
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"  Admin: http://127.0.0.1:8000/admin/  {DEMO_STAFF_USERNAME} / {DEMO_STAFF_PASSWORD}")
         self.stdout.write("  Residents sign in at http://127.0.0.1:8000/signin/ with one of:")

@@ -1,0 +1,30 @@
+"""The smarthome app's tunables, read through one object with documented defaults.
+
+Override any of them in Django settings with the `SMARTHOME_` prefix, e.g.
+`SMARTHOME_PINS_PER_LOCK = 30`. `smarthome.checks` rejects impossible values at start-up.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+_DEFAULTS: dict[str, object] = {
+    # Fernet keys for smart-lock PINs, newest first (MultiFernet). Rotate: prepend a
+    # new key, run `manage.py smarthome_rotate_pin_key`, then drop the old key.
+    "PIN_KEYS": [],
+    # PIN length in digits (SPEC: 4–10).
+    "PIN_MIN_LENGTH": 4,
+    "PIN_MAX_LENGTH": 10,
+    # Slots of one smart lock.
+    "PINS_PER_LOCK": 20,
+}
+
+
+class AppSettings:
+    def __getattr__(self, name: str):
+        if name not in _DEFAULTS:
+            raise AttributeError(name)
+        return getattr(settings, f"SMARTHOME_{name}", _DEFAULTS[name])
+
+
+app_settings = AppSettings()

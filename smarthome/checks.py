@@ -1,0 +1,26 @@
+"""Start-up checks: refuse settings that cannot work rather than fail on a resident."""
+
+from __future__ import annotations
+
+from cryptography.fernet import Fernet
+from django.core.checks import Error, register
+
+from .app_settings import app_settings
+
+
+@register()
+def smarthome_settings_check(app_configs=None, **kwargs) -> list[Error]:
+    errors: list[Error] = []
+    keys = app_settings.PIN_KEYS
+    if not keys:
+        errors.append(Error("SMARTHOME_PIN_KEYS is empty.", id="smarthome.E001"))
+    for key in keys:
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            errors.append(Error("A SMARTHOME_PIN_KEYS entry is not a Fernet key.", id="smarthome.E002"))
+    if not 1 <= app_settings.PIN_MIN_LENGTH <= app_settings.PIN_MAX_LENGTH:
+        errors.append(Error("SMARTHOME_PIN_MIN_LENGTH must be 1..SMARTHOME_PIN_MAX_LENGTH.", id="smarthome.E003"))
+    if app_settings.PINS_PER_LOCK < 1:
+        errors.append(Error("SMARTHOME_PINS_PER_LOCK must be positive.", id="smarthome.E004"))
+    return errors

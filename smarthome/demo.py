@@ -1,0 +1,68 @@
+"""Demo smart-home data on top of `accounts.demo`: devices, remotes and PINs to look at.
+
+Idempotent (natural keys: serial number, remote name, PIN label); refused by the
+`seed_demo` command unless settings allow demo data.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.demo import DEMO_RESIDENTS, DemoAccounts, demo_accounts_seed
+from accounts.models import Unit, User, UserAttribute
+
+from .models import ApplianceType, Device, DeviceKind, PinCode, RemoteControlSetting
+from .services import pin_code_create, remote_setting_create
+
+DEMO_UNIT_NUMBERS = ("101", "102", "201")
+# The owner of DEMO_RESIDENTS (090-1111-0001) in the form the database stores.
+DEMO_OWNER_PHONE = "+819011110001"
+
+# (name, appliance type, maker, signal data)
+DEMO_REMOTES = [
+    ("リビングのエアコン", ApplianceType.AIR_CONDITIONER, "ダイキン", "preset:daikin-ac-01"),
+    ("リビングのテレビ", ApplianceType.TV, "シャープ", "preset:sharp-tv-03"),
+]
+
+
+@transaction.atomic
+def demo_smarthome_seed(*, demo: DemoAccounts | None = None) -> None:
+    """Give the owner resident a hub and a lock, and units 101/102/201 a hub and a lock each."""
+    demo = demo or demo_accounts_seed()
+    owner_attribute = DEMO_RESIDENTS[0][1]
+    owner, _created = User.objects.get_or_create(
+        phone_number=DEMO_OWNER_PHONE, defaults={"attribute": UserAttribute.objects.get(code=owner_attribute)}
+    )
+    _devices_seed(prefix="OWN-0001", owner_user=owner, unit=None)
+    for number in DEMO_UNIT_NUMBERS:
+        _devices_seed(prefix=f"UNIT-{number}", owner_user=None, unit=demo.units[number])
+
+
+def _devices_seed(*, prefix: str, owner_user: User | None, unit: Unit | None) -> None:
+    owner = {"owner_user": owner_user, "unit": unit}
+    hub, _created = Device.objects.update_or_create(
+        serial_number=f"DEMO-HUB-{prefix}", defaults={"kind": DeviceKind.HUB, "name": "SpaceCore ハブ", **owner}
+    )
+    lock, _created = Device.objects.update_or_create(
+        serial_number=f"DEMO-LOCK-{prefix}",
+        defaults={"kind": DeviceKind.SMART_LOCK, "name": "玄関のスマートロック", **owner},
+    )
+    for name, appliance_type, maker, signal_data in DEMO_REMOTES:
+        if not RemoteControlSetting.objects.filter(device=hub, name=name).exists():
+            remote_setting_create(
+                device=hub, name=name, appliance_type=appliance_type, maker=maker, signal_data=signal_data
+            )
+    if not PinCode.objects.filter(device=lock, label="家族用").exists():
+        pin_code_create(device=lock, label="家族用", pin="482915")
+    if not PinCode.objects.filter(device=lock, label="清掃スタッフ用").exists():
+        start = timezone.now().replace(minute=0, second=0, microsecond=0) + datetime.timedelta(days=1)
+        pin_code_create(
+            device=lock,
+            label="清掃スタッフ用",
+            pin="7305",
+            valid_from=start,
+            valid_until=start + datetime.timedelta(hours=8),
+        )

@@ -1,0 +1,81 @@
+"""Reads of the smarthome app. Every lookup a resident makes goes through `*_for_user`,
+so another account's device, remote or PIN is simply not found (404), whatever the id."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from accounts.models import Lease, User
+
+from .models import Device, PinCode, RemoteControlSetting
+
+
+def _devices_visible_q(*, user: User, on: datetime.date | None = None) -> Q:
+    """The account's own devices and those of the unit of its current lease."""
+    current_units = Lease.objects.current(on).filter(resident=user).values("unit_id")
+    return Q(owner_user=user) | Q(unit__in=current_units)
+
+
+def devices_for_user(*, user: User, on: datetime.date | None = None) -> QuerySet[Device]:
+    """The devices a resident sees on My page, with their numbers of remotes and PINs."""
+    if not user.is_authenticated:
+        return Device.objects.none()
+    return (
+        Device.objects.filter(_devices_visible_q(user=user, on=on))
+        .select_related("unit__property")
+        .annotate(
+            remote_setting_count=Count("remote_settings", distinct=True),
+            pin_code_count=Count("pin_codes", distinct=True),
+        )
+        .order_by("unit_id", "name", "pk")
+    )
+
+
+def device_get_for_user(*, user: User, device_id: int) -> Device:
+    """One device the resident may see and edit; Http404 for any other id."""
+    if not user.is_authenticated:
+        raise Http404
+    return get_object_or_404(
+        Device.objects.filter(_devices_visible_q(user=user)).select_related("unit__property"), pk=device_id
+    )
+
+
+def remote_setting_get_for_user(*, user: User, remote_setting_id: int) -> RemoteControlSetting:
+    if not user.is_authenticated:
+        raise Http404
+    visible_devices = Device.objects.filter(_devices_visible_q(user=user)).values("pk")
+    return get_object_or_404(
+        RemoteControlSetting.objects.filter(device__in=visible_devices).select_related("device"),
+        pk=remote_setting_id,
+    )
+
+
+def pin_code_get_for_user(*, user: User, pin_code_id: int) -> PinCode:
+    if not user.is_authenticated:
+        raise Http404
+    visible_devices = Device.objects.filter(_devices_visible_q(user=user)).values("pk")
+    return get_object_or_404(
+        PinCode.objects.filter(device__in=visible_devices).select_related("device"), pk=pin_code_id
+    )
+
+
+def remote_settings_for_device(*, device: Device) -> QuerySet[RemoteControlSetting]:
+    return RemoteControlSetting.objects.filter(device=device).order_by("name", "pk")
+
+
+def pin_codes_for_device(*, device: Device) -> QuerySet[PinCode]:
+    return PinCode.objects.filter(device=device).order_by("created_at", "pk")
+
+
+def pin_codes_active(*, device: Device, at: datetime.datetime | None = None) -> QuerySet[PinCode]:
+    """The PINs that open the lock at `at` (now by default): inside their validity window."""
+    at = at or timezone.now()
+    return PinCode.objects.filter(device=device).filter(
+        Q(valid_from__isnull=True) | Q(valid_from__lte=at),
+        Q(valid_until__isnull=True) | Q(valid_until__gt=at),
+    )

@@ -1,0 +1,124 @@
+"""My page > Smart home: a resident's devices, remote-control settings and smart-lock PINs.
+
+Every lookup goes through a `*_for_user` selector (another account's id answers 404),
+every change through one service, and each completed action leaves a message.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import selectors, services
+from .forms import PinCodeForm, RemoteSettingForm
+
+
+@login_required
+@require_GET
+def device_list(request: HttpRequest) -> HttpResponse:
+    devices = list(selectors.devices_for_user(user=request.user))
+    context = {
+        "own_devices": [device for device in devices if device.owner_user_id is not None],
+        "unit_devices": [device for device in devices if device.unit_id is not None],
+    }
+    return render(request, "smarthome/device_list.html", context)
+
+
+@login_required
+@require_GET
+def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
+    device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+    context = {
+        "device": device,
+        "remote_settings": selectors.remote_settings_for_device(device=device),
+        "pin_codes": selectors.pin_codes_for_device(device=device) if device.is_smart_lock else [],
+    }
+    return render(request, "smarthome/device_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def remote_setting_create(request: HttpRequest, device_id: int) -> HttpResponse:
+    device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+    form = RemoteSettingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.remote_setting_create(device=device, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("リモコン情報を追加しました。"))
+            return redirect("smarthome:device_detail", device_id=device.pk)
+    return render(request, "smarthome/remote_setting_form.html", {"device": device, "form": form, "is_new": True})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def remote_setting_update(request: HttpRequest, remote_setting_id: int) -> HttpResponse:
+    remote_setting = selectors.remote_setting_get_for_user(user=request.user, remote_setting_id=remote_setting_id)
+    initial = {
+        "name": remote_setting.name,
+        "appliance_type": remote_setting.appliance_type,
+        "maker": remote_setting.maker,
+        "signal_data": remote_setting.signal_data,
+    }
+    form = RemoteSettingForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.remote_setting_update(remote_setting=remote_setting, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("リモコン情報を変更しました。"))
+            return redirect("smarthome:device_detail", device_id=remote_setting.device_id)
+    context = {"device": remote_setting.device, "remote_setting": remote_setting, "form": form, "is_new": False}
+    return render(request, "smarthome/remote_setting_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def remote_setting_delete(request: HttpRequest, remote_setting_id: int) -> HttpResponse:
+    remote_setting = selectors.remote_setting_get_for_user(user=request.user, remote_setting_id=remote_setting_id)
+    if request.method == "POST":
+        services.remote_setting_delete(remote_setting=remote_setting)
+        messages.success(request, _("リモコン情報「%(name)s」を削除しました。") % {"name": remote_setting.name})
+        return redirect("smarthome:device_detail", device_id=remote_setting.device_id)
+    return render(
+        request,
+        "smarthome/remote_setting_confirm_delete.html",
+        {"device": remote_setting.device, "remote_setting": remote_setting},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pin_code_create(request: HttpRequest, device_id: int) -> HttpResponse:
+    device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+    if not device.is_smart_lock:
+        raise Http404
+    form = PinCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.pin_code_create(device=device, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("暗証番号を追加しました。"))
+            return redirect("smarthome:device_detail", device_id=device.pk)
+    return render(request, "smarthome/pin_code_form.html", {"device": device, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pin_code_delete(request: HttpRequest, pin_code_id: int) -> HttpResponse:
+    pin_code = selectors.pin_code_get_for_user(user=request.user, pin_code_id=pin_code_id)
+    if request.method == "POST":
+        services.pin_code_delete(pin_code=pin_code)
+        messages.success(request, _("暗証番号「%(label)s」を削除しました。") % {"label": pin_code.label})
+        return redirect("smarthome:device_detail", device_id=pin_code.device_id)
+    return render(request, "smarthome/pin_code_confirm_delete.html", {"device": pin_code.device, "pin_code": pin_code})

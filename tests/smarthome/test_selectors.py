@@ -1,0 +1,77 @@
+"""Selectors: which devices a resident sees (lease states by date) and which PINs open a lock now."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.http import Http404
+
+from smarthome.selectors import device_get_for_user, devices_for_user, pin_codes_active
+from tests.factories import LeaseFactory, ResidentFactory
+from tests.smarthome.factories import DeviceFactory, PinCodeFactory, SmartLockFactory, UnitDeviceFactory
+
+pytestmark = pytest.mark.django_db
+
+JST = datetime.timezone(datetime.timedelta(hours=9))
+
+
+def test_active_pins_follow_their_validity_window(time_machine):
+    time_machine.move_to(datetime.datetime(2026, 4, 1, 8, 0, tzinfo=JST), tick=False)
+    lock = SmartLockFactory()
+    family = PinCodeFactory(device=lock)
+    cleaner = PinCodeFactory(
+        device=lock,
+        valid_from=datetime.datetime(2026, 4, 1, 9, 0, tzinfo=JST),
+        valid_until=datetime.datetime(2026, 4, 1, 17, 0, tzinfo=JST),
+    )
+    PinCodeFactory()  # another lock
+
+    assert set(pin_codes_active(device=lock)) == {family}
+    time_machine.move_to(datetime.datetime(2026, 4, 1, 9, 0, tzinfo=JST), tick=False)
+    assert set(pin_codes_active(device=lock)) == {family, cleaner}
+    time_machine.move_to(datetime.datetime(2026, 4, 1, 17, 0, tzinfo=JST), tick=False)
+    assert set(pin_codes_active(device=lock)) == {family}
+    assert set(pin_codes_active(device=lock, at=datetime.datetime(2026, 4, 1, 12, 0, tzinfo=JST))) == {
+        family,
+        cleaner,
+    }
+
+
+def test_resident_sees_unit_devices_only_while_the_lease_is_current(time_machine):
+    time_machine.move_to(datetime.datetime(2026, 4, 1, 12, 0, tzinfo=JST), tick=False)
+    resident = ResidentFactory()
+    own = DeviceFactory(owner_user=resident)
+    unit_device = UnitDeviceFactory()
+    LeaseFactory(
+        unit=unit_device.unit,
+        resident=resident,
+        start_date=datetime.date(2026, 4, 10),
+        end_date=datetime.date(2026, 6, 30),
+    )
+
+    assert set(devices_for_user(user=resident)) == {own}  # future lease
+    time_machine.move_to(datetime.datetime(2026, 4, 10, 0, 1, tzinfo=JST), tick=False)
+    assert set(devices_for_user(user=resident)) == {own, unit_device}  # first day
+    time_machine.move_to(datetime.datetime(2026, 6, 30, 23, 59, tzinfo=JST), tick=False)
+    assert set(devices_for_user(user=resident)) == {own, unit_device}  # last day
+    assert device_get_for_user(user=resident, device_id=unit_device.pk) == unit_device
+    time_machine.move_to(datetime.datetime(2026, 7, 1, 0, 1, tzinfo=JST), tick=False)
+    assert set(devices_for_user(user=resident)) == {own}  # past lease
+    with pytest.raises(Http404):
+        device_get_for_user(user=resident, device_id=unit_device.pk)
+
+
+def test_lease_of_another_account_on_the_unit_shows_nothing():
+    resident = ResidentFactory()
+    unit_device = UnitDeviceFactory()
+    LeaseFactory(unit=unit_device.unit, resident=ResidentFactory())
+    LeaseFactory(unit=unit_device.unit, resident=None)
+    assert list(devices_for_user(user=resident)) == []
+
+
+def test_device_list_counts_remotes_and_pins():
+    lock = SmartLockFactory()
+    PinCodeFactory.create_batch(3, device=lock)
+    (device,) = devices_for_user(user=lock.owner_user)
+    assert (device.remote_setting_count, device.pin_code_count) == (0, 3)
