@@ -22,3 +22,6 @@ ACCOUNTS_DELIVERY_KEYS = env.list(
 )
 INTERNAL_IPS = ["127.0.0.1"]
 DEMO_DATA_ALLOWED = True
+# Serve static files straight from the app folders (no collectstatic needed).
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

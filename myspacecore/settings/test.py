@@ -27,3 +27,6 @@ if not REDIS_URL:
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 ACCOUNTS_SMS_GLOBAL_HOURLY_CAP = 1000
 DEMO_DATA_ALLOWED = True
+# Serve static files straight from the app folders (no collectstatic needed).
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,109 @@
+"""Each settings module loads in its own mode; production refuses to start without secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({
+    "engine": settings.DATABASES["default"]["ENGINE"],
+    "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+    "email": settings.EMAIL_BACKEND,
+    "sms": settings.SMS_BACKEND,
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "debug": settings.DEBUG,
+    "session_cookie": settings.SESSION_COOKIE_NAME,
+}))
+"""
+
+
+def production_env(**extra: str) -> dict[str, str]:
+    key = Fernet.generate_key().decode()
+    return {
+        "DJANGO_SETTINGS_MODULE": "myspacecore.settings.production",
+        "DJANGO_SECRET_KEY": "p" + os.urandom(40).hex(),
+        "DJANGO_ALLOWED_HOSTS": "my.space-core.net",
+        "DATABASE_URL": "postgres://myspacecore@127.0.0.1:5432/myspacecore",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "ACCOUNTS_CODE_HMAC_KEY": os.urandom(32).hex(),
+        "ACCOUNTS_DELIVERY_KEYS": key,
+        "SMARTHOME_PIN_KEYS": key,
+        **extra,
+    }
+
+
+def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
+
+
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_local_settings_need_nothing_installed():
+    result = run_python(PROBE, {"DJANGO_SETTINGS_MODULE": "myspacecore.settings.local"})
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert loaded == {
+        "engine": "django.db.backends.sqlite3",
+        "eager": True,
+        "email": "django.core.mail.backends.console.EmailBackend",
+        "sms": "accounts.sms.backends.console.SmsBackend",
+        "cache": "django.core.cache.backends.db.DatabaseCache",
+        "debug": True,
+        "session_cookie": "sessionid",
+    }
+
+
+def test_production_settings_use_real_services():
+    result = run_python(PROBE, production_env())
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert loaded["engine"] == "django.db.backends.postgresql"
+    assert loaded["eager"] is False
+    assert loaded["email"].startswith("anymail.")
+    assert loaded["sms"] == "accounts.sms.backends.twilio.SmsBackend"
+    assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["debug"] is False
+    assert loaded["session_cookie"] == "__Host-sessionid"
+
+
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ACCOUNTS_CODE_HMAC_KEY", "SMARTHOME_PIN_KEYS"]
+)
+def test_production_refuses_to_start_without_a_secret_or_service(missing):
+    env = production_env()
+    del env[missing]
+    result = run_python(PROBE, env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert missing in result.stderr
+
+
+def test_production_check_deploy_prints_no_issues():
+    result = run_manage("check", "--deploy", env=production_env())
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+    assert "WARNINGS" not in result.stdout + result.stderr
+
+
+def test_test_settings_are_in_use(settings):
+    assert settings.SMS_BACKEND == "accounts.sms.backends.locmem.SmsBackend"
+    assert settings.EMAIL_BACKEND == "django.core.mail.backends.locmem.EmailBackend"
+    assert settings.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
