@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.admin",
+    # FORM_RENDERER = TemplatesSetting finds Django's widget templates through this app.
+    "django.forms",
     "phonenumber_field",
     "anymail",
     "csp",
