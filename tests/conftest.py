@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 
@@ -41,3 +42,19 @@ def _empty_sms_outbox():
     outbox.clear()
     yield
     outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _seeded_user_attributes(request):
+    """Transactional tests (live server, worker, races) start from a flushed database, which
+    has lost the rows of data migrations: put the seeded user attributes back."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps
+
+    importlib.import_module("accounts.migrations.0002_seed_user_attributes").seed(apps, None)
