@@ -366,7 +366,7 @@ def test_known_and_unknown_numbers_get_identical_answers(client, send, settings)
 # Broker down -------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_broker_down_answers_503_with_a_clear_message(client, monkeypatch):
     def broker_down(**kwargs):
         raise OperationalError("connection refused")
