@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import mypage, signin
+from .views import mypage, profile, register, signin
 
 app_name = "accounts"
 
@@ -9,4 +9,15 @@ urlpatterns = [
     path("signin/code/", signin.signin_code, name="signin_code"),
     path("mypage/", mypage.mypage, name="mypage"),
     path("signout/", mypage.signout, name="signout"),
+    # MySpaceCore profile: the registration wizard and the edit page.
+    path("mypage/myspacecore/", profile.profile_edit, name="profile"),
+    path("mypage/myspacecore/phone/", profile.profile_phone, name="profile_phone"),
+    path("mypage/myspacecore/phone/verify/", profile.profile_phone_verify, name="profile_phone_verify"),
+    path("mypage/myspacecore/email/", profile.profile_email, name="profile_email"),
+    path("mypage/myspacecore/email/verify/", profile.profile_email_verify, name="profile_email_verify"),
+    path("mypage/myspacecore/register/", register.register_basics, name="register"),
+    path("mypage/myspacecore/register/email/", register.register_email, name="register_email"),
+    path("mypage/myspacecore/register/code/", register.register_code, name="register_code"),
+    path("mypage/myspacecore/register/confirm/", register.register_confirm, name="register_confirm"),
+    path("mypage/myspacecore/register/done/", register.register_done, name="register_done"),
 ]

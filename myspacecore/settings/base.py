@@ -193,6 +193,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_BEAT_SCHEDULE: dict = {}
+# Task modules that autodiscovery (`<app>.tasks`) does not find: the profile notices.
+CELERY_IMPORTS = ["accounts.services.profile"]
 
 # E-MAIL
 # ------------------------------------------------------------------------------

@@ -1,0 +1,122 @@
+"""Forms of the MySpaceCore profile: wizard steps and the edit page. They check the input's shape.
+
+The rules themselves (nickname counting, birth-year range, address availability) come
+from `accounts.services.profile`, so a form and a service can never disagree.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.formfields import PhoneNumberField
+
+from accounts.models import Profile, User
+from accounts.services.profile import (
+    birth_year_range,
+    email_validate_available,
+    nickname_clean,
+    phone_validate_available,
+)
+
+NICKNAME_HELP = _("10文字以内で入力してください（絵文字も1文字と数えます）。")
+
+
+class NicknameField(forms.CharField):
+    def __init__(self, **kwargs):
+        # No max_length: the browser would count UTF-16 units, not characters as a person does.
+        kwargs.setdefault("label", _("ニックネーム"))
+        kwargs.setdefault("help_text", NICKNAME_HELP)
+        kwargs.setdefault("strip", False)
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"autocomplete": "nickname"})
+
+    def clean(self, value):
+        return nickname_clean(super().clean(value))
+
+
+class ProfileBasicsForm(forms.Form):
+    """Wizard step 1: nickname, birth year, gender."""
+
+    nickname = NicknameField()
+    birth_year = forms.TypedChoiceField(label=_("生年"), coerce=int, choices=())
+    gender = forms.ChoiceField(label=_("性別"), choices=Profile.Gender.choices, widget=forms.RadioSelect)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Built per request: the range moves with the calendar.
+        self.fields["birth_year"].choices = [("", _("選択してください")), *((y, str(y)) for y in birth_year_range())]
+        self.fields["birth_year"].help_text = _("登録後は変更できません。")
+        self.fields["gender"].help_text = _("登録後は変更できません。")
+
+
+class NicknameForm(forms.Form):
+    """The edit page: the nickname is the only editable basic field (birth year and gender are not here)."""
+
+    nickname = NicknameField()
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(
+        label=_("メールアドレス"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"}),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        email_validate_available(email=email, user=self.user)
+        return email
+
+
+class RegisterEmailForm(EmailForm):
+    """Wizard step 2: the address is optional (the step can be skipped), so no 必須 badge."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = False
+        self.fields["email"].help_text = _(
+            "任意です。登録しない場合は「メールアドレスを登録しない」をタップしてください。"
+        )
+
+    def clean_email(self) -> str:
+        if not self.cleaned_data["email"].strip():
+            raise ValidationError(
+                _("メールアドレスを入力するか、「メールアドレスを登録しない」をタップしてください。"), code="required"
+            )
+        return super().clean_email()
+
+
+class PhoneForm(forms.Form):
+    phone_number = PhoneNumberField(
+        label=_("新しい電話番号"),
+        region="JP",
+        help_text=_("例: 090-1234-5678"),
+        error_messages={"invalid": _("正しい電話番号を入力してください。")},
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_phone_number(self):
+        phone = self.cleaned_data["phone_number"]
+        if self.user.phone_number and phone == self.user.phone_number:
+            raise ValidationError(_("現在の電話番号と同じです。"), code="same")
+        phone_validate_available(phone=phone.as_e164, user=self.user)
+        return phone
+
+
+class CodeForm(forms.Form):
+    # Any text is accepted here: the code engine normalises it and treats the rest as wrong.
+    code = forms.CharField(
+        label=_("認証コード"),
+        max_length=32,
+        help_text=_("6桁の数字を入力してください。"),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

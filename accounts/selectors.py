@@ -1,0 +1,47 @@
+"""Reads of the accounts app (HackSoft selectors): nothing here changes data."""
+
+from __future__ import annotations
+
+import math
+
+from django.utils import timezone
+
+from accounts.models import Lease, Operator, Profile, User, VerificationCode
+
+
+def operator_contact_for_user(*, user: User) -> Operator | None:
+    """The operator of the unit of the account's current lease (the company to call), if any."""
+    lease = (
+        Lease.objects.current()
+        .filter(resident=user)
+        .select_related("unit__property__operator")
+        .order_by("-start_date", "-pk")
+        .first()
+    )
+    return lease.unit.property.operator if lease else None
+
+
+def email_in_use(*, email: str, exclude_user: User | None = None) -> bool:
+    """Whether another account's profile has this address (case-insensitively, as the constraint)."""
+    profiles = Profile.objects.filter(email__iexact=email.strip())
+    if exclude_user is not None:
+        profiles = profiles.exclude(user=exclude_user)
+    return profiles.exists()
+
+
+def phone_in_use(*, phone: str, exclude_user: User | None = None) -> bool:
+    """Whether another account signs in with this E.164 number."""
+    users = User.objects.filter(phone_number=phone)
+    if exclude_user is not None:
+        users = users.exclude(pk=exclude_user.pk)
+    return users.exists()
+
+
+def verification_code_seconds_left(*, code_id: int | None) -> int:
+    """Seconds until the code expires (0 when unknown or expired), for the page's countdown."""
+    if code_id is None:
+        return 0
+    expires_at = VerificationCode.objects.filter(pk=code_id).values_list("expires_at", flat=True).first()
+    if expires_at is None:
+        return 0
+    return max(0, math.ceil((expires_at - timezone.now()).total_seconds()))

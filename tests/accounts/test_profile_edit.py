@@ -1,0 +1,383 @@
+"""The edit page (SPEC "Editing"): nickname, read-only basics, phone and e-mail changes."""
+
+from __future__ import annotations
+
+import datetime
+from http import HTTPStatus
+
+import pytest
+import time_machine
+from django.contrib.sessions.models import Session
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from accounts import sms
+from accounts.models import Profile, User, VerificationCode
+from accounts.selectors import operator_contact_for_user
+from accounts.services.profile import user_phone_change
+from tests.accounts.profile_helpers import (
+    attributes_seed,
+    last_email_code,
+    last_sms_code,
+    post_on_commit,
+    signed_in,
+    wrong_code,
+)
+from tests.factories import LeaseFactory, ProfileFactory, ResidentFactory, StaffFactory, attribute
+
+pytestmark = pytest.mark.django_db
+
+NEW_PHONE = "+819087654321"
+START = datetime.datetime(2026, 11, 25, 3, 0, tzinfo=datetime.UTC)
+
+
+def url(name: str) -> str:
+    return reverse(f"accounts:{name}")
+
+
+def owner_profile(**kwargs) -> Profile:
+    return ProfileFactory(user__attribute=attribute("owner"), **kwargs)
+
+
+# The page
+# ------------------------------------------------------------------------------
+
+
+def test_edit_page_shows_nickname_form_and_read_only_basics():
+    profile = owner_profile(nickname="さくら", birth_year=1990, gender=Profile.Gender.FEMALE)
+    response = signed_in(profile.user).get(url("profile"))
+    assert response.status_code == HTTPStatus.OK
+    content = response.content.decode()
+    assert "設定情報変更" in content
+    assert 'value="さくら"' in content
+    assert "1990年" in content
+    assert "女性" in content
+    assert 'name="birth_year"' not in content
+    assert 'name="gender"' not in content
+
+
+def test_anonymous_visitor_cannot_open_the_edit_page():
+    response = Client().get(url("profile"))
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"].startswith(url("signin"))
+
+
+def test_staff_account_cannot_open_the_edit_page():
+    assert signed_in(StaffFactory()).get(url("profile")).status_code == HTTPStatus.FORBIDDEN
+
+
+def test_resident_without_profile_is_sent_to_the_wizard_from_the_edit_page():
+    response = signed_in(ResidentFactory()).get(url("profile"))
+    assert response["Location"] == url("register")
+
+
+# Nickname
+# ------------------------------------------------------------------------------
+
+
+def test_nickname_change_saves_and_says_so():
+    profile = owner_profile(nickname="前")
+    response = signed_in(profile.user).post(url("profile"), {"nickname": " 後 "}, follow=True)
+    assert "ニックネームを変更しました" in response.content.decode()
+    profile.refresh_from_db()
+    assert profile.nickname == "後"
+
+
+def test_nickname_change_refused_keeps_what_was_typed_and_the_old_value():
+    profile = owner_profile(nickname="前")
+    response = signed_in(profile.user).post(url("profile"), {"nickname": "あ" * 11})
+    assert response.status_code == HTTPStatus.OK
+    assert "あ" * 11 in response.content.decode()
+    profile.refresh_from_db()
+    assert profile.nickname == "前"
+
+
+def test_birth_year_and_gender_posted_with_nickname_are_ignored():
+    profile = owner_profile(birth_year=1990, gender=Profile.Gender.FEMALE)
+    signed_in(profile.user).post(url("profile"), {"nickname": "新", "birth_year": "2000", "gender": "male"})
+    profile.refresh_from_db()
+    assert (profile.nickname, profile.birth_year, profile.gender) == ("新", 1990, "female")
+
+
+# Phone number change
+# ------------------------------------------------------------------------------
+
+
+def test_phone_change_by_sms_code_changes_the_number_and_notifies_the_old_one(django_capture_on_commit_callbacks):
+    profile = owner_profile()
+    user = profile.user
+    old_phone = user.phone_number.as_e164
+    client = signed_in(user)
+    assert "変更する" in client.get(url("profile")).content.decode()
+    page = client.get(url("profile_phone"))
+    assert "送信する" in page.content.decode()
+
+    response = post_on_commit(
+        django_capture_on_commit_callbacks, client, url("profile_phone"), {"phone_number": "090-8765-4321"}
+    )
+    assert response["Location"] == url("profile_phone_verify")
+    code = VerificationCode.objects.get(purpose=VerificationCode.Purpose.PHONE_CHANGE)
+    assert (code.target, code.channel) == (NEW_PHONE, VerificationCode.Channel.SMS)
+    assert "認証する" in client.get(url("profile_phone_verify")).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("profile_phone_verify"), {"code": last_sms_code(NEW_PHONE)}, follow=True)
+    assert "電話番号を変更しました" in response.content.decode()
+    user.refresh_from_db()
+    assert user.phone_number.as_e164 == NEW_PHONE
+    notices = [message for message in sms.outbox if message.to == old_phone]
+    assert len(notices) == 1
+    assert "電話番号が変更されました" in notices[0].body
+    assert NEW_PHONE not in notices[0].body
+
+
+def test_phone_change_ends_the_accounts_other_sessions(django_capture_on_commit_callbacks):
+    user = owner_profile().user
+    other_device = signed_in(user)
+    this_device = signed_in(user)
+    assert other_device.get(url("profile")).status_code == HTTPStatus.OK
+    post_on_commit(django_capture_on_commit_callbacks, this_device, url("profile_phone"), {"phone_number": NEW_PHONE})
+    with django_capture_on_commit_callbacks(execute=True):
+        this_device.post(url("profile_phone_verify"), {"code": last_sms_code(NEW_PHONE)})
+    assert this_device.get(url("profile")).status_code == HTTPStatus.OK
+    response = other_device.get(url("profile"))
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"].startswith(url("signin"))
+
+
+def test_phone_change_by_operator_ends_every_session_and_notifies(django_capture_on_commit_callbacks):
+    user = ProfileFactory(user__attribute=attribute("rental_resident")).user
+    old_phone = user.phone_number.as_e164
+    device = signed_in(user)
+    staff = StaffFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        user_phone_change(user=user, new_phone="090-8765-4321", acting_user=staff)
+    assert User.objects.get(pk=user.pk).phone_number.as_e164 == NEW_PHONE
+    assert device.get(url("profile")).status_code == HTTPStatus.FOUND
+    assert [message.to for message in sms.outbox] == [old_phone]
+
+
+def test_phone_used_by_another_account_is_refused_without_saying_whose(django_capture_on_commit_callbacks):
+    other = ProfileFactory(user__phone_number=NEW_PHONE, nickname="ほかの人", email="other@example.jp")
+    user = owner_profile().user
+    response = post_on_commit(
+        django_capture_on_commit_callbacks, signed_in(user), url("profile_phone"), {"phone_number": NEW_PHONE}
+    )
+    assert response.status_code == HTTPStatus.OK
+    content = response.content.decode()
+    assert "この電話番号は使用できません" in content
+    assert other.nickname not in content
+    assert other.email not in content
+    assert sms.outbox == []
+    assert not VerificationCode.objects.exists()
+
+
+def test_phone_same_as_current_is_refused():
+    user = owner_profile().user
+    response = signed_in(user).post(url("profile_phone"), {"phone_number": str(user.phone_number)})
+    assert "現在の電話番号と同じです" in response.content.decode()
+
+
+def test_invalid_phone_number_gets_a_message_not_an_error():
+    user = owner_profile().user
+    response = signed_in(user).post(url("profile_phone"), {"phone_number": "12ab"})
+    assert response.status_code == HTTPStatus.OK
+    assert "正しい電話番号を入力してください" in response.content.decode()
+    assert 'value="12ab"' in response.content.decode()
+
+
+def test_wrong_phone_code_waits_and_goes_back_with_the_number_kept(django_capture_on_commit_callbacks):
+    user = owner_profile().user
+    client = signed_in(user)
+    with time_machine.travel(START, tick=False):
+        post_on_commit(django_capture_on_commit_callbacks, client, url("profile_phone"), {"phone_number": NEW_PHONE})
+        response = client.post(url("profile_phone_verify"), {"code": wrong_code(last_sms_code(NEW_PHONE))}, follow=True)
+    content = response.content.decode()
+    assert response.redirect_chain[-1][0] == url("profile_phone")
+    assert "認証コードが正しくありません" in content
+    assert 'value="090-8765-4321"' in content
+    assert 'data-countdown="30"' in content
+    user.refresh_from_db()
+    assert user.phone_number.as_e164 != NEW_PHONE
+
+
+def test_phone_verify_page_without_a_sent_code_goes_back_to_the_number():
+    user = owner_profile().user
+    assert signed_in(user).get(url("profile_phone_verify"))["Location"] == url("profile_phone")
+
+
+# E-mail set / change
+# ------------------------------------------------------------------------------
+
+
+def test_email_link_says_set_when_none_and_change_when_set():
+    without = owner_profile(email=None)
+    with_email = owner_profile(email="sakura@example.jp")
+    assert "設定する" in signed_in(without.user).get(url("profile")).content.decode()
+    content = signed_in(with_email.user).get(url("profile")).content.decode()
+    assert "sakura@example.jp" in content
+    assert url("profile_email") in content
+    assert "設定する" not in content
+
+
+def test_email_set_by_code(django_capture_on_commit_callbacks):
+    profile = owner_profile(email=None)
+    client = signed_in(profile.user)
+    response = post_on_commit(
+        django_capture_on_commit_callbacks, client, url("profile_email"), {"email": "Sakura@Example.jp"}
+    )
+    assert response["Location"] == url("profile_email_verify")
+    code = VerificationCode.objects.get(purpose=VerificationCode.Purpose.EMAIL)
+    assert code.target == "sakura@example.jp"
+    page = client.get(url("profile_email_verify")).content.decode()
+    assert "noreply@my.space-core.net" in page
+    response = client.post(url("profile_email_verify"), {"code": last_email_code("Sakura@Example.jp")}, follow=True)
+    assert "メールアドレスを設定しました" in response.content.decode()
+    profile.refresh_from_db()
+    assert profile.email == "Sakura@Example.jp"
+
+
+def test_email_change_notifies_the_old_address(django_capture_on_commit_callbacks):
+    profile = owner_profile(email="old@example.jp")
+    client = signed_in(profile.user)
+    post_on_commit(django_capture_on_commit_callbacks, client, url("profile_email"), {"email": "new@example.jp"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("profile_email_verify"), {"code": last_email_code("new@example.jp")})
+    profile.refresh_from_db()
+    assert profile.email == "new@example.jp"
+    notices = [message for message in mail.outbox if message.to == ["old@example.jp"]]
+    assert len(notices) == 1
+    assert "new@example.jp" not in notices[0].body
+
+
+def test_email_used_by_another_account_is_refused_at_change(django_capture_on_commit_callbacks):
+    ProfileFactory(email="taken@example.jp")
+    profile = owner_profile()
+    response = post_on_commit(
+        django_capture_on_commit_callbacks, signed_in(profile.user), url("profile_email"), {"email": "Taken@example.jp"}
+    )
+    assert "このメールアドレスは使用できません" in response.content.decode()
+    assert mail.outbox == []
+
+
+def test_wrong_email_code_goes_back_with_the_address_kept(django_capture_on_commit_callbacks):
+    profile = owner_profile()
+    client = signed_in(profile.user)
+    post_on_commit(django_capture_on_commit_callbacks, client, url("profile_email"), {"email": "new@example.jp"})
+    response = client.post(
+        url("profile_email_verify"), {"code": wrong_code(last_email_code("new@example.jp"))}, follow=True
+    )
+    content = response.content.decode()
+    assert "認証コードが正しくありません" in content
+    assert 'value="new@example.jp"' in content
+    profile.refresh_from_db()
+    assert profile.email is None
+
+
+def test_phone_change_code_never_verifies_an_email(django_capture_on_commit_callbacks):
+    profile = owner_profile()
+    client = signed_in(profile.user)
+    post_on_commit(django_capture_on_commit_callbacks, client, url("profile_phone"), {"phone_number": NEW_PHONE})
+    phone_code = last_sms_code(NEW_PHONE)
+    post_on_commit(django_capture_on_commit_callbacks, client, url("profile_email"), {"email": "new@example.jp"})
+    if last_email_code("new@example.jp") == phone_code:
+        pytest.skip("the two random codes happen to be equal")
+    response = client.post(url("profile_email_verify"), {"code": phone_code}, follow=True)
+    assert "認証コードが正しくありません" in response.content.decode()
+    profile.refresh_from_db()
+    assert profile.email is None
+
+
+def test_email_change_says_changed_when_an_address_was_set(django_capture_on_commit_callbacks):
+    profile = owner_profile(email="old@example.jp")
+    client = signed_in(profile.user)
+    post_on_commit(django_capture_on_commit_callbacks, client, url("profile_email"), {"email": "new@example.jp"})
+    response = client.post(url("profile_email_verify"), {"code": last_email_code("new@example.jp")}, follow=True)
+    assert "メールアドレスを変更しました" in response.content.decode()
+
+
+def test_too_many_code_sends_answer_429_with_retry_after(django_capture_on_commit_callbacks):
+    profile = owner_profile()
+    client = signed_in(profile.user)
+    with time_machine.travel(START, tick=False) as clock:
+        for n in range(5):
+            response = post_on_commit(
+                django_capture_on_commit_callbacks, client, url("profile_email"), {"email": "new@example.jp"}
+            )
+            assert response.status_code == HTTPStatus.FOUND, n
+            clock.shift(31)
+        response = post_on_commit(
+            django_capture_on_commit_callbacks, client, url("profile_email"), {"email": "new@example.jp"}
+        )
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert int(response["Retry-After"]) > 0
+    assert len(mail.outbox) == 5
+
+
+# A real commit, so the delivery is enqueued inside the request as in production.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_broker_down_answers_503_and_changes_nothing(monkeypatch):
+    attributes_seed()
+    from kombu.exceptions import OperationalError
+
+    from accounts import tasks
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("broker down")
+
+    monkeypatch.setattr(tasks.verification_code_send, "apply_async", refuse)
+    profile = owner_profile()
+    client = signed_in(profile.user)
+    response = client.post(url("profile_phone"), {"phone_number": NEW_PHONE})
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert "ただいま送信できません" in response.content.decode()
+    assert client.get(url("profile_phone_verify"))["Location"] == url("profile_phone")
+    profile.user.refresh_from_db()
+    assert profile.user.phone_number.as_e164 != NEW_PHONE
+
+
+def test_edit_page_query_count_is_bounded(django_assert_max_num_queries):
+    profile = ProfileFactory(user__attribute=attribute("rental_resident"))
+    LeaseFactory(resident=profile.user)
+    client = signed_in(profile.user)
+    with django_assert_max_num_queries(8):
+        assert client.get(url("profile")).status_code == HTTPStatus.OK
+
+
+# Operator contact
+# ------------------------------------------------------------------------------
+
+
+def test_rental_resident_sees_the_operators_contact_instead_of_change():
+    user = ProfileFactory(user__attribute=attribute("rental_resident")).user
+    lease = LeaseFactory(resident=user, phone_number=str(user.phone_number))
+    operator = lease.unit.property.operator
+    content = signed_in(user).get(url("profile")).content.decode()
+    assert "管理会社様にご連絡の上、電話番号の変更をご依頼ください" in content
+    assert operator.name in content
+    assert operator.contact_phone in content
+    assert url("profile_phone") not in content
+
+
+def test_operator_contact_is_of_the_current_lease_not_an_ended_one():
+    user = ResidentFactory(attribute=attribute("rental_resident"))
+    today = datetime.date.today()
+    LeaseFactory(
+        resident=user, start_date=today - datetime.timedelta(days=400), end_date=today - datetime.timedelta(days=10)
+    )
+    current = LeaseFactory(resident=user, start_date=today - datetime.timedelta(days=5))
+    assert operator_contact_for_user(user=user) == current.unit.property.operator
+
+
+def test_operator_contact_is_none_without_a_lease():
+    assert operator_contact_for_user(user=ResidentFactory()) is None
+
+
+def test_sessions_table_is_untouched_by_a_nickname_change():
+    profile = owner_profile()
+    client = signed_in(profile.user)
+    before = Session.objects.count()
+    client.post(url("profile"), {"nickname": "新"})
+    assert Session.objects.count() == before
+    assert client.get(url("profile")).status_code == HTTPStatus.OK
