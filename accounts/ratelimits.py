@@ -43,8 +43,15 @@ def _consume(request: HttpRequest, limits: list[tuple[str, str, object]]) -> Non
         raise RateLimited(retry_after=retry_after)
 
 
-def check_code_send(request: HttpRequest, *, target: str, user: User | None = None, sms: bool = True) -> None:
-    """Before issuing a code: per target, per account (when signed in) and per IP; plus the SMS cap."""
+def check_code_send(
+    request: HttpRequest, *, target: str, user: User | None = None, sms: bool | None = None
+) -> None:
+    """Before issuing a code: per target, per account (when signed in) and per IP; plus the SMS cap.
+
+    `sms` says whether the code goes by SMS; by default, unless the target is an address.
+    """
+    if sms is None:
+        sms = "@" not in target
     rates = app_settings.RATE_LIMITS
     limits = [
         ("code_send_target", rates["code_send_target"], target),

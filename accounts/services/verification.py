@@ -181,10 +181,10 @@ def verification_code_issue(
         previous_issued_at = row.last_issued_at
         row.last_issued_at = now
         row.save(update_fields=["last_issued_at"])
+        logger.info("verification code #%s issued (%s, %s) to %s", code.pk, purpose, channel, mask_target(target))
         transaction.on_commit(
             partial(_delivery_enqueue, code=code, sealed=code_seal(plain), previous_issued_at=previous_issued_at)
         )
-    logger.info("verification code #%s issued (%s, %s) to %s", code.pk, purpose, channel, mask_target(target))
     return code
 
 

@@ -19,3 +19,10 @@ def ratelimited(request: HttpRequest, exception=None, retry_after: int | None = 
     )
     response["Retry-After"] = str(int(retry_after))
     return response
+
+
+def delivery_unavailable(request: HttpRequest, retry_after: int = 60) -> HttpResponse:
+    """503: a code could not be queued for sending (the task broker is down). Nothing was sent."""
+    response = render(request, "503.html", status=HTTPStatus.SERVICE_UNAVAILABLE)
+    response["Retry-After"] = str(retry_after)
+    return response

@@ -32,20 +32,13 @@ from accounts.services.verification import (
     verification_code_issue,
     verification_code_verify,
 )
-from accounts.views.errors import ratelimited
+from accounts.views.errors import delivery_unavailable, ratelimited
 
 # {"code_id": int, "phone": E.164}: the code being entered, between the two pages.
 SESSION_PENDING = "accounts_signin"
 # The number to show again in the phone field after a failure.
 SESSION_PHONE = "accounts_signin_phone"
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def delivery_unavailable(request: HttpRequest) -> HttpResponse:
-    """503: the code could not be queued for sending (broker down). Nothing was sent."""
-    response = render(request, "503.html", status=HTTPStatus.SERVICE_UNAVAILABLE)
-    response["Retry-After"] = "60"
-    return response
 
 
 def _has_repeated_fields(request: HttpRequest, *names: str) -> bool:

@@ -8,6 +8,8 @@ import pytest
 import time_machine
 from django.db import connection
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 from kombu.exceptions import OperationalError
 
 from accounts.models import VerificationCode, VerificationTarget
@@ -99,6 +101,12 @@ def failures_of(target=PHONE) -> int:
 )
 def test_normalize_code_is_forgiving_and_never_raises(raw, expected):
     assert normalize_code(raw) == expected
+
+
+@given(st.text(max_size=80))
+def test_normalize_code_returns_six_ascii_digits_or_none_for_any_text(raw):
+    result = normalize_code(raw)
+    assert result is None or (len(result) == 6 and result.isascii() and result.isdigit())
 
 
 # Issue, storage, expiry ----------------------------------------------------------------
