@@ -212,23 +212,24 @@ def _delivery_enqueue(*, code: VerificationCode, sealed: str, previous_issued_at
         raise DeliveryUnavailable from exc
 
 
-def _record_failure(*, target: str, now: datetime) -> int:
-    """Count one more consecutive failure for the target; return the new wait in seconds."""
-    row = _target_row_locked(target)
+def _record_failure(row: VerificationTarget, now: datetime) -> int:
+    """Count one more consecutive failure on the (locked) target row; return the new wait in seconds."""
     row.consecutive_failures += 1
     wait = failure_wait(row.consecutive_failures)
     row.wait_until = now + wait
     row.save(update_fields=["consecutive_failures", "wait_until"])
     if _is_locked(row):
-        logger.warning("verification target %s locked after %s failures", mask_target(target), row.consecutive_failures)
+        logger.warning(
+            "verification target %s locked after %s failures", mask_target(row.target), row.consecutive_failures
+        )
     return math.ceil(wait.total_seconds())
 
 
-def _burn(code_id: int, now: datetime) -> bool:
-    """PENDING → BURNED, conditionally: False when another request already settled the code."""
+def _settle(code_id: int, state: str, now: datetime) -> bool:
+    """PENDING → `state` as one conditional UPDATE: False when another request settled the code first."""
     return bool(
         VerificationCode.objects.filter(pk=code_id, state=VerificationCode.State.PENDING).update(
-            state=VerificationCode.State.BURNED, used_at=now
+            state=state, used_at=now
         )
     )
 
@@ -249,16 +250,14 @@ def verification_code_verify(
     """
     plain = normalize_code(raw_code)
     user_id = user.pk if user is not None else None
-    failed: VerificationFailed | None = None
     with transaction.atomic():
         now = timezone.now()
-        code = VerificationCode.objects.filter(pk=code_id).first()
-        if code is None:
-            raise VerificationFailed("used", retry_after=target_wait_seconds(target=target))
+        # The target row is locked first: attempts on one target are counted one at a time.
         row = _target_row_locked(target)
         if _is_locked(row):
             raise VerificationLocked(target)
-        if code.state != VerificationCode.State.PENDING:
+        code = VerificationCode.objects.filter(pk=code_id).first()
+        if code is None or code.state != VerificationCode.State.PENDING:
             raise VerificationFailed("used", retry_after=_wait_of(row, now))
 
         bound = code.purpose == purpose and code.target == target and code.user_id == user_id
@@ -267,10 +266,7 @@ def verification_code_verify(
         matches = hmac.compare_digest(expected, offered) and bound
 
         if matches and not code.is_expired(now):
-            settled = VerificationCode.objects.filter(pk=code.pk, state=VerificationCode.State.PENDING).update(
-                state=VerificationCode.State.USED, used_at=now
-            )
-            if not settled:
+            if not _settle(code.pk, VerificationCode.State.USED, now):
                 raise VerificationFailed("used", retry_after=_wait_of(row, now))
             row.consecutive_failures = 0
             row.wait_until = None
@@ -280,9 +276,9 @@ def verification_code_verify(
             return code
 
         reason = "expired" if code.is_expired(now) else "wrong"
-        if not _burn(code.pk, now):
+        if not _settle(code.pk, VerificationCode.State.BURNED, now):
             raise VerificationFailed("used", retry_after=_wait_of(row, now))
-        failed = VerificationFailed(reason, retry_after=_record_failure(target=target, now=now))
+        failed = VerificationFailed(reason, retry_after=_record_failure(row, now))
     # Raised outside the block: the burn and the failure count must commit.
     logger.info("verification code #%s burned (%s) for %s", code_id, failed.reason, mask_target(target))
     raise failed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import smtplib
 
 import pytest
 import time_machine
@@ -167,3 +168,43 @@ def test_logs_carry_only_the_masked_target_and_never_the_code(caplog, django_cap
     assert "+81*******678" in text
     assert PHONE not in text
     assert plain not in text
+
+
+def flaky_email_send(monkeypatch, errors):
+    """EmailMultiAlternatives.send raises each of `errors` once, then sends as usual."""
+    from django.core.mail import EmailMultiAlternatives
+
+    real_send = EmailMultiAlternatives.send
+    pending = list(errors)
+
+    def send(self, fail_silently=False):
+        if pending:
+            raise pending.pop(0)
+        return real_send(self, fail_silently)
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", send)
+
+
+def test_transient_smtp_error_is_retried(monkeypatch, django_capture_on_commit_callbacks):
+    flaky_email_send(monkeypatch, [smtplib.SMTPServerDisconnected("gone"), smtplib.SMTPResponseException(421, b"busy")])
+    code, _plain = issue_and_read(
+        django_capture_on_commit_callbacks,
+        purpose=VerificationCode.Purpose.EMAIL,
+        target=ADDRESS,
+        channel=VerificationCode.Channel.EMAIL,
+    )
+    code.refresh_from_db()
+    assert code.delivery == VerificationCode.Delivery.SENT
+    assert code.delivery_attempts == 3
+
+
+def test_smtp_refusal_is_not_retried(monkeypatch, django_capture_on_commit_callbacks):
+    flaky_email_send(monkeypatch, [smtplib.SMTPRecipientsRefused({ADDRESS: (550, b"no such user")})])
+    with django_capture_on_commit_callbacks(execute=True):
+        code = issue_quietly(
+            purpose=VerificationCode.Purpose.EMAIL, target=ADDRESS, channel=VerificationCode.Channel.EMAIL
+        )
+    code.refresh_from_db()
+    assert code.delivery == VerificationCode.Delivery.FAILED
+    assert code.delivery_attempts == 1
+    assert mail.outbox == []

@@ -405,3 +405,19 @@ def test_staff_use_the_normal_admin_login(client):
     )
     assert response.status_code == HTTPStatus.FOUND
     assert client.get("/admin/").status_code == HTTPStatus.OK
+
+
+# Language ----------------------------------------------------------------------------
+
+
+def test_sign_in_pages_and_sms_in_english(client, send, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(SIGNIN).content.decode()
+    assert "Sign in with your phone number" in page
+    assert "Send code" in page
+    send()
+    assert "Your verification code" in sms.outbox[-1].body
+    page = client.get(SIGNIN_CODE).content.decode()
+    assert "We sent a 6-digit verification code by SMS to +81*******678." in page
+    response = enter(client, wrong(last_sms_code(PHONE)))
+    assert "Please wait 30 seconds, then request a new code." in client.get(response.url).content.decode()
