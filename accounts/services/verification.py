@@ -155,6 +155,8 @@ def verification_code_issue(
     Earlier pending codes of the same (purpose, target) are superseded. Raises
     VerificationLocked, VerificationWait (failure wait or resend wait), and
     DeliveryUnavailable when the broker refuses the task (the code is then cancelled).
+    Call it outside a transaction, as views do: inside one, the enqueue (and so
+    DeliveryUnavailable) happens only when the outermost transaction commits.
     """
     with transaction.atomic():
         now = timezone.now()
