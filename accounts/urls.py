@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import mypage, profile, register, signin
+from .views import deletion, export, mypage, profile, register, signin
 
 app_name = "accounts"
 
@@ -20,4 +20,9 @@ urlpatterns = [
     path("mypage/myspacecore/register/code/", register.register_code, name="register_code"),
     path("mypage/myspacecore/register/confirm/", register.register_confirm, name="register_confirm"),
     path("mypage/myspacecore/register/done/", register.register_done, name="register_done"),
+    # Deleting MySpaceCore and "download my data".
+    path("mypage/myspacecore/deletion/", deletion.deletion_about, name="deletion"),
+    path("mypage/myspacecore/deletion/confirm/", deletion.deletion_confirm, name="deletion_confirm"),
+    path("mypage/myspacecore/deletion/done/", deletion.deletion_done, name="deletion_done"),
+    path("mypage/myspacecore/data/", export.data_download, name="data_download"),
 ]

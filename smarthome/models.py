@@ -168,3 +168,63 @@ class PinCode(models.Model):
     @property
     def current_state(self) -> PinCode.State:
         return self.state()
+
+
+# Account deletion
+# ------------------------------------------------------------------------------
+
+
+class SettingsPurgeRequest(models.Model):
+    """Outbox row of an account deletion: smart-home settings still to purge (SPEC "Deletion" 4).
+
+    Here, not in `accounts`: purging settings is this app's job, and `accounts` models
+    must not depend on `smarthome`. The row is written in the deletion's own transaction,
+    so it exists exactly when the account is gone; a Celery task enqueued on commit works
+    it off, and `manage.py cleanup_purge_requests` finishes what a down broker or a dead
+    worker left pending.
+
+    Why it holds unit ids: they are captured *before* the account row goes, because
+    `Lease.resident` is nulled with the account and nothing would tell afterwards which
+    units the account lived in. Only units of leases that had started are captured: a
+    future lease never gave the account access to that unit's devices. A captured unit is
+    reset only when no current lease protects it and it was not reset since its last
+    lease ended (the move-out rule), so a unit prepared for the next tenant is left alone.
+
+    Why it holds no device ids: the settings of the account's own devices are purged
+    inside the deletion transaction and the devices go with the account
+    (`Device.owner_user` CASCADE). Deferring them would need ownerless devices (a relaxed
+    owner-xor-unit constraint) that every read must then skip; purging at once leaves no
+    moment after commit at which a deleted account's PIN or remote exists.
+    Nothing that identifies the person (account id, phone, name) is kept here.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("未処理")
+        DONE = "done", _("完了")
+        FAILED = "failed", _("失敗")
+
+    unit_ids = models.JSONField(_("対象の住戸ID"), default=list, blank=True)
+    state = models.CharField(_("状態"), max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(_("試行回数"), default=0)
+    # What went, counted over the deletion itself and every run of the purge.
+    remote_settings_purged = models.PositiveIntegerField(_("削除したリモコン情報"), default=0)
+    pin_codes_purged = models.PositiveIntegerField(_("削除した暗証番号"), default=0)
+    units_reset = models.PositiveIntegerField(_("リセットした住戸"), default=0)
+    # The exception's class name only: a message could quote personal data.
+    last_error = models.CharField(_("最後のエラー"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
+    finished_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("設定情報の削除リクエスト")
+        verbose_name_plural = _("設定情報の削除リクエスト")
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=["pending", "done", "failed"]), name="purge_request_state_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "id"], name="purge_request_state_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} ({self.get_state_display()})"

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import datetime
+import logging
 from dataclasses import dataclass
+from functools import partial
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Unit, User
+from accounts.models import Lease, Unit, User
+from accounts.services.cleanup import CleanupProgress, CleanupResult
 
 from .app_settings import app_settings
 from .crypto import pin_decrypt, pin_encrypt, pin_lookup, pin_lookups, pin_token_rotate
-from .models import Device, PinCode, RemoteControlSetting
+from .models import Device, PinCode, RemoteControlSetting, SettingsPurgeRequest
 from .pins import pin_normalize, pin_validate
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -212,3 +218,222 @@ def user_device_settings_purge(*, user: User) -> ResetResult:
     go with `unit_settings_reset` at move-out (SPEC "Deletion" 4).
     """
     return _settings_purge(devices=Q(device__owner_user=user))
+
+
+# Move-out sweep (SPEC "Move-out") and the purge of deleted accounts (SPEC "Deletion")
+# ------------------------------------------------------------------------------
+
+MOVE_OUT_BATCH_SIZE = 100
+PURGE_BATCH_SIZE = 50
+
+
+def units_awaiting_reset(*, on: datetime.date | None = None) -> QuerySet[Unit]:
+    """Units whose last lease has ended, that no current lease protects, not reset since that end.
+
+    A lease is in force through its `end_date`, so only a reset made on a later day (local
+    time) counts: one made on the last day may predate settings the leaving tenant added.
+    """
+    on = on or timezone.localdate()
+    last_end = (
+        Lease.objects.filter(unit=OuterRef("pk"), end_date__lt=on).order_by("-end_date").values("end_date")[:1]
+    )
+    return (
+        Unit.objects.annotate(last_lease_end=Subquery(last_end))
+        .filter(last_lease_end__isnull=False)
+        .exclude(pk__in=Lease.objects.current(on).values("unit_id"))
+        .annotate(last_reset_on=TruncDate("last_reset_at", tzinfo=timezone.get_current_timezone()))
+        .filter(Q(last_reset_at__isnull=True) | Q(last_reset_on__lte=F("last_lease_end")))
+    )
+
+
+def leases_ended_reset(
+    *,
+    on: datetime.date | None = None,
+    unit_ids: list[int] | None = None,
+    batch_size: int = MOVE_OUT_BATCH_SIZE,
+    dry_run: bool = False,
+    progress: CleanupProgress | None = None,
+) -> CleanupResult:
+    """Move-out: reset every unit of `units_awaiting_reset` (only `unit_ids` if given).
+
+    Batches by primary key, one transaction per batch, units locked with SKIP LOCKED so
+    two runs at once share the work; a unit that fails is counted, logged and left for the
+    next run. Idempotent: a reset unit no longer qualifies. `dry_run` only counts.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    candidates = units_awaiting_reset(on=on)
+    if unit_ids is not None:
+        candidates = candidates.filter(pk__in=unit_ids)
+    result = CleanupResult(dry_run=dry_run)
+    if dry_run:
+        result.processed = candidates.count()
+        return result
+    if progress is not None:
+        progress.start(candidates.count())
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                candidates.filter(pk__gt=last_pk).order_by("pk").select_for_update(skip_locked=True, of=("self",))[
+                    :batch_size
+                ]
+            )
+            if not batch:
+                break
+            reset = 0
+            for unit in batch:
+                try:
+                    unit_settings_reset(unit=unit)
+                except Exception:  # one broken unit must not stop the sweep; it is logged and counted
+                    logger.exception("move-out reset of unit #%s failed", unit.pk)
+                    result.failed += 1
+                else:
+                    reset += 1
+        last_pk = batch[-1].pk
+        result.processed += reset
+        result.batches += 1
+        if progress is not None:
+            progress.advance(len(batch))
+    logger.info("move-out: %s units reset, %s failed", result.processed, result.failed)
+    return result
+
+
+class PurgeRequestBusy(Exception):
+    """Another process (a worker or the cleanup command) is working on this purge request."""
+
+
+@transaction.atomic
+def settings_purge_request_create(*, user: User, unit_ids: list[int]) -> SettingsPurgeRequest:
+    """Account deletion, smart-home side: purge own devices now, record the units for later.
+
+    Call inside the deletion's transaction, before the account row is deleted. The
+    settings of the account's own devices go at once (see `SettingsPurgeRequest`); the
+    units are purged by `settings_purge_request_run`, enqueued when the transaction
+    commits. With the broker down the deletion still commits and the request stays
+    pending for `manage.py cleanup_purge_requests`.
+    """
+    own = user_device_settings_purge(user=user)
+    purge_request = SettingsPurgeRequest(
+        unit_ids=sorted(set(unit_ids)),
+        remote_settings_purged=own.remote_settings,
+        pin_codes_purged=own.pin_codes,
+    )
+    purge_request.full_clean()
+    purge_request.save()
+    transaction.on_commit(partial(_settings_purge_enqueue, purge_request_id=purge_request.pk))
+    return purge_request
+
+
+def _settings_purge_enqueue(*, purge_request_id: int) -> None:
+    """Hand the request to the worker; with the broker down, leave it pending for the sweep.
+
+    Runs after the deletion committed: raising here would turn a finished deletion into
+    an error page, so any failure to enqueue is only logged.
+    """
+    from .tasks import settings_purge_request_run
+
+    try:
+        settings_purge_request_run.delay(purge_request_id)
+    except Exception as exc:  # broker down or refusing: the request stays pending, the sweep runs it
+        logger.exception(
+            "settings purge request #%s left pending: not enqueued (%s)", purge_request_id, type(exc).__name__
+        )
+
+
+@transaction.atomic
+def settings_purge_request_process(*, purge_request_id: int) -> SettingsPurgeRequest | None:
+    """Work off one purge request: reset its units that no current lease protects, mark it done.
+
+    Idempotent: a done request is returned untouched, and a unit already reset no longer
+    qualifies. All of it happens in one transaction holding the request's row lock, so a
+    worker killed half-way leaves the request pending and nothing half-purged; raises
+    PurgeRequestBusy while another process holds that lock. Returns None for an unknown id.
+    Protected units are left to the move-out sweep, which resets them once the lease ends.
+    """
+    purge_request = (
+        SettingsPurgeRequest.objects.select_for_update(skip_locked=True).filter(pk=purge_request_id).first()
+    )
+    if purge_request is None:
+        if SettingsPurgeRequest.objects.filter(pk=purge_request_id).exists():
+            raise PurgeRequestBusy(purge_request_id)
+        return None
+    if purge_request.state == SettingsPurgeRequest.State.DONE:
+        return purge_request
+    units = list(units_awaiting_reset().filter(pk__in=purge_request.unit_ids).order_by("pk"))
+    for unit in units:
+        reset = unit_settings_reset(unit=unit)
+        purge_request.remote_settings_purged += reset.remote_settings
+        purge_request.pin_codes_purged += reset.pin_codes
+    purge_request.units_reset += len(units)
+    purge_request.attempts += 1
+    purge_request.state = SettingsPurgeRequest.State.DONE
+    purge_request.last_error = ""
+    purge_request.finished_at = timezone.now()
+    purge_request.full_clean()
+    purge_request.save()
+    logger.info("settings purge request #%s done (%s units reset)", purge_request.pk, len(units))
+    return purge_request
+
+
+@transaction.atomic
+def settings_purge_request_fail(*, purge_request_id: int, error: BaseException) -> None:
+    """Record a failed attempt: the request is FAILED until a later run finishes it."""
+    SettingsPurgeRequest.objects.exclude(state=SettingsPurgeRequest.State.DONE).filter(pk=purge_request_id).update(
+        state=SettingsPurgeRequest.State.FAILED,
+        attempts=F("attempts") + 1,
+        last_error=type(error).__name__[:200],
+    )
+    logger.error("settings purge request #%s failed (%s)", purge_request_id, type(error).__name__)
+
+
+def settings_purge_requests_process(
+    *,
+    batch_size: int = PURGE_BATCH_SIZE,
+    dry_run: bool = False,
+    progress: CleanupProgress | None = None,
+) -> CleanupResult:
+    """The sweep: finish every pending or failed purge request (broker down, worker killed).
+
+    Batches by primary key, one transaction per batch with a savepoint per request, rows
+    locked with SKIP LOCKED: a request a worker is working on right now is left to it.
+    A request that fails is marked FAILED, counted, and tried again by the next run.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    open_states = [SettingsPurgeRequest.State.PENDING, SettingsPurgeRequest.State.FAILED]
+    candidates = SettingsPurgeRequest.objects.filter(state__in=open_states)
+    result = CleanupResult(dry_run=dry_run)
+    if dry_run:
+        result.processed = candidates.count()
+        return result
+    if progress is not None:
+        progress.start(candidates.count())
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            pks = list(
+                candidates.filter(pk__gt=last_pk)
+                .order_by("pk")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not pks:
+                break
+            done = 0
+            for pk in pks:
+                try:
+                    settings_purge_request_process(purge_request_id=pk)
+                except Exception as exc:  # recorded on the row, counted, retried by the next run
+                    logger.exception("settings purge request #%s failed", pk)
+                    settings_purge_request_fail(purge_request_id=pk, error=exc)
+                    result.failed += 1
+                else:
+                    done += 1
+        last_pk = pks[-1]
+        result.processed += done
+        result.batches += 1
+        if progress is not None:
+            progress.advance(len(pks))
+    logger.info("settings purge sweep: %s requests done, %s failed", result.processed, result.failed)
+    return result

@@ -7,6 +7,7 @@ environment variables. The defaults here are the embedded ones: nothing to insta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -192,9 +193,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A request that enqueues must fail fast (and say so) when the broker is down.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
-CELERY_BEAT_SCHEDULE: dict = {}
-# Task modules that autodiscovery (`<app>.tasks`) does not find: the profile notices.
-CELERY_IMPORTS = ["accounts.services.profile"]
+# The bulk cleanups, run by beat with the same services as the `cleanup_*` commands.
+CELERY_BEAT_SCHEDULE: dict = {
+    "move-out-reset": {"task": "smarthome.leases_ended_reset_run", "schedule": crontab(hour=3, minute=0)},
+    "purge-requests-sweep": {"task": "smarthome.settings_purge_requests_sweep", "schedule": crontab(minute=17)},
+    "verification-codes-cleanup": {"task": "accounts.verification_codes_cleanup", "schedule": crontab(minute=41)},
+}
+# Task modules that autodiscovery (`<app>.tasks`) does not find: the profile notices, the codes cleanup.
+CELERY_IMPORTS = ["accounts.services.profile", "accounts.services.cleanup"]
 
 # E-MAIL
 # ------------------------------------------------------------------------------

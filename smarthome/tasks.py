@@ -1,0 +1,91 @@
+"""Celery tasks of the smarthome app: thin interfaces to the services (the purge, the move-out sweep)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+# Bounded exponential backoff of purge retries: 2, 4, 8, 16, 32 s.
+PURGE_MAX_RETRIES = 5
+RETRY_BACKOFF_BASE = 2
+RETRY_BACKOFF_MAX = 300
+# Sweeps may run long on a first run over a big table; cut short they just lose one batch.
+SWEEP_SOFT_TIME_LIMIT = 25 * 60
+SWEEP_TIME_LIMIT = 30 * 60
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    from django.db import InterfaceError, OperationalError
+
+    from smarthome.services import PurgeRequestBusy
+
+    # Lost connection, deadlock, lock timeout, or another process on the same request.
+    return (OperationalError, InterfaceError, PurgeRequestBusy)
+
+
+@shared_task(
+    bind=True,
+    name="smarthome.settings_purge_request_run",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def settings_purge_request_run(self, purge_request_id: int) -> str:
+    """Work off purge request `purge_request_id` (enqueued when an account deletion commits).
+
+    Idempotent, so `acks_late` and redelivery after a lost worker are safe: the purge is
+    one transaction, a killed worker leaves it pending, and a done request is skipped.
+    Transient errors are retried with backoff up to PURGE_MAX_RETRIES, then the request is
+    marked FAILED for `manage.py cleanup_purge_requests`. Returns the outcome.
+    """
+    from smarthome.services import settings_purge_request_fail, settings_purge_request_process
+
+    try:
+        purge_request = settings_purge_request_process(purge_request_id=purge_request_id)
+    except _transient_errors() as exc:
+        if self.request.retries >= PURGE_MAX_RETRIES:
+            settings_purge_request_fail(purge_request_id=purge_request_id, error=exc)
+            return "failed"
+        countdown = min(RETRY_BACKOFF_BASE ** (self.request.retries + 1), RETRY_BACKOFF_MAX)
+        logger.warning(
+            "settings purge request #%s: %s, retry %s in %s s",
+            purge_request_id, type(exc).__name__, self.request.retries + 1, countdown,
+        )
+        # Eager (tests, local development) retry() returns instead of raising; see accounts.tasks.
+        return self.retry(exc=exc, countdown=countdown, max_retries=PURGE_MAX_RETRIES, throw=not self.request.is_eager)
+    except Exception as exc:  # a bug or bad data: record it; the sweep tries again later
+        logger.exception("settings purge request #%s failed", purge_request_id)
+        settings_purge_request_fail(purge_request_id=purge_request_id, error=exc)
+        return "failed"
+    if purge_request is None:
+        return "missing"
+    return "done"
+
+
+@shared_task(
+    name="smarthome.leases_ended_reset_run",
+    ignore_result=True,
+    soft_time_limit=SWEEP_SOFT_TIME_LIMIT,
+    time_limit=SWEEP_TIME_LIMIT,
+)
+def leases_ended_reset_run() -> int:
+    """Beat (daily): reset the units whose lease has ended; the same as `manage.py cleanup_move_out`."""
+    from smarthome.services import leases_ended_reset
+
+    return leases_ended_reset().processed
+
+
+@shared_task(
+    name="smarthome.settings_purge_requests_sweep",
+    ignore_result=True,
+    soft_time_limit=SWEEP_SOFT_TIME_LIMIT,
+    time_limit=SWEEP_TIME_LIMIT,
+)
+def settings_purge_requests_sweep() -> int:
+    """Beat (hourly): finish purge requests left pending or failed; as `manage.py cleanup_purge_requests`."""
+    from smarthome.services import settings_purge_requests_process
+
+    return settings_purge_requests_process().processed
