@@ -15,6 +15,11 @@ from .models import Lease, Operator, Property, Unit, User, UserAttribute
 
 DEMO_STAFF_USERNAME = "demo-admin"
 DEMO_STAFF_PASSWORD = "demo-admin-password"  # noqa: S105 - local demo only, never in production
+# The demo operator's own admin (group operator_admin): sees only さくら不動産管理's data.
+DEMO_OPERATOR_ADMIN_USERNAME = "demo-operator"
+DEMO_OPERATOR_ADMIN_PASSWORD = "demo-operator-password"  # noqa: S105 - local demo only
+# The rental resident whose account exists already, so the console has a resident to serve.
+DEMO_LINKED_RESIDENT_PHONE = "+819011110002"
 
 # (phone, attribute code, unit number, lease start offset days, lease end offset days or None)
 DEMO_RESIDENTS = [
@@ -70,4 +75,27 @@ def demo_accounts_seed(*, today: datetime.date | None = None) -> DemoAccounts:
     staff = User.objects.filter(username=DEMO_STAFF_USERNAME).first()
     if staff is None:
         User.objects.create_superuser(username=DEMO_STAFF_USERNAME, password=DEMO_STAFF_PASSWORD)
+    _demo_operator_console_seed(operator=operator, leases=leases)
     return DemoAccounts(operator=operator, property=prop, units=units, leases=leases)
+
+
+def _demo_operator_console_seed(*, operator: Operator, leases: list[Lease]) -> None:
+    """The operator admin account, and one resident account linked to its lease (as sign-in links it)."""
+    from django.contrib.auth.models import Group
+
+    operator_admin = User.objects.filter(username=DEMO_OPERATOR_ADMIN_USERNAME).first()
+    if operator_admin is None:
+        operator_admin = User.objects.create_user(
+            username=DEMO_OPERATOR_ADMIN_USERNAME,
+            password=DEMO_OPERATOR_ADMIN_PASSWORD,
+            operator=operator,
+            is_staff=True,
+        )
+    operator_admin.groups.set([Group.objects.get(name="operator_admin")])
+    lease = next(lease for lease in leases if lease.phone_number.as_e164 == DEMO_LINKED_RESIDENT_PHONE)
+    resident, _ = User.objects.get_or_create(
+        phone_number=DEMO_LINKED_RESIDENT_PHONE, defaults={"attribute": lease.attribute}
+    )
+    if lease.resident_id != resident.pk:
+        lease.resident = resident
+        lease.save(update_fields=["resident"])

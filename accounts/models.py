@@ -416,3 +416,74 @@ class VerificationTarget(models.Model):
 
     def __str__(self) -> str:
         return self.target
+
+
+# The operator console (admin): who did what for a resident, and the two kinds of account
+# ------------------------------------------------------------------------------
+
+
+class AuditLogEntry(models.Model):
+    """One action taken in the operator console on a resident's or the roster's behalf.
+
+    Values are stored masked (a phone number as `+81*******678`): the log proves who did
+    what and when without becoming a second copy of the residents' personal data.
+    """
+
+    class Action(models.TextChoices):
+        PHONE_CHANGE = "phone_change", _("電話番号の変更")
+        SESSIONS_END = "sessions_end", _("全セッションの終了")
+        UNIT_RESET = "unit_reset", _("退去リセット")
+        LEASE_IMPORT = "lease_import", _("入居契約のCSV取り込み")
+        STAFF_CREATE = "staff_create", _("スタッフアカウントの作成")
+        STAFF_UPDATE = "staff_update", _("スタッフアカウントの変更")
+
+    operator = models.ForeignKey(
+        Operator,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_log_entries",
+        verbose_name=_("導入事業者"),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("実行者"),
+    )
+    # Kept as text too: the log must still say who acted after the staff account is gone.
+    actor_label = models.CharField(_("実行者名"), max_length=150)
+    action = models.CharField(_("操作"), max_length=32, choices=Action.choices)
+    target_label = models.CharField(_("対象"), max_length=200)
+    old_value = models.CharField(_("変更前"), max_length=200, blank=True)
+    new_value = models.CharField(_("変更後"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("日時"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("操作履歴")
+        verbose_name_plural = _("操作履歴")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["operator", "-created_at"], name="audit_operator_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.target_label}"
+
+
+class ResidentAccount(User):
+    """Residents (phone-number accounts) as the operator console lists them."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("入居者アカウント")
+        verbose_name_plural = _("入居者アカウント")
+
+
+class StaffAccount(User):
+    """Staff accounts (username + password) as the operator console lists them."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("スタッフアカウント")
+        verbose_name_plural = _("スタッフアカウント")

@@ -54,7 +54,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
+    # Django's admin with the operator console's site (throttled sign-in): accounts.admin_site.
+    "accounts.admin_site.OperatorAdminConfig",
     # FORM_RENDERER = TemplatesSetting finds Django's widget templates through this app.
     "django.forms",
     "phonenumber_field",

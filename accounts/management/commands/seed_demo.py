@@ -3,7 +3,14 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.demo import DEMO_RESIDENTS, DEMO_STAFF_PASSWORD, DEMO_STAFF_USERNAME, demo_accounts_seed
+from accounts.demo import (
+    DEMO_OPERATOR_ADMIN_PASSWORD,
+    DEMO_OPERATOR_ADMIN_USERNAME,
+    DEMO_RESIDENTS,
+    DEMO_STAFF_PASSWORD,
+    DEMO_STAFF_USERNAME,
+    demo_accounts_seed,
+)
 from smarthome.demo import demo_smarthome_seed
 
 
@@ -16,6 +23,9 @@ class Command(BaseCommand):
         demo_smarthome_seed(demo=demo_accounts_seed())
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
         self.stdout.write(f"  Admin: http://127.0.0.1:8000/admin/  {DEMO_STAFF_USERNAME} / {DEMO_STAFF_PASSWORD}")
+        self.stdout.write(
+            f"  Operator admin (demo operator only): {DEMO_OPERATOR_ADMIN_USERNAME} / {DEMO_OPERATOR_ADMIN_PASSWORD}"
+        )
         self.stdout.write("  Residents sign in at http://127.0.0.1:8000/signin/ with one of:")
         for phone, attribute, unit, _start, end in DEMO_RESIDENTS:
             where = f"unit {unit}, lease ended" if end is not None and end < 0 else (f"unit {unit}" if unit else "")

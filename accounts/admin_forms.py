@@ -1,0 +1,89 @@
+"""Forms of the operator console (the admin): they check the shape of input, services do the rest."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.admin_scoping import OPERATOR_ADMIN_GROUP, OPERATOR_STAFF_GROUP, operator_scope
+from accounts.models import Operator, StaffAccount
+
+ROLE_CHOICES = [
+    (OPERATOR_ADMIN_GROUP, _("事業者管理者（名簿とスタッフの管理）")),
+    (OPERATOR_STAFF_GROUP, _("事業者スタッフ（名簿の閲覧と入居者対応）")),
+]
+
+
+class ResidentPhoneChangeForm(forms.Form):
+    phone_number = forms.CharField(
+        label=_("新しい電話番号"),
+        max_length=32,
+        help_text=_("例: 090-1234-5678。変更すると、入居者のすべてのセッションが終了します。"),
+    )
+    confirm = forms.BooleanField(
+        label=_("入居者ご本人からの依頼であることを確認しました"),
+        error_messages={"required": _("ご本人からの依頼であることを確認してください。")},
+    )
+
+
+class LeaseImportForm(forms.Form):
+    file = forms.FileField(label=_("CSVファイル"), help_text=_("UTF-8 または Shift_JIS、2 MB まで。"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Platform staff import for an operator they choose; operator staff for their own.
+        if user.operator_id is None:
+            self.fields["operator"] = forms.ModelChoiceField(
+                label=_("導入事業者"), queryset=operator_scope(Operator.objects.all(), user)
+            )
+
+
+class LeaseImportConfirmForm(forms.Form):
+    """The previewed file, posted back: the service validates it again before writing."""
+
+    content = forms.CharField(widget=forms.HiddenInput, strip=False)
+    operator = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class StaffAccountForm(forms.ModelForm):
+    """Add or change a staff account: a role among the operator groups, never a superuser."""
+
+    role = forms.ChoiceField(label=_("権限"), choices=ROLE_CHOICES)
+    password1 = forms.CharField(label=_("パスワード"), widget=forms.PasswordInput, strip=False, required=False)
+    password2 = forms.CharField(label=_("パスワード（確認）"), widget=forms.PasswordInput, strip=False, required=False)
+
+    class Meta:
+        model = StaffAccount
+        fields = ["username", "operator", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        adding = self.instance.pk is None
+        if adding:
+            self.fields["password1"].required = True
+            self.fields["password2"].required = True
+        else:
+            del self.fields["password1"]
+            del self.fields["password2"]
+            self.fields["role"].initial = (
+                self.instance.groups.filter(name__in=dict(ROLE_CHOICES)).values_list("name", flat=True).first()
+            )
+        if "username" in self.fields:
+            self.fields["username"].required = True
+        if "operator" in self.fields:
+            self.fields["operator"].required = True
+
+    def clean(self):
+        cleaned = super().clean()
+        if "password1" not in self.fields or not cleaned.get("password1"):
+            return cleaned
+        if cleaned["password1"] != cleaned.get("password2"):
+            self.add_error("password2", _("パスワードが一致しません。"))
+        try:
+            # The same validators the service runs, here so the message sits next to the field.
+            validate_password(cleaned["password1"], user=StaffAccount(username=cleaned.get("username")))
+        except ValidationError as error:
+            self.add_error("password1", error)
+        return cleaned

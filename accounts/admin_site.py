@@ -1,0 +1,89 @@
+"""The operator console's admin site: Django's admin with a throttled sign-in.
+
+Installed as the default site (`OperatorAdminConfig` in INSTALLED_APPS replaces
+"django.contrib.admin"), so `admin.site` and every `@admin.register` use it and
+`myspacecore/urls.py` keeps `admin.site.urls`.
+
+Failed sign-ins are counted per IP and per username on the shared cache
+(django-ratelimit); once either is over its rate, the sign-in answers 429 without
+checking the password, so a guesser learns nothing more until the window ends.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+from django.core import checks
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from django_ratelimit.core import get_usage
+
+# Failed sign-ins allowed per window, in django-ratelimit notation; override with
+# ACCOUNTS_ADMIN_LOGIN_RATES in settings.
+ADMIN_LOGIN_RATES = {"username": "5/15m", "ip": "20/15m"}
+FALLBACK_RETRY_AFTER = 60
+
+
+def admin_login_rates() -> dict[str, str]:
+    return {**ADMIN_LOGIN_RATES, **getattr(settings, "ACCOUNTS_ADMIN_LOGIN_RATES", {})}
+
+
+def _login_limits(request: HttpRequest) -> list[tuple[str, str, object]]:
+    rates = admin_login_rates()
+    username = request.POST.get("username", "").strip().casefold()
+    limits: list[tuple[str, str, object]] = [("admin_login_ip", rates["ip"], "ip")]
+    if username:
+        limits.append(("admin_login_username", rates["username"], lambda group, request: username))
+    return limits
+
+
+def admin_login_retry_after(request: HttpRequest, *, increment: bool) -> int:
+    """Count (or only look at) the failed sign-ins of this IP and username; seconds to wait, 0 if none."""
+    retry_after = 0
+    for group, rate, key in _login_limits(request):
+        usage = get_usage(request, group=f"accounts.{group}", key=key, rate=rate, method="POST", increment=increment)
+        # Looking without counting: the window is full once the count has reached the limit.
+        limited = usage is not None and (usage["should_limit"] if increment else usage["count"] >= usage["limit"])
+        if limited:
+            retry_after = max(retry_after, usage["time_left"] if usage["time_left"] > 0 else FALLBACK_RETRY_AFTER)
+    return retry_after
+
+
+class OperatorAdminSite(admin.AdminSite):
+    site_header = _("MySpaceCore 導入事業者様向け管理画面")
+    site_title = _("MySpaceCore 管理画面")
+    index_title = _("管理メニュー")
+
+    def check(self, app_configs):
+        """Refuse to start with a ModelAdmin that is not operator-scoped: one would leak every tenant."""
+        errors = super().check(app_configs)
+        for model, model_admin in self._registry.items():
+            if not getattr(model_admin, "operator_scoped", False):
+                errors.append(
+                    checks.Error(
+                        f"{type(model_admin).__name__} ({model._meta.label}) does not use OperatorScopedAdminMixin.",
+                        hint="Put accounts.admin_scoping.OperatorScopedAdminMixin first in its bases.",
+                        obj=type(model_admin),
+                        id="accounts.E101",
+                    )
+                )
+        return errors
+
+    def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        if request.method != "POST":
+            return super().login(request, extra_context)
+        from accounts.views.errors import ratelimited
+
+        retry_after = admin_login_retry_after(request, increment=False)
+        if retry_after:
+            return ratelimited(request, retry_after=retry_after)
+        response = super().login(request, extra_context)
+        # A redirect is a successful sign-in; the form shown again is a failed one.
+        if response.status_code != 302:
+            admin_login_retry_after(request, increment=True)
+        return response
+
+
+class OperatorAdminConfig(AdminConfig):
+    default_site = "accounts.admin_site.OperatorAdminSite"

@@ -1,0 +1,75 @@
+"""The admin sign-in: failed attempts throttled per username and per IP; residents never get in."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import ProfileFactory, ResidentFactory, StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = reverse("admin:login")
+PASSWORD = "a-long-staff-password"
+
+
+def attempt(client: Client, username: str, password: str, ip: str = "198.51.100.1"):
+    return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=ip)
+
+
+def test_five_failed_sign_ins_lock_the_username_even_with_the_right_password(client):
+    StaffFactory(username="alice")
+    with time_machine.travel("2026-11-25 10:00:00+00:00", tick=False):
+        for _ in range(5):
+            assert attempt(client, "alice", "wrong").status_code == HTTPStatus.OK
+        locked = attempt(client, "alice", PASSWORD)
+        assert locked.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        assert int(locked["Retry-After"]) > 0
+        assert "_auth_user_id" not in client.session
+        # The lock is on the username, from any address.
+        assert attempt(Client(), "ALICE ", PASSWORD, ip="203.0.113.9").status_code == HTTPStatus.TOO_MANY_REQUESTS
+    with time_machine.travel("2026-11-25 10:16:00+00:00", tick=False):
+        assert attempt(client, "alice", PASSWORD).status_code == HTTPStatus.FOUND
+
+
+def test_failures_from_one_ip_across_usernames_lock_that_ip(client, settings):
+    settings.ACCOUNTS_ADMIN_LOGIN_RATES = {"ip": "3/15m"}
+    StaffFactory(username="bob")
+    with time_machine.travel("2026-11-25 10:00:00+00:00", tick=False):
+        for name in ("u1", "u2", "u3"):
+            attempt(client, name, "wrong")
+        assert attempt(client, "bob", PASSWORD).status_code == HTTPStatus.TOO_MANY_REQUESTS
+        assert attempt(Client(), "bob", PASSWORD, ip="203.0.113.9").status_code == HTTPStatus.FOUND
+
+
+def test_successful_sign_ins_do_not_count(client):
+    StaffFactory(username="carol")
+    for _ in range(8):
+        assert attempt(Client(), "carol", PASSWORD).status_code == HTTPStatus.FOUND
+
+
+def test_a_resident_can_never_sign_in_to_the_admin(client):
+    resident = ResidentFactory()
+    response = attempt(client, str(resident.phone_number), "")
+    assert response.status_code == HTTPStatus.OK
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_signed_in_resident_is_sent_to_the_admin_sign_in(client):
+    resident = ResidentFactory()
+    ProfileFactory(user=resident)
+    client.force_login(resident)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"].startswith(LOGIN)
+    assert client.get(reverse("admin:accounts_lease_changelist")).status_code == HTTPStatus.FOUND
+
+
+def test_the_footer_links_to_the_operator_sign_in(client):
+    response = client.get(reverse("accounts:signin"))
+    content = response.content.decode()
+    assert f'href="{LOGIN}"' in content and "導入事業者様向けログイン" in content

@@ -1,0 +1,173 @@
+"""CSV import of leases (preview, per-row errors, all or nothing) and the roster export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from http import HTTPStatus
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from accounts.models import AuditLogEntry, Lease, Unit
+from accounts.services.roster import lease_import, lease_import_preview
+
+pytestmark = pytest.mark.django_db
+
+IMPORT_URL = reverse("admin:accounts_lease_import")
+EXPORT_URL = reverse("admin:accounts_lease_export")
+HEADER = "物件名,部屋番号,入居者電話番号,ユーザー属性,契約開始日,契約終了日\n"
+
+
+def upload(client, content: str, encoding: str = "utf-8"):
+    return client.post(IMPORT_URL, {"file": SimpleUploadedFile("roster.csv", content.encode(encoding), "text/csv")})
+
+
+def test_preview_lists_what_would_change_and_writes_nothing(client, tenants):
+    a, _b = tenants
+    client.force_login(a.admin)
+    content = HEADER + "A-PROPERTY メゾン,A-901,090-2000-0001,rental_resident,2026-04-01,\n"
+    content += "A-PROPERTY メゾン,302,090-2000-0002,managed,2026/04/01,2027-03-31\n"
+    before = Lease.objects.count()
+    response = upload(client, content)
+    assert response.status_code == HTTPStatus.OK
+    page = response.content.decode()
+    assert "追加 2件" in page and "（新しい住戸）" in page
+    assert Lease.objects.count() == before
+    assert not Unit.objects.filter(number="302").exists()
+
+    confirm = response.context["confirm_form"]
+    done = client.post(IMPORT_URL, {"content": confirm.initial["content"], "operator": confirm.initial["operator"]})
+    assert done.status_code == HTTPStatus.FOUND
+    assert Lease.objects.count() == before + 2
+    new_unit = Unit.objects.get(number="302")
+    assert new_unit.property.operator == a.operator
+    assert Lease.objects.get(phone_number="+819020000002").end_date.isoformat() == "2027-03-31"
+    entry = AuditLogEntry.objects.filter(action=AuditLogEntry.Action.LEASE_IMPORT).latest("pk")
+    assert entry.operator == a.operator and entry.new_value == "created=2 updated=0 units_created=1"
+
+
+def test_errors_name_the_row_and_the_column_and_nothing_is_imported(client, tenants):
+    a, _b = tenants
+    client.force_login(a.admin)
+    content = HEADER
+    content += "A-PROPERTY メゾン,A-901,090-2000-0001,rental_resident,2026-04-01,\n"
+    content += "A-PROPERTY メゾン,A-902,電話,rental_resident,2026-04-01,\n"
+    content += "B-PROPERTY メゾン,B-901,090-2000-0003,owner,2026-04-01,\n"
+    content += "A-PROPERTY メゾン,A-903,090-2000-0004,tenant,04/01/2026,2025-01-01\n"
+    before = Lease.objects.count()
+    response = upload(client, content)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    page = response.content.decode()
+    assert "3行目「入居者電話番号」: 正しい電話番号を入力してください。" in page
+    # Another operator's building is not on this roster: it is simply unknown.
+    assert "4行目「物件名」: この物件は登録されていません。" in page
+    assert "5行目「ユーザー属性」" in page and "5行目「契約開始日」" in page
+    assert "confirm_form" not in response.context or response.context.get("confirm_form") is None
+    assert Lease.objects.count() == before
+
+
+def test_import_is_all_or_nothing_when_the_file_changed_after_the_preview(tenants):
+    a, _b = tenants
+    content = HEADER
+    content += "A-PROPERTY メゾン,A-901,090-2000-0001,rental_resident,2026-04-01,\n"
+    content += "A-PROPERTY メゾン,777,090-2000-0002,rental_resident,2026-04-01,2026-01-01\n"
+    before = (Lease.objects.count(), Unit.objects.count())
+    with pytest.raises(ValidationError) as error:
+        lease_import(operator=a.operator, content=content, acting_user=a.admin)
+    assert error.value.messages == ["3行目「契約終了日」: 契約終了日は契約開始日以降にしてください。"]
+    assert (Lease.objects.count(), Unit.objects.count()) == before
+
+
+def test_a_row_matching_an_existing_lease_updates_it(tenants):
+    a, _b = tenants
+    lease = a.objects["accounts.Lease"]
+    content = "property,unit,phone_number,attribute,start_date,end_date\n"
+    content += f"A-PROPERTY メゾン,A-901,{lease.phone_number.as_national},managed,{lease.start_date},2030-12-31\n"
+    plan = lease_import_preview(operator=a.operator, content=content)
+    assert plan.updates == 1 and plan.creates == 0
+    lease_import(operator=a.operator, content=content, acting_user=a.admin)
+    lease.refresh_from_db()
+    assert lease.attribute.code == "managed" and lease.end_date.isoformat() == "2030-12-31"
+
+
+def test_duplicate_rows_and_bad_headers_are_reported(tenants):
+    a, _b = tenants
+    row = "A-PROPERTY メゾン,A-901,090-2000-0001,rental_resident,2026-04-01,\n"
+    plan = lease_import_preview(operator=a.operator, content=HEADER + row + row)
+    assert [str(error) for error in plan.errors] == ["3行目「入居者電話番号」: 2行目と同じ入居契約です。"]
+    plan = lease_import_preview(operator=a.operator, content="物件名,部屋,電話\n" + row)
+    messages = [str(error) for error in plan.errors]
+    assert "1行目「部屋」: 不明な列です。" in messages
+    assert "1行目「部屋番号」: 必須の列がありません。" in messages
+
+
+def test_shift_jis_files_from_excel_are_read(client, tenants):
+    a, _b = tenants
+    client.force_login(a.admin)
+    content = HEADER + "A-PROPERTY メゾン,A-901,090-2000-0001,賃貸入居者,2026-04-01,\n"
+    response = upload(client, content, encoding="cp932")
+    assert response.status_code == HTTPStatus.OK
+    assert "追加 1件" in response.content.decode()
+
+
+def test_an_unreadable_file_is_an_error_next_to_the_field(client, tenants):
+    a, _b = tenants
+    client.force_login(a.admin)
+    response = client.post(IMPORT_URL, {"file": SimpleUploadedFile("x.csv", b"\x81\x20\x81\x20", "text/csv")})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "文字コードを判別できません" in response.content.decode()
+
+
+def test_operator_staff_cannot_import(client, tenants):
+    a, _b = tenants
+    client.force_login(a.staff)
+    assert client.get(IMPORT_URL).status_code == HTTPStatus.FORBIDDEN
+
+
+def test_a_forged_confirmation_for_another_operator_is_refused(client, tenants):
+    a, b = tenants
+    client.force_login(a.admin)
+    content = HEADER + "B-PROPERTY メゾン,B-901,090-2000-0009,owner,2026-04-01,\n"
+    response = client.post(IMPORT_URL, {"content": content, "operator": b.operator.pk})
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert not Lease.objects.filter(phone_number="+819020000009").exists()
+
+
+def test_export_is_the_operators_roster_in_the_import_format(client, tenants):
+    a, _b = tenants
+    Lease.objects.filter(pk=a.objects["accounts.Lease"].pk).update(end_date="2030-01-01")
+    client.force_login(a.staff)
+    response = client.get(EXPORT_URL)
+    assert response.status_code == HTTPStatus.OK
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["物件名", "部屋番号", "入居者電話番号", "ユーザー属性", "契約開始日", "契約終了日"]
+    assert len(rows) == 2 and rows[1][:2] == ["A-PROPERTY メゾン", "A-901"]
+    assert "B-" not in text
+    # What was exported imports again as an update of the same lease.
+    plan = lease_import_preview(operator=a.operator, content=text)
+    assert plan.is_valid and plan.updates == 1
+
+
+def test_export_neutralises_spreadsheet_formulas(client, tenants):
+    a, _b = tenants
+    prop = a.objects["accounts.Property"]
+    prop.name = "=HYPERLINK(1)"
+    prop.save()
+    client.force_login(a.admin)
+    text = b"".join(client.get(EXPORT_URL).streaming_content).decode("utf-8-sig")
+    assert "'=HYPERLINK(1)" in text
+
+
+def test_a_file_over_the_size_limit_is_refused_next_to_the_field(client, tenants):
+    from accounts.services.roster import MAX_BYTES
+
+    a, _b = tenants
+    client.force_login(a.admin)
+    response = upload(client, HEADER + "x" * MAX_BYTES)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "ファイルが大きすぎます" in response.content.decode()

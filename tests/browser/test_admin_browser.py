@@ -1,0 +1,54 @@
+"""The operator console in a real browser: the demo operator admin changes a resident's phone number.
+
+This is the issue's "done when": from the footer's 「導入事業者様向けログイン」, sign in with
+the account `seed_demo` prints, open the demo resident and change their number.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.apps import apps as django_apps
+from django.core.management import call_command
+
+from accounts.demo import DEMO_LINKED_RESIDENT_PHONE, DEMO_OPERATOR_ADMIN_PASSWORD, DEMO_OPERATOR_ADMIN_USERNAME
+from accounts.models import AuditLogEntry, Lease, User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def seed_rows_of_migrations() -> None:
+    """A transactional test starts from a flushed database: put back what migrations seed."""
+    importlib.import_module("accounts.migrations.0002_seed_user_attributes").seed(django_apps, None)
+    importlib.import_module("accounts.migrations.0004_operator_groups").groups_create(django_apps, None)
+
+
+def test_demo_operator_admin_changes_a_residents_phone_number(page, screenshot):
+    seed_rows_of_migrations()
+    call_command("seed_demo")
+
+    page.goto("/signin/")
+    page.get_by_role("link", name="導入事業者様向けログイン").click()
+    page.get_by_label("ユーザー名").fill(DEMO_OPERATOR_ADMIN_USERNAME)
+    page.get_by_label("パスワード").fill(DEMO_OPERATOR_ADMIN_PASSWORD)
+    screenshot(page, "admin-login")
+    page.get_by_role("button", name="ログイン").click()
+
+    page.get_by_role("link", name="入居者アカウント").first.click()
+    screenshot(page, "admin-resident-list")
+    page.get_by_role("link", name="090-1111-0002").click()
+    page.get_by_role("link", name="電話番号を変更").click()
+    page.get_by_label("新しい電話番号").fill("090-2222-0002")
+    page.get_by_label("入居者ご本人からの依頼であることを確認しました").check()
+    screenshot(page, "admin-phone-change")
+    page.get_by_role("button", name="変更する").click()
+    page.get_by_text("電話番号を変更しました。").wait_for()
+    screenshot(page, "admin-phone-changed")
+
+    assert not User.objects.filter(phone_number=DEMO_LINKED_RESIDENT_PHONE).exists()
+    resident = User.objects.get(phone_number="+819022220002")
+    assert Lease.objects.filter(resident=resident, phone_number="+819022220002").exists()
+    entry = AuditLogEntry.objects.get(action=AuditLogEntry.Action.PHONE_CHANGE)
+    assert entry.actor.username == DEMO_OPERATOR_ADMIN_USERNAME
+    assert entry.new_value == "+81*******002"
