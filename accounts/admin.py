@@ -570,3 +570,7 @@ class GroupAdmin(OperatorScopedAdminMixin, DjangoGroupAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.is_superuser
+
+
+# The help centre feedback admin (platform staff only) lives beside the operator console.
+from . import admin_help  # noqa: E402, F401

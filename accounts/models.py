@@ -487,3 +487,26 @@ class StaffAccount(User):
         proxy = True
         verbose_name = _("スタッフアカウント")
         verbose_name_plural = _("スタッフアカウント")
+
+
+# Help centre: "Was this helpful?" at the foot of each help page
+# ------------------------------------------------------------------------------
+
+
+class HelpFeedback(models.Model):
+    """One answer to "Was this helpful?" on a help page; anonymous (no account, no IP kept)."""
+
+    # The slug of a topic in accounts.help_topics (the registry is code, not a table).
+    topic = models.CharField(_("ヘルプ項目"), max_length=64, db_index=True)
+    helpful = models.BooleanField(_("役に立った"))
+    comment = models.TextField(_("コメント"), max_length=1000, blank=True)
+    language = models.CharField(_("言語"), max_length=8, blank=True)
+    created_at = models.DateTimeField(_("日時"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("ヘルプの評価")
+        verbose_name_plural = _("ヘルプの評価")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.topic}: {'👍' if self.helpful else '👎'}"

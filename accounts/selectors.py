@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.models import Lease, Operator, Profile, User, VerificationCode
+from accounts.models import HelpFeedback, Lease, Operator, Profile, User, VerificationCode
 
 
 def operator_contact_for_user(*, user: User) -> Operator | None:
@@ -45,3 +46,16 @@ def verification_code_seconds_left(*, code_id: int | None) -> int:
     if expires_at is None:
         return 0
     return max(0, math.ceil((expires_at - timezone.now()).total_seconds()))
+
+
+def help_feedback_summary() -> list[dict]:
+    """Per help topic: how many answered yes, no, and left a comment (for platform staff)."""
+    return list(
+        HelpFeedback.objects.values("topic")
+        .annotate(
+            yes=Count("pk", filter=Q(helpful=True)),
+            no=Count("pk", filter=Q(helpful=False)),
+            comments=Count("pk", filter=~Q(comment="")),
+        )
+        .order_by("topic")
+    )

@@ -32,8 +32,17 @@ def datetime_local_field(label, help_text) -> forms.DateTimeField:
 
 
 class RemoteSettingForm(forms.Form):
-    name = forms.CharField(label=_("名前"), max_length=50, help_text=_("例：リビングのエアコン"))
-    appliance_type = forms.ChoiceField(label=_("家電の種類"), choices=ApplianceType.choices)
+    name = forms.CharField(
+        label=_("名前"),
+        max_length=50,
+        help_text=_("例：リビングのエアコン"),
+        error_messages={"required": _("名前を入力してください。")},
+    )
+    appliance_type = forms.ChoiceField(
+        label=_("家電の種類"),
+        choices=ApplianceType.choices,
+        error_messages={"required": _("家電の種類を選択してください。")},
+    )
     maker = forms.CharField(label=_("メーカー"), max_length=50, required=False)
     signal_data = forms.CharField(
         label=_("信号データ"),
@@ -44,11 +53,17 @@ class RemoteSettingForm(forms.Form):
 
 
 class PinCodeForm(forms.Form):
-    label = forms.CharField(label=_("名前"), max_length=50, help_text=_("例：家族用、清掃スタッフ用"))
+    label = forms.CharField(
+        label=_("名前"),
+        max_length=50,
+        help_text=_("例：家族用、清掃スタッフ用"),
+        error_messages={"required": _("名前を入力してください。")},
+    )
     pin = forms.CharField(
         label=_("暗証番号"),
         # Room for full-width digits, spaces and hyphens before normalisation.
         max_length=40,
+        error_messages={"required": _("暗証番号を入力してください。")},
         help_text=_("4〜10桁の数字。同じ数字の繰り返しや連続した数字は使えません。保存後は表示されません。"),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"}),
     )

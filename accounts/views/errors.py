@@ -26,3 +26,8 @@ def delivery_unavailable(request: HttpRequest, retry_after: int = 60) -> HttpRes
     response = render(request, "503.html", status=HTTPStatus.SERVICE_UNAVAILABLE)
     response["Retry-After"] = str(retry_after)
     return response
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: the site's 403 page saying what most likely happened and what to do."""
+    return render(request, "403.html", {"csrf_failure": True}, status=HTTPStatus.FORBIDDEN)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 
@@ -19,4 +21,5 @@ def mypage(request: HttpRequest) -> HttpResponse:
 def signout(request: HttpRequest) -> HttpResponse:
     """Sign out (POST only, so a link or an image cannot sign anybody out)."""
     logout(request)
+    messages.success(request, _("サインアウトしました。"))
     return redirect("accounts:signin")

@@ -99,6 +99,7 @@ def signin(request: HttpRequest) -> HttpResponse:
         else:
             request.session[SESSION_PENDING] = {"code_id": code.pk, "phone": phone}
             request.session[SESSION_PHONE] = phone
+            messages.success(request, _("SMS で認証コードを送信しました。"))
             return redirect("accounts:signin_code")
     form.add_error(None, _wait_message(wait))
     return _phone_page(request, form, wait=wait, status=HTTPStatus.TOO_MANY_REQUESTS)
@@ -162,6 +163,7 @@ def signin_code(request: HttpRequest) -> HttpResponse:
                 request.session.cycle_key()
             # A new session key and a new CSRF token.
             login(request, user, backend=AUTH_BACKEND)
+            messages.success(request, _("サインインしました。"))
             return redirect("accounts:mypage")
 
     code = VerificationCode.objects.filter(pk=code_id).only("expires_at", "state").first()
