@@ -6,6 +6,10 @@ import logging
 import smtplib
 
 from celery import shared_task
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from accounts.sms import SmsTransientError, send_sms
 
 logger = logging.getLogger(__name__)
 
@@ -135,3 +139,58 @@ def _delivery_failed(code, exc: BaseException) -> str:
         "verification code #%s to %s: delivery failed (%s)", code.pk, mask_target(code.target), type(exc).__name__
     )
     return "failed"
+
+
+# Notices after a change (enqueued on commit by accounts.services.profile). They take the old
+# number / address because after the change no row holds it any more. Sending a notice twice
+# is harmless, so a retry needs no bookkeeping.
+
+
+@shared_task(
+    name="accounts.user_phone_changed_notice_send",
+    autoretry_for=(ConnectionError, TimeoutError, SmsTransientError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+    ignore_result=True,
+)
+def user_phone_changed_notice_send(*, old_phone: str, language: str) -> None:
+    """Tell the old number that the account moved to another number (no new number in the text)."""
+    with override(language):
+        body = _("【SpaceCore】ご登録の電話番号が変更されました。お心当たりがない場合は、サポートまでご連絡ください。")
+    send_sms(old_phone, body)
+
+
+@shared_task(
+    name="accounts.profile_email_changed_notice_send",
+    autoretry_for=(ConnectionError, TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+    ignore_result=True,
+)
+def profile_email_changed_notice_send(*, old_email: str, language: str) -> None:
+    """Tell the old address that the account's address changed (no new address in the text)."""
+    from django.core.mail import send_mail
+
+    with override(language):
+        subject = _("SpaceCore メールアドレス変更のお知らせ")
+        body = _(
+            "MySpaceCore に登録されたメールアドレスが変更されました。\n"
+            "お心当たりがない場合は、サポートまでご連絡ください。\n\n"
+            "このメールは送信専用アドレスから送信しています。"
+        )
+    send_mail(subject, body, None, [old_email])
+
+
+# Beat: the same cleanup as `manage.py cleanup_verification_codes`. Longer limits than the
+# site default (60 s): a first run on a big table is long, and a run cut short is harmless
+# (it loses one batch; the next run goes on).
+@shared_task(
+    name="accounts.verification_codes_cleanup", ignore_result=True, soft_time_limit=25 * 60, time_limit=30 * 60
+)
+def verification_codes_cleanup_run() -> int:
+    """Beat: the same cleanup as `manage.py cleanup_verification_codes`; returns how many went."""
+    from accounts.services.cleanup import verification_codes_cleanup
+
+    return verification_codes_cleanup().processed

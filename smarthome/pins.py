@@ -22,7 +22,10 @@ _ASCII_DIGITS = re.compile(r"[0-9]+")
 
 def pin_normalize(raw: str) -> str:
     """NFKC (full-width digits become ASCII), separators removed. Does not validate."""
-    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw or ""))
+    text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw or ""))
+    # A removed separator can join a letter and a combining mark (e-\u0301): compose again,
+    # so that normalising twice gives what normalising once gave.
+    return unicodedata.normalize("NFKC", text)
 
 
 def pin_is_trivial(pin: str) -> bool:

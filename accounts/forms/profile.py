@@ -12,11 +12,10 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from accounts.models import Profile, User
+from accounts.phone_numbers import jp_mobile_validate
 from accounts.services.profile import (
     birth_year_range,
-    email_validate_available,
     nickname_clean,
-    phone_validate_available,
 )
 
 NICKNAME_HELP = _("10文字以内で入力してください（絵文字も1文字と数えます）。")
@@ -28,6 +27,7 @@ class NicknameField(forms.CharField):
         kwargs.setdefault("label", _("ニックネーム"))
         kwargs.setdefault("help_text", NICKNAME_HELP)
         kwargs.setdefault("strip", False)
+        kwargs.setdefault("error_messages", {"required": _("ニックネームを入力してください。")})
         super().__init__(**kwargs)
         self.widget.attrs.update({"autocomplete": "nickname"})
 
@@ -39,8 +39,15 @@ class ProfileBasicsForm(forms.Form):
     """Wizard step 1: nickname, birth year, gender."""
 
     nickname = NicknameField()
-    birth_year = forms.TypedChoiceField(label=_("生年"), coerce=int, choices=())
-    gender = forms.ChoiceField(label=_("性別"), choices=Profile.Gender.choices, widget=forms.RadioSelect)
+    birth_year = forms.TypedChoiceField(
+        label=_("生年"), coerce=int, choices=(), error_messages={"required": _("生年を選択してください。")}
+    )
+    gender = forms.ChoiceField(
+        label=_("性別"),
+        choices=Profile.Gender.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("性別を選択してください（「回答しない」も選べます）。")},
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -60,17 +67,17 @@ class EmailForm(forms.Form):
     email = forms.EmailField(
         label=_("メールアドレス"),
         max_length=254,
+        error_messages={
+            "required": _("メールアドレスを入力してください。"),
+            "invalid": _("メールアドレスの形式が正しくありません。例: taro@example.jp"),
+        },
         widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"}),
     )
 
-    def __init__(self, *args, user: User, **kwargs):
-        self.user = user
-        super().__init__(*args, **kwargs)
-
+    # Whether another account uses the address is checked only after its code is verified:
+    # refusing it here would tell anybody which addresses have an account.
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip()
-        email_validate_available(email=email, user=self.user)
-        return email
+        return self.cleaned_data["email"].strip()
 
 
 class RegisterEmailForm(EmailForm):
@@ -96,7 +103,10 @@ class PhoneForm(forms.Form):
         label=_("新しい電話番号"),
         region="JP",
         help_text=_("例: 090-1234-5678"),
-        error_messages={"invalid": _("正しい電話番号を入力してください。")},
+        error_messages={
+            "invalid": _("正しい電話番号を入力してください。"),
+            "required": _("新しい電話番号を入力してください。"),
+        },
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
     )
 
@@ -105,10 +115,10 @@ class PhoneForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_phone_number(self):
-        phone = self.cleaned_data["phone_number"]
+        phone = jp_mobile_validate(self.cleaned_data["phone_number"])
         if self.user.phone_number and phone == self.user.phone_number:
             raise ValidationError(_("現在の電話番号と同じです。"), code="same")
-        phone_validate_available(phone=phone.as_e164, user=self.user)
+        # Another account's number is refused only after the code proves the number (no oracle).
         return phone
 
 
@@ -118,5 +128,6 @@ class CodeForm(forms.Form):
         label=_("認証コード"),
         max_length=32,
         help_text=_("6桁の数字を入力してください。"),
+        error_messages={"required": _("認証コードを入力してください。")},
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )

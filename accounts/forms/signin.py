@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import phonenumbers
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
+
+from accounts.phone_numbers import jp_mobile_validate
 
 # Longer than any way of writing a Japanese number, short enough to refuse junk early.
 PHONE_MAX_LENGTH = 32
@@ -27,20 +28,7 @@ class SignInPhoneForm(forms.Form):
     )
 
     def clean_phone_number(self):
-        number = self.cleaned_data["phone_number"]
-        # SMS pumping: only Japanese mobile numbers receive our SMS (070/080/090).
-        if (
-            phonenumbers.region_code_for_number(number) != "JP"
-            or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
-        ):
-            raise forms.ValidationError(
-                _(
-                    "日本の携帯電話番号（070・080・090 で始まる番号）を入力してください。"
-                    "SMS を受け取れる番号が必要です。"
-                ),
-                code="not_jp_mobile",
-            )
-        return number
+        return jp_mobile_validate(self.cleaned_data["phone_number"])
 
 
 class SignInCodeForm(forms.Form):

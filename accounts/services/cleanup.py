@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from celery import shared_task
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -101,17 +100,3 @@ def _codes_delete(pks: list[int]) -> int:
     # Nothing references a code, so this is one `DELETE … WHERE id IN (…)`, no fetch.
     deleted, _detail = VerificationCode.objects.filter(pk__in=pks).delete()
     return deleted
-
-
-# Celery beat (registered through CELERY_IMPORTS, like the profile notices)
-# ------------------------------------------------------------------------------
-
-
-# Longer limits than the site default (60 s): a first run on a big table is long, and a
-# run cut short is harmless anyway (it loses one batch; the next run goes on).
-@shared_task(
-    name="accounts.verification_codes_cleanup", ignore_result=True, soft_time_limit=25 * 60, time_limit=30 * 60
-)
-def verification_codes_cleanup_run() -> int:
-    """Beat: the same cleanup as `manage.py cleanup_verification_codes`; returns how many went."""
-    return verification_codes_cleanup().processed

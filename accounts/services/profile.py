@@ -12,23 +12,22 @@ from __future__ import annotations
 
 import datetime
 import logging
-import smtplib
 import unicodedata
 
 import regex
-from celery import shared_task
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 from phonenumber_field.phonenumber import to_python as phone_to_python
 
-from accounts.models import Profile, User, mask_email, mask_phone
+from accounts.models import Lease, Profile, User, mask_email, mask_phone
+from accounts.phone_numbers import jp_mobile_validate
 from accounts.selectors import email_in_use, phone_in_use
 from accounts.services.sessions import user_sessions_end
-from accounts.sms import SmsTransientError, send_sms
+from accounts.tasks import profile_email_changed_notice_send, user_phone_changed_notice_send
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +173,13 @@ def profile_email_change(*, user: User, email: str) -> Profile:
         ) from None
     if old_email and old_email.lower() != email.lower():
         language = user.language
-        transaction.on_commit(lambda: profile_email_changed_notice_send.delay(old_email=old_email, language=language))
+        transaction.on_commit(
+            lambda: profile_email_changed_notice_send.apply_async(
+                kwargs={"old_email": old_email, "language": language},
+                # What Celery logs of the task (received, succeeded): never the address in clear.
+                kwargsrepr=repr({"old_email": mask_email(old_email), "language": language}),
+            )
+        )
     logger.info("profile e-mail changed: user=%s new=%s", user.pk, mask_email(email))
     return profile
 
@@ -195,9 +200,13 @@ def user_phone_change(
     resident changes their own number from that request. The notice SMS to the old number
     leaves on commit, through the same Celery delivery as codes, never inside the request.
     """
-    phone = phone_to_python(new_phone, region="JP")
-    if phone is None or not phone.is_valid():
+    phone = phone_to_python(new_phone, region="JP") if new_phone else None
+    if not phone or not phone.is_valid():
         raise ValidationError({"phone_number": _("正しい電話番号を入力してください。")})
+    try:
+        jp_mobile_validate(phone)
+    except ValidationError as exc:
+        raise ValidationError({"phone_number": exc.messages}) from None
     e164 = phone.as_e164
     locked = User.objects.select_for_update().get(pk=user.pk)
     old_phone = locked.phone_number.as_e164 if locked.phone_number else ""
@@ -215,8 +224,19 @@ def user_phone_change(
         ) from None
     user_sessions_end(user=user, keep=keep)
     if old_phone:
+        # The roster follows the account: otherwise whoever is given the old number next would
+        # be linked to this resident's lease at their first sign-in.
+        Lease.objects.filter(resident=user, phone_number=old_phone).filter(
+            Q(end_date__isnull=True) | Q(end_date__gte=timezone.localdate())
+        ).update(phone_number=e164)
         language = user.language
-        transaction.on_commit(lambda: user_phone_changed_notice_send.delay(old_phone=old_phone, language=language))
+        transaction.on_commit(
+            lambda: user_phone_changed_notice_send.apply_async(
+                kwargs={"old_phone": old_phone, "language": language},
+                # What Celery logs of the task (received, succeeded): never the full number.
+                kwargsrepr=repr({"old_phone": mask_phone(old_phone), "language": language}),
+            )
+        )
     logger.info(
         "phone changed: user=%s acting_user=%s old=%s new=%s",
         user.pk,
@@ -225,47 +245,3 @@ def user_phone_change(
         mask_phone(e164),
     )
     return user
-
-
-# Notices (Celery: tasks call delivery, enqueued on commit by the services above)
-# ------------------------------------------------------------------------------
-# They live beside the services that enqueue them; `CELERY_IMPORTS` registers this module
-# with the worker. They take the old number / address because after the change no row
-# holds it any more. Sending a notice twice is harmless, so a retry needs no bookkeeping.
-
-
-@shared_task(
-    name="accounts.user_phone_changed_notice_send",
-    autoretry_for=(SmsTransientError, ConnectionError, TimeoutError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-    ignore_result=True,
-)
-def user_phone_changed_notice_send(*, old_phone: str, language: str) -> None:
-    """Tell the old number that the account moved to another number (no new number in the text)."""
-    with override(language):
-        body = _("【SpaceCore】ご登録の電話番号が変更されました。お心当たりがない場合は、サポートまでご連絡ください。")
-    send_sms(old_phone, body)
-
-
-@shared_task(
-    name="accounts.profile_email_changed_notice_send",
-    autoretry_for=(ConnectionError, TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-    ignore_result=True,
-)
-def profile_email_changed_notice_send(*, old_email: str, language: str) -> None:
-    """Tell the old address that the account's address changed (no new address in the text)."""
-    from django.core.mail import send_mail
-
-    with override(language):
-        subject = _("SpaceCore メールアドレス変更のお知らせ")
-        body = _(
-            "MySpaceCore に登録されたメールアドレスが変更されました。\n"
-            "お心当たりがない場合は、サポートまでご連絡ください。\n\n"
-            "このメールは送信専用アドレスから送信しています。"
-        )
-    send_mail(subject, body, None, [old_email])

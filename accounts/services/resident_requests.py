@@ -8,10 +8,8 @@ these functions add the operator's side: the roster follows, and the audit row.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
 
-from accounts.models import AuditLogEntry, Lease, Operator, Unit, User, mask_phone
+from accounts.models import AuditLogEntry, Operator, Unit, User, mask_phone
 from accounts.selectors import operator_contact_for_user
 from accounts.services.audit import audit_log_record
 from accounts.services.profile import user_phone_change
@@ -27,18 +25,13 @@ def _resident_operator(*, resident: User, acting_user: User) -> Operator | None:
 def resident_phone_change_on_request(*, resident: User, new_phone: str, acting_user: User) -> User:
     """Change a resident's sign-in number on their request (「管理会社様にご連絡の上…」).
 
-    Goes through `user_phone_change` (same checks, every session ends, notice to the old
-    number). The resident's current and future roster entries move to the new number
-    too: otherwise whoever is given the old number next would be linked to the lease at
-    their first sign-in. Raises ValidationError keyed `phone_number` on a bad number.
+    Goes through `user_phone_change` (same checks, every session ends, the roster entries
+    follow, notice to the old number) and adds the audit row. Raises ValidationError keyed
+    `phone_number` on a bad number.
     """
     old_phone = resident.phone_number.as_e164 if resident.phone_number else ""
     user = user_phone_change(user=resident, new_phone=new_phone, acting_user=acting_user)
     new_phone_e164 = user.phone_number.as_e164
-    if old_phone:
-        Lease.objects.filter(resident=user, phone_number=old_phone).filter(
-            Q(end_date__isnull=True) | Q(end_date__gte=timezone.localdate())
-        ).update(phone_number=new_phone_e164)
     audit_log_record(
         actor=acting_user,
         operator=_resident_operator(resident=user, acting_user=acting_user),

@@ -35,7 +35,7 @@ from accounts.services.verification import (
     verification_code_issue,
     verification_code_verify,
 )
-from accounts.views.errors import ratelimited
+from accounts.views.errors import delivery_unavailable, ratelimited
 
 PHONE_SESSION_KEY = "accounts.profile.phone_change"
 EMAIL_SESSION_KEY = "accounts.profile.email_change"
@@ -69,10 +69,6 @@ def resident_required(view):
 def countdown_text(seconds: int) -> str:
     """The text site.js would show (m:ss), rendered by the server so the page works without JS."""
     return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def delivery_unavailable(request: HttpRequest) -> HttpResponse:
-    return render(request, "503.html", status=HTTPStatus.SERVICE_UNAVAILABLE)
 
 
 def code_send(
@@ -265,7 +261,7 @@ def profile_email(request: HttpRequest) -> HttpResponse:
     """Address -> 「送信する」: an e-mail code goes to the new address."""
     pending = request.session.get(EMAIL_SESSION_KEY) or {}
     if request.method == "POST":
-        form = EmailForm(request.POST, user=request.user)
+        form = EmailForm(request.POST)
         if form.is_valid():
             email = form.cleaned_data["email"]
             result = code_send(
@@ -284,7 +280,7 @@ def profile_email(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:profile_email_verify")
             pending = {"email": email}
     else:
-        form = EmailForm(initial={"email": pending.get("email", "")}, user=request.user)
+        form = EmailForm(initial={"email": pending.get("email", "")})
     target = pending.get("email", "").lower() or None
     context = {
         "form": form,

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.forms.profile import CodeForm, ProfileBasicsForm, RegisterEmailForm
 from accounts.models import Profile, VerificationCode
 from accounts.ratelimits import RateLimited, check_code_verify
+from accounts.selectors import email_in_use
 from accounts.services.profile import profile_register
 from accounts.services.verification import VerificationFailed, VerificationLocked, verification_code_verify
 from accounts.views.errors import ratelimited
@@ -142,7 +143,7 @@ def register_email(request: HttpRequest, state: WizardState) -> HttpResponse:
         state.update(email=None, email_done=True, code_id=None)
         return redirect("accounts:register_confirm")
     if request.method == "POST":
-        form = RegisterEmailForm(request.POST, user=request.user)
+        form = RegisterEmailForm(request.POST)
         if form.is_valid():
             draft = form.cleaned_data["email"]
             result = code_send(
@@ -166,7 +167,7 @@ def register_email(request: HttpRequest, state: WizardState) -> HttpResponse:
             # A code still pending for the previous address must not be offered for this one.
             state.update(email_draft=draft, code_id=None)
     else:
-        form = RegisterEmailForm(initial={"email": draft or state.get("email") or ""}, user=request.user)
+        form = RegisterEmailForm(initial={"email": draft or state.get("email") or ""})
     context = {
         "form": form,
         "verified_email": state.get("email"),
@@ -204,6 +205,10 @@ def register_code(request: HttpRequest, state: WizardState) -> HttpResponse:
         except (VerificationFailed, VerificationLocked) as exc:
             state.update(code_id=None)
             messages.error(request, code_failure_message(exc))
+            return redirect("accounts:register_email")
+        if email_in_use(email=draft, exclude_user=request.user):
+            # Said only now, to whoever proved they receive mail at the address.
+            messages.error(request, _("このメールアドレスは使用できません。別のアドレスを入力してください。"))
             return redirect("accounts:register_email")
         state.update(email=draft, email_done=True, code_id=None)
         messages.success(request, _("メールアドレスを認証しました。"))

@@ -202,8 +202,6 @@ CELERY_BEAT_SCHEDULE: dict = {
     "purge-requests-sweep": {"task": "smarthome.settings_purge_requests_sweep", "schedule": crontab(minute=17)},
     "verification-codes-cleanup": {"task": "accounts.verification_codes_cleanup", "schedule": crontab(minute=41)},
 }
-# Task modules that autodiscovery (`<app>.tasks`) does not find: the profile notices, the codes cleanup.
-CELERY_IMPORTS = ["accounts.services.profile", "accounts.services.cleanup"]
 
 # E-MAIL
 # ------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from accounts.models import VerificationCode, VerificationTarget
 from accounts.services import cleanup
-from accounts.services.cleanup import verification_codes_cleanup, verification_codes_cleanup_run
+from accounts.services.cleanup import verification_codes_cleanup
+from accounts.tasks import verification_codes_cleanup_run
 from smarthome.models import SettingsPurgeRequest
 
 pytestmark = pytest.mark.django_db

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.contrib.sessions.models import Session
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
@@ -158,19 +159,26 @@ def test_phone_change_by_operator_ends_every_session_and_notifies(django_capture
     assert [message.to for message in sms.outbox] == [old_phone]
 
 
-def test_phone_used_by_another_account_is_refused_without_saying_whose(django_capture_on_commit_callbacks):
+def test_phone_used_by_another_account_is_refused_only_after_its_code_without_saying_whose(
+    django_capture_on_commit_callbacks,
+):
     other = ProfileFactory(user__phone_number=NEW_PHONE, nickname="ほかの人", email="other@example.jp")
     user = owner_profile().user
-    response = post_on_commit(
-        django_capture_on_commit_callbacks, signed_in(user), url("profile_phone"), {"phone_number": NEW_PHONE}
-    )
-    assert response.status_code == HTTPStatus.OK
+    old_phone = user.phone_number.as_e164
+    client = signed_in(user)
+    # Sending answers as for any number: the page does not tell that an account uses it.
+    capture = django_capture_on_commit_callbacks
+    response = post_on_commit(capture, client, url("profile_phone"), {"phone_number": NEW_PHONE})
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == url("profile_phone_verify")
+
+    response = client.post(url("profile_phone_verify"), {"code": last_sms_code(NEW_PHONE)}, follow=True)
     content = response.content.decode()
     assert "この電話番号は使用できません" in content
     assert other.nickname not in content
     assert other.email not in content
-    assert sms.outbox == []
-    assert not VerificationCode.objects.exists()
+    assert User.objects.get(pk=user.pk).phone_number.as_e164 == old_phone
+    assert User.objects.get(pk=other.user.pk).phone_number.as_e164 == NEW_PHONE
 
 
 def test_phone_same_as_current_is_refused():
@@ -251,14 +259,17 @@ def test_email_change_notifies_the_old_address(django_capture_on_commit_callback
     assert "new@example.jp" not in notices[0].body
 
 
-def test_email_used_by_another_account_is_refused_at_change(django_capture_on_commit_callbacks):
+def test_email_used_by_another_account_is_refused_at_change_only_after_its_code(django_capture_on_commit_callbacks):
     ProfileFactory(email="taken@example.jp")
     profile = owner_profile()
-    response = post_on_commit(
-        django_capture_on_commit_callbacks, signed_in(profile.user), url("profile_email"), {"email": "Taken@example.jp"}
-    )
+    client = signed_in(profile.user)
+    capture = django_capture_on_commit_callbacks
+    response = post_on_commit(capture, client, url("profile_email"), {"email": "Taken@example.jp"})
+    assert response["Location"] == url("profile_email_verify")
+    response = client.post(url("profile_email_verify"), {"code": last_email_code("Taken@example.jp")}, follow=True)
     assert "このメールアドレスは使用できません" in response.content.decode()
-    assert mail.outbox == []
+    profile.refresh_from_db()
+    assert profile.email is None
 
 
 def test_wrong_email_code_goes_back_with_the_address_kept(django_capture_on_commit_callbacks):
@@ -381,3 +392,20 @@ def test_sessions_table_is_untouched_by_a_nickname_change():
     client.post(url("profile"), {"nickname": "新"})
     assert Session.objects.count() == before
     assert client.get(url("profile")).status_code == HTTPStatus.OK
+
+
+def test_own_phone_change_moves_the_current_roster_entry_to_the_new_number():
+    user = owner_profile().user
+    lease = LeaseFactory(phone_number=user.phone_number.as_e164, resident=user)
+    user_phone_change(user=user, new_phone="090-8765-4321", acting_user=user)
+    lease.refresh_from_db()
+    assert lease.phone_number.as_e164 == NEW_PHONE
+
+
+@pytest.mark.parametrize("number", ["03-1234-5678", "0990-123-456", "+1 268 464 1234", ""])
+def test_phone_change_refuses_numbers_that_cannot_receive_our_sms(number):
+    user = owner_profile().user
+    old_phone = user.phone_number.as_e164
+    with pytest.raises(ValidationError):
+        user_phone_change(user=user, new_phone=number, acting_user=user)
+    assert User.objects.get(pk=user.pk).phone_number.as_e164 == old_phone

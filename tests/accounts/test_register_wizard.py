@@ -193,16 +193,23 @@ def test_email_step_can_be_skipped_when_email_is_optional():
 # ------------------------------------------------------------------------------
 
 
-def test_email_used_by_another_account_is_refused_without_saying_whose(django_capture_on_commit_callbacks):
+def test_email_used_by_another_account_is_refused_only_after_its_code_without_saying_whose(
+    django_capture_on_commit_callbacks,
+):
     other = ProfileFactory(email="taken@example.jp")
     client = signed_in(ResidentFactory())
     client.post(url("register"), BASICS)
+    # Sending answers as for any address: the page does not tell that an account uses it.
     response = send_email(django_capture_on_commit_callbacks, client, "TAKEN@example.jp")
-    assert response.status_code == HTTPStatus.OK
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == url("register_code")
+
+    response = client.post(url("register_code"), {"code": last_email_code("TAKEN@example.jp")}, follow=True)
+    assert response.redirect_chain[-1][0] == url("register_email")
     content = response.content.decode()
     assert "このメールアドレスは使用できません" in content
     assert other.nickname not in content
-    assert mail.outbox == []
+    assert client.get(url("register_confirm"))["Location"] == url("register_email")
 
 
 def test_invalid_email_keeps_what_was_typed():
