@@ -62,6 +62,7 @@ from accounts.services.roster import (
     roster_csv_rows,
 )
 from accounts.services.staff import staff_account_create, staff_account_update
+from accounts.services.staff_otp import staff_otp_reset
 from accounts.services.verification import verification_target_unlock
 
 
@@ -396,9 +397,27 @@ class StaffAccountAdmin(ScopedModelAdmin):
     list_display = ["username", "operator", "roles", "is_active", "last_login"]
     list_select_related = ["operator"]
     search_fields = ["username__exact"]
+    actions = ["otp_reset"]
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).filter(is_staff=True).prefetch_related("groups")
+
+    @admin.action(description=_("二段階認証をリセット（スマートフォン紛失時など）"), permissions=["change"])
+    def otp_reset(self, request: HttpRequest, queryset) -> None:
+        # The service decides who may reset whom (platform staff: anyone; operator admin: own staff).
+        done = refused = 0
+        for staff in queryset:
+            try:
+                staff_otp_reset(staff=staff, acting_user=request.user)
+            except PermissionDenied:
+                refused += 1
+            else:
+                done += 1
+        if done:
+            message = _("%(count)d 件の二段階認証をリセットしました。次回のサインインで再設定できます。")
+            messages.success(request, message % {"count": done})
+        if refused:
+            messages.error(request, _("%(count)d 件は権限がないためリセットできませんでした。") % {"count": refused})
 
     def get_fields(self, request: HttpRequest, obj=None):
         fields = ["username", "operator", "role", "is_active"]

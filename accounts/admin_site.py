@@ -70,7 +70,24 @@ class OperatorAdminSite(admin.AdminSite):
                 )
         return errors
 
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Active staff who also passed the second factor when they owe one (accounts.admin_otp)."""
+        from accounts.admin_otp import admin_otp_satisfied
+
+        return super().has_permission(request) and admin_otp_satisfied(request)
+
+    def get_urls(self):
+        from accounts.admin_otp import admin_otp_urls
+
+        return admin_otp_urls(self) + super().get_urls()
+
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        from accounts.admin_otp import admin_otp_step_redirect
+
+        # Signed in with the password but a token (or an enrolment) still owed: that step, not the password form.
+        step = admin_otp_step_redirect(request)
+        if step is not None:
+            return step
         if request.method != "POST":
             return super().login(request, extra_context)
         from accounts.views.errors import ratelimited
@@ -82,8 +99,18 @@ class OperatorAdminSite(admin.AdminSite):
         # A redirect is a successful sign-in; the form shown again is a failed one.
         if response.status_code != 302:
             admin_login_retry_after(request, increment=True)
-        return response
+            return response
+        return admin_otp_step_redirect(request) or response
 
 
 class OperatorAdminConfig(AdminConfig):
     default_site = "accounts.admin_site.OperatorAdminSite"
+
+    def ready(self) -> None:
+        super().ready()
+        # Autodiscovery registered django-otp's own TOTPDevice admin, which sees every
+        # tenant's devices and secrets: staff enrol on accounts.admin_otp's pages instead.
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        if admin.site.is_registered(TOTPDevice):
+            admin.site.unregister(TOTPDevice)

@@ -40,6 +40,13 @@ _DEFAULTS: dict[str, object] = {
     "CODE_HMAC_KEY": "",
     # Fernet keys (newest first) that seal a code inside its delivery task message.
     "DELIVERY_KEYS": [],
+    # Admin second factor (django-otp TOTP): staff in these groups must enrol before any
+    # admin page, and enter a token at each sign-in. Production: ["operator_admin"].
+    "ADMIN_OTP_REQUIRED_GROUPS": [],
+    # ...and platform staff (superusers) as well when true (production).
+    "ADMIN_OTP_REQUIRE_SUPERUSERS": False,
+    # Failed admin tokens allowed per staff account and per IP, counted like failed admin sign-ins.
+    "ADMIN_OTP_RATES": {"user": "5/15m", "ip": "20/15m"},
 }
 
 

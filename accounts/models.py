@@ -436,6 +436,8 @@ class AuditLogEntry(models.Model):
         LEASE_IMPORT = "lease_import", _("入居契約のCSV取り込み")
         STAFF_CREATE = "staff_create", _("スタッフアカウントの作成")
         STAFF_UPDATE = "staff_update", _("スタッフアカウントの変更")
+        STAFF_OTP_CONFIRM = "staff_otp_confirm", _("二段階認証の設定")
+        STAFF_OTP_RESET = "staff_otp_reset", _("二段階認証のリセット")
 
     operator = models.ForeignKey(
         Operator,

@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "anymail",
     "csp",
+    # The admin's TOTP second factor (accounts.admin_otp); its migrations come with the package.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "accounts",
     "smarthome",
 ]
@@ -94,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the admin's second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.ProfileRequiredMiddleware",
@@ -232,6 +237,8 @@ SMARTHOME_PIN_KEYS = env.list("SMARTHOME_PIN_KEYS", default=[])
 # The newest entry seals codes in the task message, so the broker never holds one in clear.
 ACCOUNTS_DELIVERY_KEYS = env.list("ACCOUNTS_DELIVERY_KEYS", default=[])
 ACCOUNTS_SMS_GLOBAL_HOURLY_CAP = env.int("ACCOUNTS_SMS_GLOBAL_HOURLY_CAP", default=1000)
+# The name authenticator apps show beside a staff member's admin TOTP entry.
+OTP_TOTP_ISSUER = "MySpaceCore"
 
 # LOGGING: never a code, a PIN or a full phone number (see accounts.logging)
 # ------------------------------------------------------------------------------

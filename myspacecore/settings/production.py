@@ -29,6 +29,11 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 ACCOUNTS_CODE_HMAC_KEY = env("ACCOUNTS_CODE_HMAC_KEY")
 SMARTHOME_PIN_KEYS = env.list("SMARTHOME_PIN_KEYS")
 ACCOUNTS_DELIVERY_KEYS = env.list("ACCOUNTS_DELIVERY_KEYS")
+# Operator admins (who manage residents' data and staff) and platform staff sign in to the
+# admin with a TOTP second factor; fixed here rather than read from the environment, so a
+# deployment cannot switch it off by a missing variable.
+ACCOUNTS_ADMIN_OTP_REQUIRED_GROUPS = ["operator_admin"]
+ACCOUNTS_ADMIN_OTP_REQUIRE_SUPERUSERS = True
 
 # SECURITY
 # ------------------------------------------------------------------------------
