@@ -58,3 +58,15 @@ def _seeded_user_attributes(request):
     from django.apps import apps
 
     importlib.import_module("accounts.migrations.0002_seed_user_attributes").seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request in English leaves English active in this thread (LocaleMiddleware does not
+    undo it): every test starts in the default language, Japanese."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
