@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -16,9 +17,21 @@ from .models import Device, PinCode, RemoteControlSetting
 
 
 def _devices_visible_q(*, user: User, on: datetime.date | None = None) -> Q:
-    """The account's own devices and those of the unit of its current lease."""
+    """The account's own devices and those of the unit of its current lease.
+
+    A UNION of two indexed lookups: `owner_user = … OR unit_id IN (…)` made PostgreSQL
+    scan every device (1.5 s with 100,000 residents, see bench/README.md).
+    """
     current_units = Lease.objects.current(on).filter(resident=user).values("unit_id")
-    return Q(owner_user=user) | Q(unit__in=current_units)
+    own = Device.objects.filter(owner_user=user).order_by().values("pk")
+    of_unit = Device.objects.filter(unit__in=current_units).order_by().values("pk")
+    return Q(pk__in=own.union(of_unit))
+
+
+def _count_of(model) -> Coalesce:
+    """Rows of `model` per device, as a correlated subquery on its device index (no join fan-out)."""
+    per_device = model.objects.filter(device=OuterRef("pk")).order_by().values("device").annotate(n=Count("pk"))
+    return Coalesce(Subquery(per_device.values("n")[:1], output_field=IntegerField()), 0)
 
 
 def devices_for_user(*, user: User, on: datetime.date | None = None) -> QuerySet[Device]:
@@ -29,8 +42,8 @@ def devices_for_user(*, user: User, on: datetime.date | None = None) -> QuerySet
         Device.objects.filter(_devices_visible_q(user=user, on=on))
         .select_related("unit__property")
         .annotate(
-            remote_setting_count=Count("remote_settings", distinct=True),
-            pin_code_count=Count("pin_codes", distinct=True),
+            remote_setting_count=_count_of(RemoteControlSetting),
+            pin_code_count=_count_of(PinCode),
         )
         .order_by("unit_id", "name", "pk")
     )

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from phonenumber_field.phonenumber import PhoneNumber
+from redis.exceptions import RedisError
 
 from accounts.forms.signin import SignInCodeForm, SignInPhoneForm
 from accounts.models import VerificationCode, mask_phone
@@ -82,6 +83,9 @@ def signin(request: HttpRequest) -> HttpResponse:
             check_code_send(request, target=phone)
         except RateLimited as exc:
             return ratelimited(request, retry_after=exc.retry_after)
+        except RedisError:
+            # The limits' store is the broker's Redis: down, no code could be queued either.
+            return delivery_unavailable(request)
         try:
             code = verification_code_issue(
                 purpose=VerificationCode.Purpose.SIGN_IN,

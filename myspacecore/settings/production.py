@@ -24,7 +24,8 @@ CACHES = {
 }
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = False
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# cached_db that falls back to PostgreSQL while Redis is down (see myspacecore/sessions.py).
+SESSION_ENGINE = "myspacecore.sessions"
 
 ACCOUNTS_CODE_HMAC_KEY = env("ACCOUNTS_CODE_HMAC_KEY")
 SMARTHOME_PIN_KEYS = env.list("SMARTHOME_PIN_KEYS")

@@ -1,0 +1,51 @@
+"""Sessions cached in Redis and kept in PostgreSQL, that keep working while Redis is down.
+
+Django's `cached_db` already reads through to the database when the cache read fails,
+but then lets the cache write (and `exists()`, `delete()`) raise, so every signed-in page
+answers 500 during a Redis outage. Here each cache operation is best effort: the
+database stays the source of truth, the cache only saves its query.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+from django.contrib.sessions.backends.db import SessionStore as DBStore
+
+logger = logging.getLogger("django.contrib.sessions")
+
+
+class SessionStore(CachedDBStore):
+    def _cache_call(self, method: str, *args):
+        try:
+            return getattr(self._cache, method)(*args)
+        except Exception as exc:  # noqa: BLE001 - any cache failure: fall back to the database
+            logger.warning("session cache unavailable (%s); using the database", type(exc).__name__)
+            return None
+
+    def load(self):
+        data = self._cache_call("get", self.cache_key)
+        if data is not None:
+            return data
+        stored = self._get_session_from_db()
+        if not stored:
+            return {}
+        data = self.decode(stored.session_data)
+        self._cache_call("set", self.cache_key, data, self.get_expiry_age(expiry=stored.expire_date))
+        return data
+
+    def exists(self, session_key):
+        if session_key and self._cache_call("has_key", self.cache_key_prefix + session_key):
+            return True
+        return DBStore.exists(self, session_key)
+
+    def save(self, must_create=False):
+        DBStore.save(self, must_create)
+        self._cache_call("set", self.cache_key, self._session, self.get_expiry_age())
+
+    def delete(self, session_key=None):
+        DBStore.delete(self, session_key)
+        session_key = session_key or self.session_key
+        if session_key is not None:
+            self._cache_call("delete", self.cache_key_prefix + session_key)
