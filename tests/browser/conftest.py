@@ -26,6 +26,8 @@ CHROMIUM_ARGS = [
 ]
 
 
+# tryfirst: the marker must be on the items before `-m` selects among them.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/browser/" in str(item.fspath):

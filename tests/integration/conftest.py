@@ -16,15 +16,18 @@ from tests.conftest import IN_CI, require_service
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# tryfirst: the marker must be on the items before `-m` selects among them.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if "tests/integration/" in str(item.fspath) and "integration" not in item.keywords:
+        # get_closest_marker, not `in item.keywords`: keywords also hold this folder's name.
+        if "tests/integration/" in str(item.fspath) and item.get_closest_marker("integration") is None:
             item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(autouse=True)
 def _require_real_services(request):
-    if "integration" not in request.keywords:
+    if request.node.get_closest_marker("integration") is None:
         return
     if not os.environ.get("MYSPACECORE_INTEGRATION"):
         message = "integration tests run through tests/integration/run.py (make test)"
