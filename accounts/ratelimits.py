@@ -2,13 +2,17 @@
 
 Rates come from `app_settings.RATE_LIMITS`; SMS sends also count against the site-wide
 `SMS_GLOBAL_HOURLY_CAP` (SMS pumping). A limited request raises RateLimited with the
-seconds until its window ends; views turn that into the 429 page.
+seconds until its window ends; views turn that into the 429 page. When the cache itself
+cannot be reached every check raises RateLimitUnavailable: views answer the 503 page (the
+cache is the broker's Redis, so no code could be queued either) instead of letting a redis
+error become a 500.
 """
 
 from __future__ import annotations
 
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
+from redis.exceptions import RedisError
 
 from .app_settings import app_settings
 from .models import User
@@ -23,6 +27,10 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
+class RateLimitUnavailable(Exception):
+    """The limits' store could not be reached: nothing was counted, the request must not go on."""
+
+
 def _constant(value: str):
     return lambda group, request: value
 
@@ -35,7 +43,10 @@ def _consume(request: HttpRequest, limits: list[tuple[str, str, object]]) -> Non
     retry_after = 0
     for group, rate, key in limits:
         key = key if key == "ip" else _constant(str(key))
-        usage = get_usage(request, group=f"accounts.{group}", key=key, rate=rate, increment=True)
+        try:
+            usage = get_usage(request, group=f"accounts.{group}", key=key, rate=rate, increment=True)
+        except RedisError as exc:
+            raise RateLimitUnavailable(str(exc)) from exc
         if usage is not None and usage["should_limit"]:
             time_left = usage["time_left"]
             retry_after = max(retry_after, time_left if time_left > 0 else FALLBACK_RETRY_AFTER)

@@ -38,8 +38,13 @@ def devices_for_user(*, user: User, on: datetime.date | None = None) -> QuerySet
     """The devices a resident sees on My page, with their numbers of remotes and PINs."""
     if not user.is_authenticated:
         return Device.objects.none()
+    # The units are read first, so the device lookup is `owner_user = … OR unit_id IN (<ids>)`:
+    # PostgreSQL ORs the two indexes (BitmapOr) as it cannot with a subquery, and the ORM
+    # builds this much faster than the union `_devices_visible_q` needs (bench/README.md).
+    unit_ids = list(Lease.objects.current(on).filter(resident=user).order_by().values_list("unit_id", flat=True))
+    visible = Q(owner_user=user) | Q(unit_id__in=unit_ids) if unit_ids else Q(owner_user=user)
     return (
-        Device.objects.filter(_devices_visible_q(user=user, on=on))
+        Device.objects.filter(visible)
         .select_related("unit__property")
         .annotate(
             remote_setting_count=_count_of(RemoteControlSetting),

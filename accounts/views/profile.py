@@ -23,7 +23,7 @@ from phonenumber_field.phonenumber import to_python as phone_to_python
 
 from accounts.forms.profile import CodeForm, EmailForm, NicknameForm, PhoneForm
 from accounts.models import User, VerificationCode
-from accounts.ratelimits import RateLimited, check_code_send, check_code_verify
+from accounts.ratelimits import RateLimited, RateLimitUnavailable, check_code_send, check_code_verify
 from accounts.selectors import operator_contact_for_user, verification_code_seconds_left
 from accounts.services.profile import profile_email_change, profile_nickname_change, user_phone_change
 from accounts.services.verification import (
@@ -80,6 +80,8 @@ def code_send(
         check_code_send(request, target=target, user=request.user, sms=channel == VerificationCode.Channel.SMS)
     except RateLimited as exc:
         return ratelimited(request, retry_after=exc.retry_after)
+    except RateLimitUnavailable:
+        return delivery_unavailable(request)
     try:
         return verification_code_issue(
             purpose=purpose, target=target, channel=channel, user=request.user, language=get_language() or "ja"
@@ -216,6 +218,8 @@ def profile_phone_verify(request: HttpRequest) -> HttpResponse:
             check_code_verify(request, user=request.user)
         except RateLimited as exc:
             return ratelimited(request, retry_after=exc.retry_after)
+        except RateLimitUnavailable:
+            return delivery_unavailable(request)
         try:
             verification_code_verify(
                 code_id=pending["code_id"],
@@ -303,6 +307,8 @@ def profile_email_verify(request: HttpRequest) -> HttpResponse:
             check_code_verify(request, user=request.user)
         except RateLimited as exc:
             return ratelimited(request, retry_after=exc.retry_after)
+        except RateLimitUnavailable:
+            return delivery_unavailable(request)
         try:
             verification_code_verify(
                 code_id=pending["code_id"],

@@ -29,11 +29,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.forms.profile import CodeForm, ProfileBasicsForm, RegisterEmailForm
 from accounts.models import Profile, VerificationCode
-from accounts.ratelimits import RateLimited, check_code_verify
+from accounts.ratelimits import RateLimited, RateLimitUnavailable, check_code_verify
 from accounts.selectors import email_in_use
 from accounts.services.profile import profile_register
 from accounts.services.verification import VerificationFailed, VerificationLocked, verification_code_verify
-from accounts.views.errors import ratelimited
+from accounts.views.errors import delivery_unavailable, ratelimited
 from accounts.views.profile import (
     can_set_email,
     code_context,
@@ -194,6 +194,8 @@ def register_code(request: HttpRequest, state: WizardState) -> HttpResponse:
             check_code_verify(request, user=request.user)
         except RateLimited as exc:
             return ratelimited(request, retry_after=exc.retry_after)
+        except RateLimitUnavailable:
+            return delivery_unavailable(request)
         try:
             verification_code_verify(
                 code_id=code_id,

@@ -18,11 +18,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from phonenumber_field.phonenumber import PhoneNumber
-from redis.exceptions import RedisError
 
 from accounts.forms.signin import SignInCodeForm, SignInPhoneForm
 from accounts.models import VerificationCode, mask_phone
-from accounts.ratelimits import RateLimited, check_code_send, check_code_verify
+from accounts.ratelimits import RateLimited, RateLimitUnavailable, check_code_send, check_code_verify
 from accounts.services.signin import SignInRefused, resident_sign_in
 from accounts.services.verification import (
     DeliveryUnavailable,
@@ -39,7 +38,7 @@ from accounts.views.errors import delivery_unavailable, ratelimited
 SESSION_PENDING = "accounts_signin"
 # The number to show again in the phone field after a failure.
 SESSION_PHONE = "accounts_signin_phone"
-AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
+AUTH_BACKEND = "accounts.backends.SessionUserBackend"
 
 
 def _has_repeated_fields(request: HttpRequest, *names: str) -> bool:
@@ -83,8 +82,7 @@ def signin(request: HttpRequest) -> HttpResponse:
             check_code_send(request, target=phone)
         except RateLimited as exc:
             return ratelimited(request, retry_after=exc.retry_after)
-        except RedisError:
-            # The limits' store is the broker's Redis: down, no code could be queued either.
+        except RateLimitUnavailable:
             return delivery_unavailable(request)
         try:
             code = verification_code_issue(
@@ -135,6 +133,8 @@ def signin_code(request: HttpRequest) -> HttpResponse:
                 check_code_verify(request, target=phone)
             except RateLimited as exc:
                 return ratelimited(request, retry_after=exc.retry_after)
+            except RateLimitUnavailable:
+                return delivery_unavailable(request)
             try:
                 verification_code_verify(
                     code_id=code_id,

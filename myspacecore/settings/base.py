@@ -71,7 +71,9 @@ INSTALLED_APPS = [
 # AUTHENTICATION
 # ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# SessionUserBackend loads a session's user with its attribute and profile (one query, not
+# three); ModelBackend keeps the admin's password sign-in, permissions and sessions made before.
+AUTHENTICATION_BACKENDS = ["accounts.backends.SessionUserBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "accounts:signin"
 LOGIN_REDIRECT_URL = "accounts:mypage"
 LOGOUT_REDIRECT_URL = "accounts:signin"

@@ -153,6 +153,31 @@ def test_redis_stopped_pages_render_code_send_answers_503_then_recovers(stack):
     assert visitor.post("/signin/code/", {"code": code}).headers["Location"] == "/mypage/"
 
 
+def test_redis_stopped_code_verify_and_profile_code_send_answer_503_then_recover(stack):
+    resident = signed_in(stack, "+819011112222", ip="10.30.0.3")
+    visitor = browser.Resident(stack["base"], ip="10.30.0.4")
+    assert visitor.post("/signin/", {"phone_number": "090-4444-5555"}).status_code == HTTPStatus.FOUND
+    code = browser.code_from_inbox(stack["inbox"], "+819044445555")
+    stack["redis"].stop()
+
+    # The sign-in code POST counts against the verify limits first: 503, the code not used up.
+    response = visitor.post("/signin/code/", {"code": code})
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert "認証コードを送信できませんでした" in response.text
+    assert VerificationCode.objects.get(target="+819044445555").state == VerificationCode.State.PENDING
+    # The profile's phone change sends a code: the same 503, no code issued.
+    response = resident.post("/mypage/myspacecore/phone/", {"phone_number": "090-6666-7777"})
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert "認証コードを送信できませんでした" in response.text
+    assert not VerificationCode.objects.filter(target="+819066667777").exists()
+
+    stack["redis"].start()
+    # The same code signs in once Redis is back.
+    assert visitor.post("/signin/code/", {"code": code}).headers["Location"] == "/mypage/"
+    response = resident.post("/mypage/myspacecore/phone/", {"phone_number": "090-6666-7777"})
+    assert response.status_code == HTTPStatus.FOUND
+
+
 def test_postgres_connections_cut_then_requests_recover(stack):
     resident = signed_in(stack)
     for _ in range(4):  # both gunicorn workers hold a persistent connection (CONN_MAX_AGE)
