@@ -66,33 +66,6 @@ def test_worker_never_sends_an_expired_code(celery_worker_process, settings):
     assert "123456" not in "".join(path.read_text() for path in celery_worker_process.sms_dir.glob("*.txt"))
 
 
-@pytest.fixture
-def broker_down(settings):
-    """Point the Celery app at a closed port on this machine: publishing fails like a broker outage."""
-    import socket
-
-    from myspacecore.celery import app
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    def drop_pools():
-        # Connections are pooled per broker URL: the next publish or ping opens new ones.
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    saved = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url = f"redis://127.0.0.1:{closed_port}/0"
-    app.conf.task_always_eager = False
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    drop_pools()
-    try:
-        yield
-    finally:
-        app.conf.broker_url, app.conf.task_always_eager = saved
-        drop_pools()
-
-
 def test_broker_down_answers_503_and_cancels_the_code(broker_down, client):
     started = time.monotonic()
     response = client.post(reverse("accounts:signin"), {"phone_number": "090-1234-5678"})
