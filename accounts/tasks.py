@@ -53,32 +53,37 @@ def verification_code_send(self, code_id: int, sealed: str):
     one is recorded as SKIPPED and never sent. Transient provider errors are retried with
     exponential backoff up to DELIVERY_MAX_RETRIES, then the delivery is recorded FAILED.
     Returns the outcome (for logs and tests).
+
+    A delivery is two statements: the claim (one conditional UPDATE that counts the
+    attempt and returns what the send needs, committed before the provider is called so a
+    worker that dies mid-send leaves a trace), then the UPDATE to SENT.
     """
     from cryptography.fernet import InvalidToken
-    from django.db.models import F
     from django.utils import timezone
 
     from accounts.app_settings import app_settings
     from accounts.models import VerificationCode
     from accounts.services.verification import code_unseal, mask_target
 
-    code = VerificationCode.objects.filter(pk=code_id).first()
-    pending = code is not None and code.state == VerificationCode.State.PENDING
-    if not pending or code.delivery != VerificationCode.Delivery.QUEUED:
+    now = timezone.now()
+    try:
+        plain = code_unseal(sealed)
+    except InvalidToken:  # older than a code's lifetime: the code has expired too
+        plain = None
+    code = None if plain is None else _delivery_claim(code_id=code_id, now=now)
+    if code is None:
+        # Not claimed: settled, already sent, or expired. Only an expired one is recorded.
+        expired = VerificationCode.objects.filter(
+            pk=code_id, state=VerificationCode.State.PENDING, delivery=VerificationCode.Delivery.QUEUED
+        )
+        if plain is not None:
+            expired = expired.filter(expires_at__lte=now)
+        if expired.update(delivery=VerificationCode.Delivery.SKIPPED):
+            logger.info("verification code #%s expired before delivery", code_id)
+            return "expired"
         logger.info("verification code #%s: nothing to deliver", code_id)
         return "skipped"
-    try:
-        plain = None if code.is_expired() else code_unseal(sealed)
-    except InvalidToken:
-        plain = None
-    if plain is None:
-        VerificationCode.objects.filter(pk=code.pk, delivery=VerificationCode.Delivery.QUEUED).update(
-            delivery=VerificationCode.Delivery.SKIPPED
-        )
-        logger.info("verification code #%s expired before delivery to %s", code.pk, mask_target(code.target))
-        return "expired"
 
-    VerificationCode.objects.filter(pk=code.pk).update(delivery_attempts=F("delivery_attempts") + 1)
     try:
         _deliver(code, plain)
     except _transient_errors() as exc:
@@ -102,11 +107,55 @@ def verification_code_send(self, code_id: int, sealed: str):
     except Exception as exc:  # noqa: BLE001 - a refusal (bad number, permanent error): record it, do not retry
         return _delivery_failed(code, exc)
 
-    VerificationCode.objects.filter(pk=code.pk, delivery=VerificationCode.Delivery.QUEUED).update(
-        delivery=VerificationCode.Delivery.SENT, delivered_at=timezone.now()
-    )
-    logger.info("verification code #%s sent by %s to %s", code.pk, code.channel, mask_target(code.target))
+    _delivery_sent(code_id=code.pk, now=timezone.now())
+    if logger.isEnabledFor(logging.INFO):  # masking costs more than the send's own bookkeeping
+        logger.info("verification code #%s sent by %s to %s", code.pk, code.channel, mask_target(code.target))
     return "sent"
+
+
+def _delivery_claim(*, code_id: int, now):
+    """Count one delivery attempt of a pending, queued, unexpired code and return it, else None.
+
+    One `UPDATE … WHERE … RETURNING` (PostgreSQL, SQLite >= 3.35): the conditions and the
+    attempt in one statement, no read before it. The returned code carries only what a
+    send needs (pk, channel, target, language). Plain SQL because the ORM has no UPDATE …
+    RETURNING; every value is a bound parameter.
+    """
+    from django.db import connection
+
+    from accounts.models import VerificationCode
+
+    meta, quote = VerificationCode._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in ("channel", "target", "language")]
+    column = {name: quote(meta.get_field(name).column) for name in ("id", "state", "delivery", "expires_at")}
+    attempts = quote(meta.get_field("delivery_attempts").column)
+    returning = ", ".join(quote(field.column) for field in fields)
+    with connection.cursor() as cursor:
+        # Names come from the model's _meta; every value is a bound parameter.
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET {attempts} = {attempts} + 1 "  # noqa: S608
+            f"WHERE {column['id']} = %s AND {column['state']} = %s AND {column['delivery']} = %s "
+            f"AND {column['expires_at']} > %s RETURNING {returning}",
+            [
+                code_id,
+                VerificationCode.State.PENDING.value,
+                VerificationCode.Delivery.QUEUED.value,
+                connection.ops.adapt_datetimefield_value(now),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return VerificationCode(pk=code_id, **{field.attname: value for field, value in zip(fields, row, strict=True)})
+
+
+def _delivery_sent(*, code_id: int, now) -> None:
+    """Record the send: one UPDATE, only while the delivery is still queued."""
+    from accounts.models import VerificationCode
+
+    VerificationCode.objects.filter(pk=code_id, delivery=VerificationCode.Delivery.QUEUED).update(
+        delivery=VerificationCode.Delivery.SENT, delivered_at=now
+    )
 
 
 def _deliver(code, plain: str) -> None:

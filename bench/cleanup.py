@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/cleanup.py [--codes 1000000] [--units 20000]
 
-`--units 100000` is the issue's size; the command resets about 150 units/s here, so that
-run takes over 10 minutes: the default keeps a run to a few minutes (the ratio is per row).
+`--units 100000` is the issue's size; the default keeps a run to a couple of minutes (the
+ratio is per row). Redis db 9 (BENCH_JOBS_REDIS_URL), not pages.py's db 7: harness flushes it.
 
 Its own database (BENCH_CLEANUP_DATABASE_URL, default myspacecore_bench_cleanup, re-created
 and dropped at the end), filled with set-based SQL (INSERT … SELECT generate_series):
@@ -34,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ["BENCH_DATABASE_URL"] = os.environ.get(
     "BENCH_CLEANUP_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/myspacecore_bench_cleanup"
 )
+# harness.database_recreate flushes the bench Redis db: not pages.py's (db 7), which may be running.
+os.environ["BENCH_REDIS_URL"] = os.environ.get("BENCH_JOBS_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 import psycopg
 

@@ -4,7 +4,9 @@
 
 1. Two gunicorn servers (2 workers each) and two celery workers on the same database:
    one pair whose SMS provider answers at once (bench.sms.InstantSmsBackend, broker on
-   Redis db 7), one whose provider takes 2 s (bench.sms.SlowSmsBackend, broker on db 8).
+   Redis db 9), one whose provider takes 2 s (bench.sms.SlowSmsBackend, broker on db 10).
+   Database myspacecore_bench_jobs (BENCH_JOBS_DATABASE_URL; Redis: BENCH_JOBS_REDIS_URL,
+   BENCH_JOBS_SLOW_REDIS_URL), apart from pages.py's, so both can run at once.
    `--requests` sign-in phone POSTs (each a new number) alternate between the two; the
    ratio of the median latencies is "slow_provider_latency_ratio" (target <= 1.1).
 2. One worker (prefork, 1 child), instant provider: `--tasks` no-op tasks (bench.tasks.noop),
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import statistics
 import sys
 import time
@@ -28,10 +31,16 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Its own database and Redis dbs (re-created / flushed at the start): pages.py may run at the
+# same time on myspacecore_bench and Redis db 7.
+os.environ["BENCH_DATABASE_URL"] = os.environ.get(
+    "BENCH_JOBS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/myspacecore_bench_jobs"
+)
+os.environ["BENCH_REDIS_URL"] = os.environ.get("BENCH_JOBS_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 from bench import fixtures, harness
 
-SLOW_BROKER = harness.REDIS_URL.rsplit("/", 1)[0] + "/8"
+SLOW_BROKER = os.environ.get("BENCH_JOBS_SLOW_REDIS_URL", harness.REDIS_URL.rsplit("/", 1)[0] + "/10")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

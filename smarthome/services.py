@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Lease, Unit, User
-from accounts.services.cleanup import CleanupProgress, CleanupResult
+from accounts.services.cleanup import CleanupProgress, CleanupResult, progress_wants_total
 
 from .app_settings import app_settings
 from .crypto import pin_decrypt, pin_encrypt, pin_lookup, pin_lookups, pin_token_rotate
@@ -223,7 +223,8 @@ def user_device_settings_purge(*, user: User) -> ResetResult:
 # Move-out sweep (SPEC "Move-out") and the purge of deleted accounts (SPEC "Deletion")
 # ------------------------------------------------------------------------------
 
-MOVE_OUT_BATCH_SIZE = 100
+# A batch is three set-based statements whatever its size (see `_units_settings_reset`).
+MOVE_OUT_BATCH_SIZE = 1000
 PURGE_BATCH_SIZE = 50
 
 
@@ -269,34 +270,55 @@ def leases_ended_reset(
     if dry_run:
         result.processed = candidates.count()
         return result
-    if progress is not None:
+    if progress_wants_total(progress):
         progress.start(candidates.count())
     last_pk = 0
     while True:
         with transaction.atomic():
             batch = list(
-                candidates.filter(pk__gt=last_pk).order_by("pk").select_for_update(skip_locked=True, of=("self",))[
-                    :batch_size
-                ]
+                candidates.filter(pk__gt=last_pk)
+                .order_by("pk")
+                .select_for_update(skip_locked=True, of=("self",))
+                .values_list("pk", flat=True)[:batch_size]
             )
             if not batch:
                 break
-            reset = 0
-            for unit in batch:
-                try:
-                    unit_settings_reset(unit=unit)
-                except Exception:  # one broken unit must not stop the sweep; it is logged and counted
-                    logger.exception("move-out reset of unit #%s failed", unit.pk)
-                    result.failed += 1
-                else:
-                    reset += 1
-        last_pk = batch[-1].pk
+            try:
+                with transaction.atomic():
+                    _units_settings_reset(unit_ids=batch)
+                reset = len(batch)
+            except Exception:  # noqa: BLE001 - find the broken unit: redo this batch unit by unit
+                logger.warning("move-out: batch after unit #%s failed, resetting its units one by one", last_pk)
+                reset = _units_settings_reset_one_by_one(unit_ids=batch, result=result)
+        last_pk = batch[-1]
         result.processed += reset
         result.batches += 1
         if progress is not None:
             progress.advance(len(batch))
     logger.info("move-out: %s units reset, %s failed", result.processed, result.failed)
     return result
+
+
+def _units_settings_reset(*, unit_ids: list[int]) -> ResetResult:
+    """`unit_settings_reset` for many units at once: two DELETEs and one UPDATE, not four per unit."""
+    # `device__in` a subquery keeps each DELETE on its own table (no join, so no pk subquery).
+    result = _settings_purge(devices=Q(device__in=Device.objects.filter(unit_id__in=unit_ids)))
+    Unit.objects.filter(pk__in=unit_ids).update(last_reset_at=timezone.now())
+    return result
+
+
+def _units_settings_reset_one_by_one(*, unit_ids: list[int], result: CleanupResult) -> int:
+    """Reset each unit in its own savepoint: a broken unit is logged, counted and left for the next run."""
+    reset = 0
+    for unit in Unit.objects.filter(pk__in=unit_ids).order_by("pk"):
+        try:
+            unit_settings_reset(unit=unit)
+        except Exception:  # one broken unit must not stop the sweep
+            logger.exception("move-out reset of unit #%s failed", unit.pk)
+            result.failed += 1
+        else:
+            reset += 1
+    return reset
 
 
 class PurgeRequestBusy(Exception):

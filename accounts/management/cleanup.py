@@ -49,6 +49,9 @@ class TerminalProgress:
 class CountingProgress:
     """No output: only counts, so an interrupted run can still say what it did."""
 
+    # No bar to scale: the cleanups skip the COUNT of their candidates.
+    wants_total = False
+
     def __init__(self) -> None:
         self.done = 0
 

@@ -151,7 +151,15 @@ def test_a_failing_unit_is_reported_the_rest_is_reset_and_the_exit_status_is_not
             raise RuntimeError("device cloud refused")
         return real_reset(unit=unit)
 
+    real_batch_reset = services._units_settings_reset
+
+    def batch_reset(*, unit_ids):
+        if bad.pk in unit_ids:
+            raise RuntimeError("device cloud refused")
+        return real_batch_reset(unit_ids=unit_ids)
+
     monkeypatch.setattr(services, "unit_settings_reset", reset)
+    monkeypatch.setattr(services, "_units_settings_reset", batch_reset)
     out = io.StringIO()
     with pytest.raises(CommandError) as caught:
         call_command("cleanup_move_out", stdout=out)
@@ -160,6 +168,7 @@ def test_a_failing_unit_is_reported_the_rest_is_reset_and_the_exit_status_is_not
     assert (settings_of(good), settings_of(bad)) == (0, 3)
 
     monkeypatch.setattr(services, "unit_settings_reset", real_reset)
+    monkeypatch.setattr(services, "_units_settings_reset", real_batch_reset)
     call_command("cleanup_move_out", stdout=io.StringIO())
     assert settings_of(bad) == 0
 
