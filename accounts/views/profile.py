@@ -97,6 +97,20 @@ def code_send(
     return None
 
 
+def code_verify(request: HttpRequest, *, code_id: int, purpose: str, target: str, raw_code) -> HttpResponse | None:
+    """Rate limits, then the code engine, for a signed-in resident: a response to return
+    (429, 503), or None when the code verified. VerificationFailed / VerificationLocked
+    propagate: each flow has its own way back."""
+    try:
+        check_code_verify(request, user=request.user)
+    except RateLimited as exc:
+        return ratelimited(request, retry_after=exc.retry_after)
+    except RateLimitUnavailable:
+        return delivery_unavailable(request)
+    verification_code_verify(code_id=code_id, purpose=purpose, target=target, raw_code=raw_code, user=request.user)
+    return None
+
+
 def code_failure_message(exc: VerificationFailed | VerificationLocked) -> str:
     if isinstance(exc, VerificationLocked):
         return _("認証に続けて失敗したため、この送信先は利用できません。サポートまでご連絡ください。")
@@ -215,23 +229,19 @@ def profile_phone_verify(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST) if request.method == "POST" else CodeForm()
     if request.method == "POST" and form.is_valid():
         try:
-            check_code_verify(request, user=request.user)
-        except RateLimited as exc:
-            return ratelimited(request, retry_after=exc.retry_after)
-        except RateLimitUnavailable:
-            return delivery_unavailable(request)
-        try:
-            verification_code_verify(
+            refused = code_verify(
+                request,
                 code_id=pending["code_id"],
                 purpose=VerificationCode.Purpose.PHONE_CHANGE,
                 target=pending["phone"],
                 raw_code=form.cleaned_data["code"],
-                user=request.user,
             )
         except (VerificationFailed, VerificationLocked) as exc:
             request.session[PHONE_SESSION_KEY] = {"phone": pending["phone"]}
             messages.error(request, code_failure_message(exc))
             return redirect("accounts:profile_phone")
+        if refused is not None:
+            return refused
         request.session.pop(PHONE_SESSION_KEY, None)
         try:
             user_phone_change(user=request.user, new_phone=pending["phone"], acting_user=request.user, keep=request)
@@ -304,23 +314,19 @@ def profile_email_verify(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST) if request.method == "POST" else CodeForm()
     if request.method == "POST" and form.is_valid():
         try:
-            check_code_verify(request, user=request.user)
-        except RateLimited as exc:
-            return ratelimited(request, retry_after=exc.retry_after)
-        except RateLimitUnavailable:
-            return delivery_unavailable(request)
-        try:
-            verification_code_verify(
+            refused = code_verify(
+                request,
                 code_id=pending["code_id"],
                 purpose=VerificationCode.Purpose.EMAIL,
                 target=pending["email"].lower(),
                 raw_code=form.cleaned_data["code"],
-                user=request.user,
             )
         except (VerificationFailed, VerificationLocked) as exc:
             request.session[EMAIL_SESSION_KEY] = {"email": pending["email"]}
             messages.error(request, code_failure_message(exc))
             return redirect("accounts:profile_email")
+        if refused is not None:
+            return refused
         request.session.pop(EMAIL_SESSION_KEY, None)
         had_email = bool(request.user.profile.email)
         try:

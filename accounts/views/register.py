@@ -29,16 +29,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.forms.profile import CodeForm, ProfileBasicsForm, RegisterEmailForm
 from accounts.models import Profile, VerificationCode
-from accounts.ratelimits import RateLimited, RateLimitUnavailable, check_code_verify
 from accounts.selectors import email_in_use
 from accounts.services.profile import profile_register
-from accounts.services.verification import VerificationFailed, VerificationLocked, verification_code_verify
-from accounts.views.errors import delivery_unavailable, ratelimited
+from accounts.services.verification import VerificationFailed, VerificationLocked
 from accounts.views.profile import (
     can_set_email,
     code_context,
     code_failure_message,
     code_send,
+    code_verify,
     resident_required,
     wait_context,
 )
@@ -191,23 +190,19 @@ def register_code(request: HttpRequest, state: WizardState) -> HttpResponse:
     form = CodeForm(request.POST) if request.method == "POST" else CodeForm()
     if request.method == "POST" and form.is_valid():
         try:
-            check_code_verify(request, user=request.user)
-        except RateLimited as exc:
-            return ratelimited(request, retry_after=exc.retry_after)
-        except RateLimitUnavailable:
-            return delivery_unavailable(request)
-        try:
-            verification_code_verify(
+            refused = code_verify(
+                request,
                 code_id=code_id,
                 purpose=VerificationCode.Purpose.EMAIL,
                 target=draft.lower(),
                 raw_code=form.cleaned_data["code"],
-                user=request.user,
             )
         except (VerificationFailed, VerificationLocked) as exc:
             state.update(code_id=None)
             messages.error(request, code_failure_message(exc))
             return redirect("accounts:register_email")
+        if refused is not None:
+            return refused
         if email_in_use(email=draft, exclude_user=request.user):
             # Said only now, to whoever proved they receive mail at the address.
             messages.error(request, _("このメールアドレスは使用できません。別のアドレスを入力してください。"))
