@@ -248,6 +248,10 @@ def test_worker_child_killed_during_delivery_code_is_delivered_once(stack):
     stack["slow"].unlink()
 
     code = browser.code_from_inbox(stack["inbox"], phone, timeout=30)
+    # The provider writes the message before the task records it as sent.
+    wait_for(
+        lambda: VerificationCode.objects.get(pk=code_row.pk).delivery == VerificationCode.Delivery.SENT,
+        what="delivery recorded as sent",
+    )
     assert browser.sms_count(stack["inbox"], phone) == 1
-    assert VerificationCode.objects.get(pk=code_row.pk).delivery == VerificationCode.Delivery.SENT
     assert visitor.post("/signin/code/", {"code": code}).headers["Location"] == "/mypage/"
