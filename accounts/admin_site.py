@@ -4,14 +4,14 @@ Installed as the default site (`OperatorAdminConfig` in INSTALLED_APPS replaces
 "django.contrib.admin"), so `admin.site` and every `@admin.register` use it and
 `myspacecore/urls.py` keeps `admin.site.urls`.
 
-Failed sign-ins are counted per IP and per username on the shared cache
-(django-ratelimit); once either is over its rate, the sign-in answers 429 without
-checking the password, so a guesser learns nothing more until the window ends.
+Failed sign-ins are counted per IP and per username on the shared cache (django-ratelimit,
+rates in `app_settings.ADMIN_LOGIN_RATES`); once either is over its rate, the sign-in
+answers 429 without checking the password, so a guesser learns nothing more until the
+window ends.
 """
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.core import checks
@@ -19,18 +19,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django_ratelimit.core import get_usage
 
-# Failed sign-ins allowed per window, in django-ratelimit notation; override with
-# ACCOUNTS_ADMIN_LOGIN_RATES in settings.
-ADMIN_LOGIN_RATES = {"username": "5/15m", "ip": "20/15m"}
+from accounts.app_settings import app_settings
+
 FALLBACK_RETRY_AFTER = 60
 
 
-def admin_login_rates() -> dict[str, str]:
-    return {**ADMIN_LOGIN_RATES, **getattr(settings, "ACCOUNTS_ADMIN_LOGIN_RATES", {})}
-
-
 def _login_limits(request: HttpRequest) -> list[tuple[str, str, object]]:
-    rates = admin_login_rates()
+    rates = app_settings.ADMIN_LOGIN_RATES
     username = request.POST.get("username", "").strip().casefold()
     limits: list[tuple[str, str, object]] = [("admin_login_ip", rates["ip"], "ip")]
     if username:

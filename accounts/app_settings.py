@@ -1,7 +1,8 @@
 """The accounts app's tunables, read through one object with documented defaults.
 
 Override any of them in Django settings with the `ACCOUNTS_` prefix, e.g.
-`ACCOUNTS_CODE_LIFETIME = timedelta(minutes=10)`. `accounts.checks` rejects impossible
+`ACCOUNTS_CODE_LIFETIME = timedelta(minutes=10)`; a table (the rates) overrides only the
+keys it names. `accounts.checks` rejects impossible
 combinations at start-up.
 """
 
@@ -45,6 +46,9 @@ _DEFAULTS: dict[str, object] = {
     "ADMIN_OTP_REQUIRED_GROUPS": [],
     # ...and platform staff (superusers) as well when true (production).
     "ADMIN_OTP_REQUIRE_SUPERUSERS": False,
+    # Failed admin sign-ins allowed per username and per IP in a window; once over, the
+    # sign-in answers 429 without checking the password.
+    "ADMIN_LOGIN_RATES": {"username": "5/15m", "ip": "20/15m"},
     # Failed admin tokens allowed per staff account and per IP, counted like failed admin sign-ins.
     "ADMIN_OTP_RATES": {"user": "5/15m", "ip": "20/15m"},
 }
@@ -54,7 +58,12 @@ class AppSettings:
     def __getattr__(self, name: str):
         if name not in _DEFAULTS:
             raise AttributeError(name)
-        return getattr(settings, f"ACCOUNTS_{name}", _DEFAULTS[name])
+        default = _DEFAULTS[name]
+        value = getattr(settings, f"ACCOUNTS_{name}", default)
+        if isinstance(default, dict) and isinstance(value, dict):
+            # A table of rates overrides only the keys it names: {"ip": "3/15m"} keeps the rest.
+            return {**default, **value}
+        return value
 
 
 app_settings = AppSettings()

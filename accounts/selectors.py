@@ -39,10 +39,14 @@ def phone_in_use(*, phone: str, exclude_user: User | None = None) -> bool:
 
 
 def verification_code_seconds_left(*, code_id: int | None) -> int:
-    """Seconds until the code expires (0 when unknown or expired), for the page's countdown."""
+    """Seconds until the code expires (0 when unknown, expired or no longer usable), for the page's countdown."""
     if code_id is None:
         return 0
-    expires_at = VerificationCode.objects.filter(pk=code_id).values_list("expires_at", flat=True).first()
+    expires_at = (
+        VerificationCode.objects.filter(pk=code_id, state=VerificationCode.State.PENDING)
+        .values_list("expires_at", flat=True)
+        .first()
+    )
     if expires_at is None:
         return 0
     return max(0, math.ceil((expires_at - timezone.now()).total_seconds()))

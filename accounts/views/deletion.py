@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.forms.deletion import DeletionAgreeForm
 from accounts.services.deletion import account_delete
-from accounts.views.profile import resident_required
+from accounts.views.access import resident_required
 
 SESSION_AGREED = "accounts.deletion.agreed_at"
 SESSION_DONE = "accounts.deletion.done_at"

@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.services.export import user_data_export
-from accounts.views.profile import resident_required
+from accounts.views.access import resident_required
 
 
 @never_cache

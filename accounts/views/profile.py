@@ -8,132 +8,26 @@ waiting for its code lives in the session, never on the account.
 
 from __future__ import annotations
 
-import functools
 from http import HTTPStatus
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from phonenumber_field.phonenumber import to_python as phone_to_python
 
 from accounts.forms.profile import CodeForm, EmailForm, NicknameForm, PhoneForm
-from accounts.models import User, VerificationCode
-from accounts.ratelimits import RateLimited, RateLimitUnavailable, check_code_send, check_code_verify
-from accounts.selectors import operator_contact_for_user, verification_code_seconds_left
+from accounts.models import VerificationCode
+from accounts.selectors import operator_contact_for_user
 from accounts.services.profile import profile_email_change, profile_nickname_change, user_phone_change
-from accounts.services.verification import (
-    DeliveryUnavailable,
-    VerificationFailed,
-    VerificationLocked,
-    VerificationWait,
-    target_wait_seconds,
-    verification_code_issue,
-    verification_code_verify,
-)
-from accounts.views.errors import delivery_unavailable, ratelimited
+from accounts.services.verification import VerificationFailed, VerificationLocked
+from accounts.views.access import attribute_allows, can_change_phone, can_set_email, resident_required
+from accounts.views.code_pages import code_context, code_failure_message, code_send, code_verify, wait_context
 
 PHONE_SESSION_KEY = "accounts.profile.phone_change"
 EMAIL_SESSION_KEY = "accounts.profile.email_change"
-
-
-# Helpers shared with the registration wizard
-# ------------------------------------------------------------------------------
-
-
-def can_set_email(user: User) -> bool:
-    return bool(user.attribute and user.attribute.can_set_email)
-
-
-def can_change_phone(user: User) -> bool:
-    return bool(user.attribute and user.attribute.can_change_phone)
-
-
-def resident_required(view):
-    """Signed in as a resident (staff have no profile: 403, not a crash)."""
-
-    @login_required
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_resident:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def countdown_text(seconds: int) -> str:
-    """The text site.js would show (m:ss), rendered by the server so the page works without JS."""
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def code_send(
-    request: HttpRequest, *, form, field: str, purpose: str, channel: str, target: str
-) -> VerificationCode | HttpResponse | None:
-    """Issue a code for a validated form: the code, a response to return (429/503), or None
-    after adding the reason (wait, lock) to `form.field` so the caller re-renders the form."""
-    try:
-        check_code_send(request, target=target, user=request.user, sms=channel == VerificationCode.Channel.SMS)
-    except RateLimited as exc:
-        return ratelimited(request, retry_after=exc.retry_after)
-    except RateLimitUnavailable:
-        return delivery_unavailable(request)
-    try:
-        return verification_code_issue(
-            purpose=purpose, target=target, channel=channel, user=request.user, language=get_language() or "ja"
-        )
-    except VerificationWait as exc:
-        form.add_error(
-            field, _("認証コードを再送信できるまで%(seconds)d秒お待ちください。") % {"seconds": exc.retry_after}
-        )
-    except VerificationLocked:
-        form.add_error(field, _("認証に続けて失敗したため、この送信先は利用できません。サポートまでご連絡ください。"))
-    except DeliveryUnavailable:
-        return delivery_unavailable(request)
-    return None
-
-
-def code_verify(request: HttpRequest, *, code_id: int, purpose: str, target: str, raw_code) -> HttpResponse | None:
-    """Rate limits, then the code engine, for a signed-in resident: a response to return
-    (429, 503), or None when the code verified. VerificationFailed / VerificationLocked
-    propagate: each flow has its own way back."""
-    try:
-        check_code_verify(request, user=request.user)
-    except RateLimited as exc:
-        return ratelimited(request, retry_after=exc.retry_after)
-    except RateLimitUnavailable:
-        return delivery_unavailable(request)
-    verification_code_verify(code_id=code_id, purpose=purpose, target=target, raw_code=raw_code, user=request.user)
-    return None
-
-
-def code_failure_message(exc: VerificationFailed | VerificationLocked) -> str:
-    if isinstance(exc, VerificationLocked):
-        return _("認証に続けて失敗したため、この送信先は利用できません。サポートまでご連絡ください。")
-    if exc.reason == "used":
-        return _("この認証コードは使用できません。もう一度、認証コードを送信してください。")
-    if exc.reason == "expired":
-        return _("認証コードの有効期限が切れています。%(seconds)d秒お待ちいただき、入力からやり直してください。") % {
-            "seconds": exc.retry_after
-        }
-    return _("認証コードが正しくありません。%(seconds)d秒お待ちいただき、入力からやり直してください。") % {
-        "seconds": exc.retry_after
-    }
-
-
-def wait_context(*, target: str | None, button_id: str) -> dict:
-    """The countdown shown on a send page while the target must wait (after a failure or a send)."""
-    wait = target_wait_seconds(target=target) if target else 0
-    return {"wait_seconds": wait, "wait_text": countdown_text(wait), "wait_button_id": button_id}
-
-
-def code_context(*, code_id: int | None) -> dict:
-    left = verification_code_seconds_left(code_id=code_id)
-    return {"code_seconds_left": left, "code_left_text": countdown_text(left)}
 
 
 # The edit page
@@ -176,18 +70,8 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
 # ------------------------------------------------------------------------------
 
 
-def _phone_allowed(view):
-    @resident_required
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not can_change_phone(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-@_phone_allowed
+@resident_required
+@attribute_allows(can_change_phone)
 @require_http_methods(["GET", "POST"])
 def profile_phone(request: HttpRequest) -> HttpResponse:
     """New number -> 「送信する」: an SMS code goes to the new number."""
@@ -196,7 +80,7 @@ def profile_phone(request: HttpRequest) -> HttpResponse:
         form = PhoneForm(request.POST, user=request.user)
         if form.is_valid():
             e164 = form.cleaned_data["phone_number"].as_e164
-            result = code_send(
+            code = code_send(
                 request,
                 form=form,
                 field="phone_number",
@@ -204,10 +88,8 @@ def profile_phone(request: HttpRequest) -> HttpResponse:
                 channel=VerificationCode.Channel.SMS,
                 target=e164,
             )
-            if isinstance(result, HttpResponse):
-                return result
-            if result is not None:
-                request.session[PHONE_SESSION_KEY] = {"phone": e164, "code_id": result.pk}
+            if code is not None:
+                request.session[PHONE_SESSION_KEY] = {"phone": e164, "code_id": code.pk}
                 messages.success(request, _("新しい電話番号に認証コードを送信しました。"))
                 return redirect("accounts:profile_phone_verify")
             pending = {"phone": e164}
@@ -219,7 +101,8 @@ def profile_phone(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/profile/phone.html", context)
 
 
-@_phone_allowed
+@resident_required
+@attribute_allows(can_change_phone)
 @require_http_methods(["GET", "POST"])
 def profile_phone_verify(request: HttpRequest) -> HttpResponse:
     """Code -> 「認証する」: the number changes, other sessions end, the old number is told."""
@@ -229,7 +112,7 @@ def profile_phone_verify(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST) if request.method == "POST" else CodeForm()
     if request.method == "POST" and form.is_valid():
         try:
-            refused = code_verify(
+            code_verify(
                 request,
                 code_id=pending["code_id"],
                 purpose=VerificationCode.Purpose.PHONE_CHANGE,
@@ -240,8 +123,6 @@ def profile_phone_verify(request: HttpRequest) -> HttpResponse:
             request.session[PHONE_SESSION_KEY] = {"phone": pending["phone"]}
             messages.error(request, code_failure_message(exc))
             return redirect("accounts:profile_phone")
-        if refused is not None:
-            return refused
         request.session.pop(PHONE_SESSION_KEY, None)
         try:
             user_phone_change(user=request.user, new_phone=pending["phone"], acting_user=request.user, keep=request)
@@ -258,18 +139,8 @@ def profile_phone_verify(request: HttpRequest) -> HttpResponse:
 # ------------------------------------------------------------------------------
 
 
-def _email_allowed(view):
-    @resident_required
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not can_set_email(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-@_email_allowed
+@resident_required
+@attribute_allows(can_set_email)
 @require_http_methods(["GET", "POST"])
 def profile_email(request: HttpRequest) -> HttpResponse:
     """Address -> 「送信する」: an e-mail code goes to the new address."""
@@ -278,7 +149,7 @@ def profile_email(request: HttpRequest) -> HttpResponse:
         form = EmailForm(request.POST)
         if form.is_valid():
             email = form.cleaned_data["email"]
-            result = code_send(
+            code = code_send(
                 request,
                 form=form,
                 field="email",
@@ -286,10 +157,8 @@ def profile_email(request: HttpRequest) -> HttpResponse:
                 channel=VerificationCode.Channel.EMAIL,
                 target=email.lower(),
             )
-            if isinstance(result, HttpResponse):
-                return result
-            if result is not None:
-                request.session[EMAIL_SESSION_KEY] = {"email": email, "code_id": result.pk}
+            if code is not None:
+                request.session[EMAIL_SESSION_KEY] = {"email": email, "code_id": code.pk}
                 messages.success(request, _("入力したメールアドレスに認証コードを送信しました。"))
                 return redirect("accounts:profile_email_verify")
             pending = {"email": email}
@@ -304,7 +173,8 @@ def profile_email(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/profile/email.html", context)
 
 
-@_email_allowed
+@resident_required
+@attribute_allows(can_set_email)
 @require_http_methods(["GET", "POST"])
 def profile_email_verify(request: HttpRequest) -> HttpResponse:
     """Code -> 「認証する」: the address is set; the old one (if any) is told."""
@@ -314,7 +184,7 @@ def profile_email_verify(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST) if request.method == "POST" else CodeForm()
     if request.method == "POST" and form.is_valid():
         try:
-            refused = code_verify(
+            code_verify(
                 request,
                 code_id=pending["code_id"],
                 purpose=VerificationCode.Purpose.EMAIL,
@@ -325,8 +195,6 @@ def profile_email_verify(request: HttpRequest) -> HttpResponse:
             request.session[EMAIL_SESSION_KEY] = {"email": pending["email"]}
             messages.error(request, code_failure_message(exc))
             return redirect("accounts:profile_email")
-        if refused is not None:
-            return refused
         request.session.pop(EMAIL_SESSION_KEY, None)
         had_email = bool(request.user.profile.email)
         try:

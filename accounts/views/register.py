@@ -21,7 +21,7 @@ import functools
 from http import HTTPStatus
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -32,15 +32,8 @@ from accounts.models import Profile, VerificationCode
 from accounts.selectors import email_in_use
 from accounts.services.profile import profile_register
 from accounts.services.verification import VerificationFailed, VerificationLocked
-from accounts.views.profile import (
-    can_set_email,
-    code_context,
-    code_failure_message,
-    code_send,
-    code_verify,
-    resident_required,
-    wait_context,
-)
+from accounts.views.access import attribute_allows, can_set_email, resident_required
+from accounts.views.code_pages import code_context, code_failure_message, code_send, code_verify, wait_context
 
 SESSION_KEY = "accounts.register"
 BASICS = ("nickname", "birth_year", "gender")
@@ -96,11 +89,6 @@ def wizard_step(view):
     return wrapper
 
 
-def _email_step_allowed(request: HttpRequest) -> None:
-    if not can_set_email(request.user):
-        raise PermissionDenied
-
-
 def _step_after_basics(request: HttpRequest, state: WizardState) -> str:
     if can_set_email(request.user) and not state.get("email_done"):
         return "accounts:register_email"
@@ -131,10 +119,10 @@ def register_basics(request: HttpRequest, state: WizardState) -> HttpResponse:
 
 
 @wizard_step
+@attribute_allows(can_set_email)
 @require_http_methods(["GET", "POST"])
 def register_email(request: HttpRequest, state: WizardState) -> HttpResponse:
     """Step 2 (only if the attribute allows): address -> 「送信」 sends an e-mail code."""
-    _email_step_allowed(request)
     if not state.has_basics:
         return redirect("accounts:register")
     draft = state.get("email_draft") or ""
@@ -145,7 +133,7 @@ def register_email(request: HttpRequest, state: WizardState) -> HttpResponse:
         form = RegisterEmailForm(request.POST)
         if form.is_valid():
             draft = form.cleaned_data["email"]
-            result = code_send(
+            code = code_send(
                 request,
                 form=form,
                 field="email",
@@ -153,10 +141,8 @@ def register_email(request: HttpRequest, state: WizardState) -> HttpResponse:
                 channel=VerificationCode.Channel.EMAIL,
                 target=draft.lower(),
             )
-            if isinstance(result, HttpResponse):
-                return result
-            if result is not None:
-                state.update(email_draft=draft, code_id=result.pk)
+            if code is not None:
+                state.update(email_draft=draft, code_id=code.pk)
                 messages.success(request, _("入力したメールアドレスに認証コードを送信しました。"))
                 return redirect("accounts:register_code")
         else:
@@ -178,10 +164,10 @@ def register_email(request: HttpRequest, state: WizardState) -> HttpResponse:
 
 
 @wizard_step
+@attribute_allows(can_set_email)
 @require_http_methods(["GET", "POST"])
 def register_code(request: HttpRequest, state: WizardState) -> HttpResponse:
     """Step 3: code -> 「認証する」. One try: wrong or expired -> wait, back to step 2 (address kept)."""
-    _email_step_allowed(request)
     if not state.has_basics:
         return redirect("accounts:register")
     code_id, draft = state.get("code_id"), state.get("email_draft")
@@ -190,7 +176,7 @@ def register_code(request: HttpRequest, state: WizardState) -> HttpResponse:
     form = CodeForm(request.POST) if request.method == "POST" else CodeForm()
     if request.method == "POST" and form.is_valid():
         try:
-            refused = code_verify(
+            code_verify(
                 request,
                 code_id=code_id,
                 purpose=VerificationCode.Purpose.EMAIL,
@@ -201,8 +187,6 @@ def register_code(request: HttpRequest, state: WizardState) -> HttpResponse:
             state.update(code_id=None)
             messages.error(request, code_failure_message(exc))
             return redirect("accounts:register_email")
-        if refused is not None:
-            return refused
         if email_in_use(email=draft, exclude_user=request.user):
             # Said only now, to whoever proved they receive mail at the address.
             messages.error(request, _("このメールアドレスは使用できません。別のアドレスを入力してください。"))

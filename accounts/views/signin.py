@@ -1,19 +1,19 @@
 """Resident sign-in: phone number → SMS code → signed in (SPEC "Sign-in").
 
-Views bind a form, call the rate limits and the services, and respond. Known and unknown
+Views bind a form, call the rate limits and the services, and respond (a rate limit or an
+outage raised on the way becomes the 429 / 503 page in `RefusalPagesMiddleware`). Known and unknown
 numbers go through exactly the same steps, so the answers never tell them apart.
 """
 
 from __future__ import annotations
 
-import math
 from http import HTTPStatus
 
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -21,10 +21,9 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.forms.signin import SignInCodeForm, SignInPhoneForm
 from accounts.models import VerificationCode, mask_phone
-from accounts.ratelimits import RateLimited, RateLimitUnavailable, check_code_send, check_code_verify
+from accounts.ratelimits import check_code_send, check_code_verify
 from accounts.services.signin import SignInRefused, resident_sign_in
 from accounts.services.verification import (
-    DeliveryUnavailable,
     VerificationFailed,
     VerificationLocked,
     VerificationWait,
@@ -32,7 +31,7 @@ from accounts.services.verification import (
     verification_code_issue,
     verification_code_verify,
 )
-from accounts.views.errors import delivery_unavailable, ratelimited
+from accounts.views.code_pages import code_context
 
 # {"code_id": int, "phone": E.164}: the code being entered, between the two pages.
 SESSION_PENDING = "accounts_signin"
@@ -78,12 +77,7 @@ def signin(request: HttpRequest) -> HttpResponse:
     # A refusal by the wait costs no rate-limit allowance.
     wait = target_wait_seconds(target=phone)
     if not wait:
-        try:
-            check_code_send(request, target=phone)
-        except RateLimited as exc:
-            return ratelimited(request, retry_after=exc.retry_after)
-        except RateLimitUnavailable:
-            return delivery_unavailable(request)
+        check_code_send(request, target=phone)
         try:
             code = verification_code_issue(
                 purpose=VerificationCode.Purpose.SIGN_IN,
@@ -96,8 +90,6 @@ def signin(request: HttpRequest) -> HttpResponse:
         except VerificationLocked:
             form.add_error(None, _locked_message())
             return _phone_page(request, form, status=HTTPStatus.FORBIDDEN)
-        except DeliveryUnavailable:
-            return delivery_unavailable(request)
         else:
             request.session[SESSION_PENDING] = {"code_id": code.pk, "phone": phone}
             request.session[SESSION_PHONE] = phone
@@ -129,12 +121,7 @@ def signin_code(request: HttpRequest) -> HttpResponse:
         if _has_repeated_fields(request, "code") or not form.is_valid():
             status = HTTPStatus.BAD_REQUEST
         else:
-            try:
-                check_code_verify(request, target=phone)
-            except RateLimited as exc:
-                return ratelimited(request, retry_after=exc.retry_after)
-            except RateLimitUnavailable:
-                return delivery_unavailable(request)
+            check_code_verify(request, target=phone)
             try:
                 verification_code_verify(
                     code_id=code_id,
@@ -170,14 +157,5 @@ def signin_code(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("サインインしました。"))
             return redirect("accounts:mypage")
 
-    code = VerificationCode.objects.filter(pk=code_id).only("expires_at", "state").first()
-    remaining = 0
-    if code is not None and code.state == VerificationCode.State.PENDING:
-        remaining = max(0, math.ceil((code.expires_at - timezone.now()).total_seconds()))
-    context = {
-        "form": form,
-        "masked_phone": mask_phone(phone),
-        "remaining_seconds": remaining,
-        "remaining_minutes": math.ceil(remaining / 60),
-    }
+    context = {"form": form, "masked_phone": mask_phone(phone), **code_context(code_id=code_id)}
     return render(request, "accounts/signin_code.html", context, status=status)

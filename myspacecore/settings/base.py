@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.ProfileRequiredMiddleware",
+    # Last, so it sees a view's exception first: 429 / 503 pages for the code flows' refusals.
+    "accounts.middleware.RefusalPagesMiddleware",
 ]
 
 # STATIC

@@ -11,6 +11,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from accounts import sms
+from accounts.app_settings import app_settings
 from accounts.ratelimits import RateLimited, check_code_send, check_code_verify
 from tests.factories import ResidentFactory
 
@@ -104,3 +105,12 @@ def test_verify_limit_answers_429_with_retry_after(client, rates, settings):
     response = client.post(SIGNIN_CODE, {"code": "123456"})
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert int(response["Retry-After"]) > 0
+
+
+def test_a_rate_table_override_keeps_the_rates_it_does_not_name(settings):
+    settings.ACCOUNTS_RATE_LIMITS = {"code_send_ip": "7/h"}
+    settings.ACCOUNTS_ADMIN_LOGIN_RATES = {"ip": "3/15m"}
+
+    assert app_settings.RATE_LIMITS["code_send_ip"] == "7/h"
+    assert app_settings.RATE_LIMITS["code_send_target"] == "5/h"
+    assert app_settings.ADMIN_LOGIN_RATES == {"username": "5/15m", "ip": "3/15m"}
