@@ -4,6 +4,12 @@ Django's `cached_db` already reads through to the database when the cache read f
 but then lets the cache write (and `exists()`, `delete()`) raise, so every signed-in page
 answers 500 during a Redis outage. Here each cache operation is best effort: the
 database stays the source of truth, the cache only saves its query.
+
+A cache that fails only part of the time (a partition, a failover) can miss the delete of a
+signed-out session and keep its copy; a read would then find a session the database no
+longer has. So a cached copy lives at most `CACHED_COPY_MAX_AGE`, not the session's 30 days:
+that bounds how long a missed delete can matter, at the cost of one query per session per
+ten minutes.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBS
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 
 logger = logging.getLogger("django.contrib.sessions")
+
+CACHED_COPY_MAX_AGE = 10 * 60
 
 
 class SessionStore(CachedDBStore):
@@ -32,7 +40,7 @@ class SessionStore(CachedDBStore):
         if not stored:
             return {}
         data = self.decode(stored.session_data)
-        self._cache_call("set", self.cache_key, data, self.get_expiry_age(expiry=stored.expire_date))
+        self._cache_set(data, self.get_expiry_age(expiry=stored.expire_date))
         return data
 
     def exists(self, session_key):
@@ -42,10 +50,13 @@ class SessionStore(CachedDBStore):
 
     def save(self, must_create=False):
         DBStore.save(self, must_create)
-        self._cache_call("set", self.cache_key, self._session, self.get_expiry_age())
+        self._cache_set(self._session, self.get_expiry_age())
 
     def delete(self, session_key=None):
         DBStore.delete(self, session_key)
         session_key = session_key or self.session_key
         if session_key is not None:
             self._cache_call("delete", self.cache_key_prefix + session_key)
+
+    def _cache_set(self, data: dict, expiry_age: int) -> None:
+        self._cache_call("set", self.cache_key, data, min(expiry_age, CACHED_COPY_MAX_AGE))

@@ -25,6 +25,7 @@ print(json.dumps({
     "cache": settings.CACHES["default"]["BACKEND"],
     "debug": settings.DEBUG,
     "session_cookie": settings.SESSION_COOKIE_NAME,
+    "secret_key_fallbacks": settings.SECRET_KEY_FALLBACKS,
 }))
 """
 
@@ -68,6 +69,7 @@ def test_local_settings_need_nothing_installed():
         "cache": "django.core.cache.backends.db.DatabaseCache",
         "debug": True,
         "session_cookie": "sessionid",
+        "secret_key_fallbacks": [],
     }
 
 
@@ -82,6 +84,13 @@ def test_production_settings_use_real_services():
     assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert loaded["debug"] is False
     assert loaded["session_cookie"] == "__Host-sessionid"
+    assert loaded["secret_key_fallbacks"] == []
+
+
+def test_production_reads_the_previous_secret_keys_while_rotating():
+    result = run_python(PROBE, production_env(DJANGO_SECRET_KEY_FALLBACKS="old-key-one,old-key-two"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["secret_key_fallbacks"] == ["old-key-one", "old-key-two"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,82 @@
+"""Production's session store (myspacecore.sessions): the database decides, the cache only helps."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+import time_machine
+from django.contrib.sessions.models import Session
+from django.core.cache.backends.locmem import LocMemCache
+
+from myspacecore import sessions
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime.datetime(2026, 11, 25, 3, 0, tzinfo=datetime.UTC)
+
+
+class UnreachableCache(LocMemCache):
+    """A cache whose server cannot be reached: every call raises, as redis-py's client does."""
+
+    def _fail(self, *args, **kwargs):
+        raise ConnectionError("cache unreachable")
+
+    get = set = add = delete = has_key = _fail
+
+
+@pytest.fixture
+def session_caches(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions-up": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sessions-up"},
+        "sessions-down": {"BACKEND": "tests.foundation.test_sessions.UnreachableCache", "LOCATION": "sessions-down"},
+    }
+    return settings
+
+
+def store(settings, alias: str, session_key: str | None = None) -> sessions.SessionStore:
+    settings.SESSION_CACHE_ALIAS = alias
+    return sessions.SessionStore(session_key)
+
+
+def test_with_the_cache_unreachable_sessions_are_saved_read_and_deleted_in_the_database(session_caches):
+    session = store(session_caches, "sessions-down")
+    session["resident"] = 1
+    session.save()
+    key = session.session_key
+
+    assert Session.objects.filter(session_key=key).exists()
+    again = store(session_caches, "sessions-down", key)
+    assert again["resident"] == 1
+    assert again.exists(key)
+    again.delete()
+    assert not Session.objects.filter(session_key=key).exists()
+    assert store(session_caches, "sessions-down", key).load() == {}
+
+
+def test_a_cached_copy_whose_delete_was_missed_lives_ten_minutes_not_the_session_age(session_caches):
+    with time_machine.travel(NOW, tick=False) as clock:
+        session = store(session_caches, "sessions-up")
+        session["resident"] = 1
+        session.save()
+        key = session.session_key
+        # The sign-out reached the database but not the cache (a partition): a copy remains.
+        Session.objects.filter(session_key=key).delete()
+        assert store(session_caches, "sessions-up", key).load() == {"resident": 1}
+
+        clock.shift(datetime.timedelta(seconds=sessions.CACHED_COPY_MAX_AGE + 1))
+        assert store(session_caches, "sessions-up", key).load() == {}
+
+
+def test_a_session_read_from_the_database_is_cached_again(session_caches, django_assert_num_queries):
+    session = store(session_caches, "sessions-up")
+    session["resident"] = 1
+    session.save()
+    key = session.session_key
+    session._cache.delete(session.cache_key)
+
+    with django_assert_num_queries(1):
+        assert store(session_caches, "sessions-up", key).load() == {"resident": 1}
+    with django_assert_num_queries(0):
+        assert store(session_caches, "sessions-up", key).load() == {"resident": 1}
