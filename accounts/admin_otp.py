@@ -1,4 +1,4 @@
-"""The admin's second factor: a TOTP token (django-otp) after the password.
+"""The admin's second factor: a TOTP token (django-otp) after the password, or a recovery code.
 
 Who owes one is data: staff in `ACCOUNTS_ADMIN_OTP_REQUIRED_GROUPS` (and platform staff
 when `ACCOUNTS_ADMIN_OTP_REQUIRE_SUPERUSERS`) must enrol before any admin page; anyone
@@ -6,8 +6,13 @@ who enrolled, required or not, must enter a token at each sign-in. The admin sit
 `has_permission` asks `admin_otp_satisfied`; its sign-in sends a staff member who still
 owes the second factor to the page returned by `admin_otp_step_redirect`.
 
-Failed tokens are throttled twice: django-otp's per-device backoff, and django-ratelimit
-per account and per IP on the shared cache, like failed admin sign-ins.
+Recovery codes (django-otp's static tokens) stand in for the authenticator app at the
+sign-in step, one code per sign-in. A staff member issues their own set on the recovery
+codes page, which enrolment leads to; the codes are shown once, in that response only.
+
+Failed tokens and recovery codes are throttled twice: django-otp's per-device backoff,
+and django-ratelimit per account and per IP on the shared cache, like failed admin
+sign-ins; both kinds count against the same account and IP limits.
 """
 
 from __future__ import annotations
@@ -33,11 +38,20 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_ratelimit.core import get_usage
 
 from accounts.app_settings import app_settings
-from accounts.services.staff_otp import staff_otp_confirm, staff_otp_device, staff_otp_enrol, staff_otp_verify
+from accounts.services.staff_otp import (
+    staff_otp_confirm,
+    staff_otp_device,
+    staff_otp_enrol,
+    staff_otp_token_normalise,
+    staff_otp_verify,
+    staff_recovery_codes_generate,
+    staff_recovery_codes_remaining,
+)
 
 FALLBACK_RETRY_AFTER = 60
 # Memo on the request: has_permission runs several times per admin page.
@@ -134,7 +148,7 @@ def admin_otp_retry_after(request: HttpRequest, *, increment: bool) -> int:
 class StaffOtpTokenForm(forms.Form):
     token = forms.RegexField(
         label=gettext_lazy("確認コード（6桁）"),
-        regex=r"^\s*\d{6}\s*$",
+        regex=r"^\s*[0-9]{6}\s*$",
         max_length=12,
         help_text=gettext_lazy("認証アプリに表示されている6桁の数字を入力してください。"),
         error_messages={
@@ -148,6 +162,37 @@ class StaffOtpTokenForm(forms.Form):
 
     def clean_token(self) -> str:
         return self.cleaned_data["token"].strip()
+
+
+class StaffOtpVerifyForm(forms.Form):
+    """The sign-in step: a token from the authenticator app, or one recovery code."""
+
+    token = forms.CharField(
+        label=gettext_lazy("確認コード（6桁）またはリカバリーコード"),
+        max_length=64,
+        help_text=gettext_lazy(
+            "認証アプリに表示されている6桁の数字を入力してください。"
+            "認証アプリを使えない場合は、リカバリーコード（英数字8文字）を1つ入力してください。"
+        ),
+        error_messages={"required": gettext_lazy("確認コードを入力してください。")},
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "autofocus": True,
+                "size": 12,
+            }
+        ),
+    )
+
+    def clean_token(self) -> str:
+        token = staff_otp_token_normalise(self.cleaned_data["token"])
+        if token is None:
+            raise ValidationError(
+                _("確認コードは6桁の数字、リカバリーコードは英数字8文字で入力してください。"), code="invalid"
+            )
+        return token
 
 
 def _staff_step(view):
@@ -209,7 +254,8 @@ def otp_setup(request: HttpRequest, site) -> HttpResponse:
                 messages.success(
                     request, _("二段階認証を設定しました。次回からのサインインでは確認コードの入力が必要です。")
                 )
-                return HttpResponseRedirect(next_url)
+                # Next: the offer of recovery codes, while the staff member still has their phone.
+                return HttpResponseRedirect(_with_next(reverse("admin:otp_recovery_codes"), next_url))
     context = {
         **site.each_context(request),
         "title": _("二段階認証の設定"),
@@ -224,13 +270,13 @@ def otp_setup(request: HttpRequest, site) -> HttpResponse:
 
 @_staff_step
 def otp_verify(request: HttpRequest, site) -> HttpResponse:
-    """The second step of the admin sign-in: a token from the enrolled authenticator app."""
+    """The second step of the admin sign-in: a token from the enrolled authenticator app, or one recovery code."""
     next_url = _next_url(request)
     if _is_verified(request.user):
         return HttpResponseRedirect(next_url)
     if staff_otp_device(staff=request.user) is None:
         return HttpResponseRedirect(_with_next(reverse("admin:otp_setup"), next_url))
-    form = StaffOtpTokenForm(request.POST or None)
+    form = StaffOtpVerifyForm(request.POST or None)
     if request.method == "POST":
         limited = _ratelimited(request)
         if limited is not None:
@@ -243,9 +289,51 @@ def otp_verify(request: HttpRequest, site) -> HttpResponse:
                 form.add_error(None, error)
             else:
                 django_otp.login(request, device)
+                if isinstance(device, StaticDevice):
+                    remaining = staff_recovery_codes_remaining(staff=request.user) or 0
+                    message = _(
+                        "リカバリーコードでサインインしました。使用したコードはもう使えません（残り %(count)d 件）。"
+                        "スマートフォンを紛失した場合は、管理者に二段階認証のリセットを依頼してください。"
+                    )
+                    messages.warning(request, message % {"count": remaining})
                 return HttpResponseRedirect(next_url)
     context = {**site.each_context(request), "title": _("二段階認証"), "form": form, "next": next_url}
     return TemplateResponse(request, "admin/otp_verify.html", context)
+
+
+def _code_text(code: str) -> str:
+    """A recovery code as shown, in two groups of four (the sign-in step ignores the hyphen)."""
+    return f"{code[:4]}-{code[4:]}"
+
+
+@_staff_step
+def otp_recovery_codes(request: HttpRequest, site) -> HttpResponse:
+    """The staff member's own recovery codes: how many are left; a POST issues a new set, shown once."""
+    next_url = _next_url(request)
+    if not _is_verified(request.user):
+        if staff_otp_device(staff=request.user) is not None:
+            return HttpResponseRedirect(_with_next(reverse("admin:otp_verify"), request.get_full_path()))
+        messages.info(request, _("リカバリーコードを発行するには、先に二段階認証を設定してください。"))
+        return HttpResponseRedirect(_with_next(reverse("admin:otp_setup"), next_url))
+    codes: list[str] = []
+    replaced = False
+    if request.method == "POST":
+        replaced = staff_recovery_codes_remaining(staff=request.user) is not None
+        try:
+            codes = [_code_text(code) for code in staff_recovery_codes_generate(staff=request.user)]
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return HttpResponseRedirect(_with_next(reverse("admin:otp_recovery_codes"), next_url))
+    context = {
+        **site.each_context(request),
+        "title": _("リカバリーコード"),
+        "next": next_url,
+        "codes": codes,
+        "replaced": replaced,
+        "remaining": staff_recovery_codes_remaining(staff=request.user),
+    }
+    return TemplateResponse(request, "admin/otp_recovery_codes.html", context)
 
 
 @require_POST
@@ -261,5 +349,6 @@ def admin_otp_urls(site) -> list:
     return [
         path("otp/setup/", partial(otp_setup, site=site), name="otp_setup"),
         path("otp/verify/", partial(otp_verify, site=site), name="otp_verify"),
+        path("otp/recovery-codes/", partial(otp_recovery_codes, site=site), name="otp_recovery_codes"),
         path("otp/signout/", partial(otp_signout, site=site), name="otp_signout"),
     ]

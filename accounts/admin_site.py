@@ -103,9 +103,12 @@ class OperatorAdminConfig(AdminConfig):
 
     def ready(self) -> None:
         super().ready()
-        # Autodiscovery registered django-otp's own TOTPDevice admin, which sees every
-        # tenant's devices and secrets: staff enrol on accounts.admin_otp's pages instead.
+        # Autodiscovery registered django-otp's own TOTPDevice and StaticDevice admins, which
+        # see every tenant's devices, secrets and recovery codes: staff enrol and issue their
+        # codes on accounts.admin_otp's pages instead.
+        from django_otp.plugins.otp_static.models import StaticDevice
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
-        if admin.site.is_registered(TOTPDevice):
-            admin.site.unregister(TOTPDevice)
+        for model in (TOTPDevice, StaticDevice):
+            if admin.site.is_registered(model):
+                admin.site.unregister(model)

@@ -438,6 +438,7 @@ class AuditLogEntry(models.Model):
         STAFF_UPDATE = "staff_update", _("スタッフアカウントの変更")
         STAFF_OTP_CONFIRM = "staff_otp_confirm", _("二段階認証の設定")
         STAFF_OTP_RESET = "staff_otp_reset", _("二段階認証のリセット")
+        STAFF_RECOVERY_CODES_ISSUE = "staff_recovery_codes", _("リカバリーコードの発行")
 
     operator = models.ForeignKey(
         Operator,

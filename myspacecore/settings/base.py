@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     # The admin's TOTP second factor (accounts.admin_otp); its migrations come with the package.
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "smarthome",
 ]

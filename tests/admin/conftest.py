@@ -34,6 +34,12 @@ _groups_migration = importlib.import_module("accounts.migrations.0004_operator_g
 
 
 @pytest.fixture
+def otp_required(settings, operator_groups):
+    """The admin's second factor required of operator admins, as in production."""
+    settings.ACCOUNTS_ADMIN_OTP_REQUIRED_GROUPS = ["operator_admin"]
+
+
+@pytest.fixture
 def operator_groups(db):
     """The groups of the data migration (a transactional test's flush may have removed them)."""
     _groups_migration.groups_create(django_apps, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -12,48 +13,26 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AuditLogEntry
 from accounts.services.staff_otp import staff_otp_reset
-from tests.factories import OperatorFactory, ProfileFactory, ResidentFactory, StaffFactory
+from tests.admin.otp_helpers import (
+    INDEX,
+    LOGIN,
+    RECOVERY,
+    SETUP,
+    T0,
+    VERIFY,
+    enrolled,
+    sign_in,
+    staff_in,
+    token_for,
+)
+from tests.factories import ProfileFactory, ResidentFactory, StaffFactory
 from tests.foundation.test_settings import production_env, run_python
 
 pytestmark = pytest.mark.django_db
-
-LOGIN = reverse("admin:login")
-INDEX = reverse("admin:index")
-SETUP = reverse("admin:otp_setup")
-VERIFY = reverse("admin:otp_verify")
-PASSWORD = "a-long-staff-password"
-T0 = "2026-11-25 10:00:00+00:00"
-
-
-@pytest.fixture
-def otp_required(settings, operator_groups):
-    settings.ACCOUNTS_ADMIN_OTP_REQUIRED_GROUPS = ["operator_admin"]
-
-
-def staff_in(group: str, **kwargs):
-    staff = StaffFactory(operator=OperatorFactory(), **kwargs)
-    staff.groups.set([Group.objects.get(name=group)])
-    return staff
-
-
-def sign_in(client: Client, staff, ip: str = "198.51.100.1"):
-    # As the admin's sign-in form posts it.
-    data = {"username": staff.username, "password": PASSWORD, "next": INDEX}
-    return client.post(LOGIN, data, REMOTE_ADDR=ip)
-
-
-def token_for(device: TOTPDevice) -> str:
-    device.refresh_from_db()
-    return f"{totp(device.bin_key):06d}"
-
-
-def enrolled(staff) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=staff, name="admin", confirmed=True)
 
 
 def test_required_staff_without_a_device_is_sent_to_enrolment_before_any_admin_page(client, otp_required):
@@ -107,7 +86,8 @@ def test_enrolment_with_the_right_token_opens_the_admin_and_is_audited(client, o
         device = TOTPDevice.objects.get(user=staff)
         response = client.post(SETUP, {"token": token_for(device), "next": INDEX})
         assert response.status_code == HTTPStatus.FOUND
-        assert response["Location"] == INDEX
+        # Next comes the offer of recovery codes, then where the staff member was going.
+        assert response["Location"] == f"{RECOVERY}?{urlencode({'next': INDEX})}"
         assert client.get(INDEX).status_code == HTTPStatus.OK
     assert TOTPDevice.objects.get(pk=device.pk).confirmed is True
     entry = AuditLogEntry.objects.get(action=AuditLogEntry.Action.STAFF_OTP_CONFIRM)
@@ -235,7 +215,8 @@ def test_an_unsafe_next_is_ignored(client, otp_required):
         client.get(SETUP)
         device = TOTPDevice.objects.get(user=staff)
         response = client.post(SETUP, {"token": token_for(device), "next": "https://evil.example/"})
-    assert response["Location"] == INDEX
+        assert response["Location"] == f"{RECOVERY}?{urlencode({'next': INDEX})}"
+        assert client.get(RECOVERY, {"next": "https://evil.example/"}).context["next"] == INDEX
 
 
 def test_operator_admin_resets_own_staff_but_not_another_operators(operator_groups):
