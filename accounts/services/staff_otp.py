@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -30,6 +29,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.admin_scoping import user_is_operator_admin
 from accounts.models import AuditLogEntry, User
 from accounts.services.audit import audit_log_record
+from accounts.typed_text import typed_compact
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,6 @@ RECOVERY_CODE_COUNT = 10
 _TOTP_TOKEN_RE = re.compile(r"[0-9]{6}")
 # StaticToken.random_token(): 5 random bytes in lower-case base32, 8 characters.
 _RECOVERY_CODE_RE = re.compile(r"[a-z2-7]{8}")
-# Separators people type inside a code, as accounts.services.verification drops them.
-_SEPARATORS = dict.fromkeys(map(ord, "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"))
 _MAX_RAW_LENGTH = 64
 
 
@@ -53,7 +51,7 @@ def staff_otp_token_normalise(raw: object) -> str | None:
     """
     if not isinstance(raw, str) or len(raw) > _MAX_RAW_LENGTH:
         return None
-    text = "".join(unicodedata.normalize("NFKC", raw).translate(_SEPARATORS).split()).lower()
+    text = typed_compact(raw).lower()
     if _TOTP_TOKEN_RE.fullmatch(text) or _RECOVERY_CODE_RE.fullmatch(text):
         return text
     return None

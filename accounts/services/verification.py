@@ -15,7 +15,6 @@ import logging
 import math
 import re
 import secrets
-import unicodedata
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -25,14 +24,12 @@ from django.utils import timezone
 
 from accounts.app_settings import app_settings
 from accounts.models import User, VerificationCode, VerificationTarget, mask_email, mask_phone
+from accounts.typed_text import typed_compact
 
 logger = logging.getLogger(__name__)
 
 CODE_DIGITS = 6
 _CODE_RE = re.compile(r"[0-9]{6}")
-# Separators people type inside a code: spaces (any width) and hyphen-like marks,
-# including the long-vowel mark a Japanese IME produces for "-".
-_SEPARATORS = dict.fromkeys(map(ord, "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"))
 # Longer input than this is not a code, whatever it normalises to.
 _MAX_RAW_LENGTH = 64
 
@@ -74,8 +71,7 @@ def normalize_code(raw) -> str | None:
     """
     if not isinstance(raw, str) or len(raw) > _MAX_RAW_LENGTH:
         return None
-    text = unicodedata.normalize("NFKC", raw).translate(_SEPARATORS)
-    text = "".join(text.split())
+    text = typed_compact(raw)
     return text if _CODE_RE.fullmatch(text) else None
 
 

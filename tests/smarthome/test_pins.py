@@ -38,6 +38,8 @@ def test_full_width_digits_spaces_and_hyphens_are_normalised():
     assert pin_normalize("４８２９") == "4829"
     assert pin_normalize(" 48-29 ") == "4829"
     assert pin_normalize("４８－２９") == "4829"
+    # The long-vowel mark a Japanese IME gives for "-".
+    assert pin_normalize("４８ー２９") == "4829"
     pin_validate(pin_normalize("４８　２９"))
 
 
