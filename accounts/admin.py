@@ -210,12 +210,19 @@ class LeaseAdmin(ScopedModelAdmin):
             *super().get_urls(),
         ]
 
+    def _may_import(self, request: HttpRequest) -> bool:
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # The changelist's context has has_add_permission but no has_change_permission.
+        return super().changelist_view(request, {"may_import": self._may_import(request), **(extra_context or {})})
+
     def _import_operator(self, request: HttpRequest, operator_id) -> Operator:
         return get_object_or_404(operator_scope(Operator.objects.all(), request.user), pk=operator_id)
 
     def import_view(self, request: HttpRequest):
         """Upload → preview (every row checked, nothing written) → import all rows or none."""
-        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+        if not self._may_import(request):
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),

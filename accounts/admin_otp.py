@@ -34,7 +34,7 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
@@ -291,9 +291,12 @@ def otp_verify(request: HttpRequest, site) -> HttpResponse:
                 django_otp.login(request, device)
                 if isinstance(device, StaticDevice):
                     remaining = staff_recovery_codes_remaining(staff=request.user) or 0
-                    message = _(
+                    message = ngettext(
                         "リカバリーコードでサインインしました。使用したコードはもう使えません（残り %(count)d 件）。"
-                        "スマートフォンを紛失した場合は、管理者に二段階認証のリセットを依頼してください。"
+                        "スマートフォンを紛失した場合は、管理者に二段階認証のリセットを依頼してください。",
+                        "リカバリーコードでサインインしました。使用したコードはもう使えません（残り %(count)d 件）。"
+                        "スマートフォンを紛失した場合は、管理者に二段階認証のリセットを依頼してください。",
+                        remaining,
                     )
                     messages.warning(request, message % {"count": remaining})
                 return HttpResponseRedirect(next_url)

@@ -171,3 +171,16 @@ def test_a_file_over_the_size_limit_is_refused_next_to_the_field(client, tenants
     response = upload(client, HEADER + "x" * MAX_BYTES)
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "ファイルが大きすぎます" in response.content.decode()
+
+
+def test_the_lease_list_offers_the_import_only_to_who_may_import(client, tenants):
+    a, _b = tenants
+    changelist = reverse("admin:accounts_lease_changelist")
+    client.force_login(a.admin)
+    assert IMPORT_URL in client.get(changelist).content.decode()
+
+    client.force_login(a.staff)
+    page = client.get(changelist)
+    assert page.status_code == HTTPStatus.OK
+    assert IMPORT_URL not in page.content.decode()
+    assert client.get(IMPORT_URL).status_code == HTTPStatus.FORBIDDEN
