@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -223,7 +223,8 @@ def user_device_settings_purge(*, user: User) -> ResetResult:
 # Move-out sweep (SPEC "Move-out") and the purge of deleted accounts (SPEC "Deletion")
 # ------------------------------------------------------------------------------
 
-# A batch is three set-based statements whatever its size (see `_units_settings_reset`).
+# A batch is two statements whatever its size: select and lock the units, then reset them
+# all in one (see `_units_settings_reset`).
 MOVE_OUT_BATCH_SIZE = 1000
 PURGE_BATCH_SIZE = 50
 
@@ -300,11 +301,40 @@ def leases_ended_reset(
 
 
 def _units_settings_reset(*, unit_ids: list[int]) -> ResetResult:
-    """`unit_settings_reset` for many units at once: two DELETEs and one UPDATE, not four per unit."""
-    # `device__in` a subquery keeps each DELETE on its own table (no join, so no pk subquery).
-    result = _settings_purge(devices=Q(device__in=Device.objects.filter(unit_id__in=unit_ids)))
-    Unit.objects.filter(pk__in=unit_ids).update(last_reset_at=timezone.now())
-    return result
+    """`unit_settings_reset` for many units at once: two DELETEs and one UPDATE, not four per unit.
+
+    PostgreSQL: one statement with the unit ids as one array parameter. Through the ORM the
+    `IN (%s, …)` lists of a batch's units and devices cost more Python time (building and
+    quoting 3,000 parameters) than PostgreSQL spent on the batch, and a device subquery let
+    the planner hash-join a scan of every remote setting and PIN, every batch (EXPLAIN).
+    """
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        device_ids = list(Device.objects.filter(unit_id__in=unit_ids).values_list("pk", flat=True))
+        result = _settings_purge(devices=Q(device_id__in=device_ids))
+        Unit.objects.filter(pk__in=unit_ids).update(last_reset_at=now)
+        return result
+    quote = connection.ops.quote_name
+    device, remote, pin, unit = (
+        quote(model._meta.db_table) for model in (Device, RemoteControlSetting, PinCode, Unit)
+    )
+    with connection.cursor() as cursor:
+        # `= ANY(ARRAY(…))`: the devices are found once, by the unit_id index, and each DELETE
+        # probes the device_id index. Table names come from the models; values are parameters.
+        cursor.execute(
+            f"""
+            WITH devices AS MATERIALIZED (SELECT id FROM {device} WHERE unit_id = ANY(%(units)s)),
+            remotes AS (
+                DELETE FROM {remote} WHERE device_id = ANY(ARRAY(SELECT id FROM devices)) RETURNING 1
+            ),
+            pins AS (DELETE FROM {pin} WHERE device_id = ANY(ARRAY(SELECT id FROM devices)) RETURNING 1),
+            stamped AS (UPDATE {unit} SET last_reset_at = %(now)s WHERE id = ANY(%(units)s))
+            SELECT (SELECT count(*) FROM remotes), (SELECT count(*) FROM pins)
+            """,  # noqa: S608
+            {"units": list(unit_ids), "now": now},
+        )
+        remote_settings, pin_codes = cursor.fetchone()
+    return ResetResult(remote_settings=remote_settings, pin_codes=pin_codes)
 
 
 def _units_settings_reset_one_by_one(*, unit_ids: list[int], result: CleanupResult) -> int:
@@ -429,7 +459,7 @@ def settings_purge_requests_process(
     if dry_run:
         result.processed = candidates.count()
         return result
-    if progress is not None:
+    if progress_wants_total(progress):
         progress.start(candidates.count())
     last_pk = 0
     while True:

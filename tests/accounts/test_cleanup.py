@@ -6,7 +6,7 @@ import datetime
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, load_command_class
 from django.core.management.base import CommandError
 from django.utils import timezone
 
@@ -57,6 +57,16 @@ def test_expired_and_settled_codes_go_valid_pending_codes_and_failure_counts_sta
     assert VerificationTarget.objects.get().consecutive_failures == 4
 
 
+def test_a_batch_of_only_valid_codes_does_not_end_the_run():
+    make_codes(3, expired=False)  # the lowest pks: the first batch deletes nothing
+    make_codes(5, expired=True)
+
+    result = verification_codes_cleanup(batch_size=2)
+
+    assert (result.processed, result.batches) == (5, 3)
+    assert VerificationCode.objects.count() == 3
+
+
 def test_dry_run_counts_and_changes_nothing():
     make_codes(7)
     out = io.StringIO()
@@ -67,7 +77,7 @@ def test_dry_run_counts_and_changes_nothing():
 
 def test_deletes_in_batches_with_a_constant_number_of_queries_per_batch(django_assert_max_num_queries):
     make_codes(25)
-    # Per batch: savepoint, the batch's DELETE (on SQLite: its range, then the DELETE), release.
+    # Per batch: savepoint, the end of its pk range (index only), the range's DELETE, release.
     with django_assert_max_num_queries(4 * 3 + 3):
         result = verification_codes_cleanup(batch_size=10)
     assert (result.processed, result.batches) == (25, 3)
@@ -118,6 +128,23 @@ def test_interrupted_run_loses_only_its_current_batch_and_a_rerun_finishes(monke
     call_command("cleanup_verification_codes", "--batch-size", "2", stdout=out)
     assert out.getvalue() == "cleanup_verification_codes: 4 codes processed in 2 batches, 0 failed\n"
     assert not VerificationCode.objects.exists()
+
+
+@pytest.mark.parametrize("command", ["cleanup_verification_codes", "cleanup_move_out", "cleanup_purge_requests"])
+def test_cleanup_commands_run_without_the_system_checks(command, monkeypatch):
+    from django.core.checks import Error, registry
+
+    def failing_check(**kwargs):
+        return [Error("a view's URL pattern is broken", id="test.E001")]
+
+    # A broken URLconf, template or admin (what the checks look at) must not stop a cleanup.
+    monkeypatch.setattr(registry.registry, "registered_checks", {failing_check})
+    out = io.StringIO()
+    cleanup_command = load_command_class("accounts" if command.endswith("codes") else "smarthome", command)
+    # Options parsed as from cron's command line (call_command would skip the checks anyway).
+    options = vars(cleanup_command.create_parser("manage.py", command).parse_args(["--dry-run"]))
+    cleanup_command.execute(**options, stdout=out)
+    assert "dry run" in out.getvalue()
 
 
 @pytest.mark.parametrize("command", ["cleanup_verification_codes", "cleanup_move_out", "cleanup_purge_requests"])
