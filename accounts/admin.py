@@ -25,7 +25,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, npgettext
 from phonenumber_field.phonenumber import PhoneNumber
 from phonenumber_field.phonenumber import to_python as phone_to_python
 
@@ -150,10 +150,15 @@ class UnitAdmin(ScopedModelAdmin):
             }
             return TemplateResponse(request, "admin/accounts/unit/move_out_confirm.html", context)
         result = unit_move_out_now(unit=unit, acting_user=request.user)
+        remotes = ngettext("リモコン情報 %(count)d件", "リモコン情報 %(count)d件", result.remote_settings) % {
+            "count": result.remote_settings
+        }
+        pins = ngettext("暗証番号 %(count)d件", "暗証番号 %(count)d件", result.pin_codes) % {"count": result.pin_codes}
         self.message_user(
             request,
-            _("%(unit)s の退去リセットを実行しました（リモコン情報 %(remotes)d件、暗証番号 %(pins)d件を削除）。")
-            % {"unit": unit, "remotes": result.remote_settings, "pins": result.pin_codes},
+            # Translators: remotes and pins are the counts above, e.g. "3 remote-control settings".
+            _("%(unit)s の退去リセットを実行しました（%(remotes)s、%(pins)sを削除）。")
+            % {"unit": unit, "remotes": remotes, "pins": pins},
             messages.SUCCESS,
         )
         return None
@@ -243,10 +248,20 @@ class LeaseAdmin(ScopedModelAdmin):
                     context["import_errors"] = error.messages
                     status = HTTPStatus.BAD_REQUEST
                 else:
+                    created = npgettext("lease import", "追加 %(count)d件", "追加 %(count)d件", result.created) % {
+                        "count": result.created
+                    }
+                    updated = npgettext("lease import", "更新 %(count)d件", "更新 %(count)d件", result.updated) % {
+                        "count": result.updated
+                    }
+                    units = npgettext(
+                        "lease import", "新しい住戸 %(count)d件", "新しい住戸 %(count)d件", result.units_created
+                    ) % {"count": result.units_created}
                     self.message_user(
                         request,
-                        _("取り込みました: 追加 %(created)d件、更新 %(updated)d件、新しい住戸 %(units)d件。")
-                        % {"created": result.created, "updated": result.updated, "units": result.units_created},
+                        # Translators: created, updated and units are the counts above, e.g. "3 leases added".
+                        _("取り込みました: %(created)s、%(updated)s、%(units)s。")
+                        % {"created": created, "updated": updated, "units": units},
                         messages.SUCCESS,
                     )
                     return HttpResponseRedirect(reverse("admin:accounts_lease_changelist"))
@@ -421,10 +436,19 @@ class StaffAccountAdmin(ScopedModelAdmin):
             else:
                 done += 1
         if done:
-            message = _("%(count)d 件の二段階認証をリセットしました。次回のサインインで再設定できます。")
+            message = ngettext(
+                "%(count)d 件の二段階認証をリセットしました。次回のサインインで再設定できます。",
+                "%(count)d 件の二段階認証をリセットしました。次回のサインインで再設定できます。",
+                done,
+            )
             messages.success(request, message % {"count": done})
         if refused:
-            messages.error(request, _("%(count)d 件は権限がないためリセットできませんでした。") % {"count": refused})
+            message = ngettext(
+                "%(count)d 件は権限がないためリセットできませんでした。",
+                "%(count)d 件は権限がないためリセットできませんでした。",
+                refused,
+            )
+            messages.error(request, message % {"count": refused})
 
     def get_fields(self, request: HttpRequest, obj=None):
         fields = ["username", "operator", "role", "is_active"]

@@ -20,6 +20,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 
 
@@ -42,7 +43,7 @@ class UserAttribute(models.Model):
 
     class Meta:
         verbose_name = _("ユーザー属性")
-        verbose_name_plural = _("ユーザー属性")
+        verbose_name_plural = pgettext_lazy("plural", "ユーザー属性")
         ordering = ["pk"]
 
     def __str__(self) -> str:
@@ -64,7 +65,7 @@ class Operator(models.Model):
 
     class Meta:
         verbose_name = _("導入事業者")
-        verbose_name_plural = _("導入事業者")
+        verbose_name_plural = pgettext_lazy("plural", "導入事業者")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -80,7 +81,7 @@ class Property(models.Model):
 
     class Meta:
         verbose_name = _("物件")
-        verbose_name_plural = _("物件")
+        verbose_name_plural = pgettext_lazy("plural", "物件")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["operator", "name"], name="property_unique_name_per_operator"),
@@ -99,7 +100,7 @@ class Unit(models.Model):
 
     class Meta:
         verbose_name = _("住戸")
-        verbose_name_plural = _("住戸")
+        verbose_name_plural = pgettext_lazy("plural", "住戸")
         ordering = ["property__name", "number"]
         constraints = [
             models.UniqueConstraint(fields=["property", "number"], name="unit_unique_number_per_property"),
@@ -155,7 +156,7 @@ class Lease(models.Model):
 
     class Meta:
         verbose_name = _("入居契約")
-        verbose_name_plural = _("入居契約")
+        verbose_name_plural = pgettext_lazy("plural", "入居契約")
         ordering = ["-start_date", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -252,7 +253,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         verbose_name = _("アカウント")
-        verbose_name_plural = _("アカウント")
+        verbose_name_plural = pgettext_lazy("plural", "アカウント")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(username__isnull=False) | models.Q(phone_number__isnull=False),
@@ -324,7 +325,7 @@ class Profile(models.Model):
 
     class Meta:
         verbose_name = _("MySpaceCore プロフィール")
-        verbose_name_plural = _("MySpaceCore プロフィール")
+        verbose_name_plural = pgettext_lazy("plural", "MySpaceCore プロフィール")
         constraints = [
             models.UniqueConstraint(Lower("email"), name="profile_email_unique_ci"),
         ]
@@ -385,7 +386,7 @@ class VerificationCode(models.Model):
 
     class Meta:
         verbose_name = _("認証コード")
-        verbose_name_plural = _("認証コード")
+        verbose_name_plural = pgettext_lazy("plural", "認証コード")
         indexes = [
             models.Index(fields=["target", "purpose", "state"], name="code_target_purpose_state_idx"),
             models.Index(fields=["expires_at"], name="code_expires_at_idx"),
@@ -412,7 +413,7 @@ class VerificationTarget(models.Model):
 
     class Meta:
         verbose_name = _("認証の送信先")
-        verbose_name_plural = _("認証の送信先")
+        verbose_name_plural = pgettext_lazy("plural", "認証の送信先")
 
     def __str__(self) -> str:
         return self.target
@@ -466,7 +467,7 @@ class AuditLogEntry(models.Model):
 
     class Meta:
         verbose_name = _("操作履歴")
-        verbose_name_plural = _("操作履歴")
+        verbose_name_plural = pgettext_lazy("plural", "操作履歴")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["operator", "-created_at"], name="audit_operator_created_idx")]
 
@@ -480,7 +481,7 @@ class ResidentAccount(User):
     class Meta:
         proxy = True
         verbose_name = _("入居者アカウント")
-        verbose_name_plural = _("入居者アカウント")
+        verbose_name_plural = pgettext_lazy("plural", "入居者アカウント")
 
 
 class StaffAccount(User):
@@ -489,7 +490,7 @@ class StaffAccount(User):
     class Meta:
         proxy = True
         verbose_name = _("スタッフアカウント")
-        verbose_name_plural = _("スタッフアカウント")
+        verbose_name_plural = pgettext_lazy("plural", "スタッフアカウント")
 
 
 # Help centre: "Was this helpful?" at the foot of each help page
@@ -508,7 +509,7 @@ class HelpFeedback(models.Model):
 
     class Meta:
         verbose_name = _("ヘルプの評価")
-        verbose_name_plural = _("ヘルプの評価")
+        verbose_name_plural = pgettext_lazy("plural", "ヘルプの評価")
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:

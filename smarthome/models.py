@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Unit
 
@@ -60,7 +61,7 @@ class Device(models.Model):
 
     class Meta:
         verbose_name = _("デバイス")
-        verbose_name_plural = _("デバイス")
+        verbose_name_plural = pgettext_lazy("plural", "デバイス")
         ordering = ["name", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -102,8 +103,9 @@ class RemoteControlSetting(models.Model):
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 
     class Meta:
-        verbose_name = _("リモコン情報")
-        verbose_name_plural = _("リモコン情報")
+        # The bare msgid is the residents' heading ("Remote-control settings"); the model's name is singular.
+        verbose_name = pgettext_lazy("singular", "リモコン情報")
+        verbose_name_plural = pgettext_lazy("plural", "リモコン情報")
         ordering = ["name", "pk"]
         constraints = [
             models.CheckConstraint(condition=~models.Q(name=""), name="remote_setting_name_not_empty"),
@@ -137,7 +139,7 @@ class PinCode(models.Model):
 
     class Meta:
         verbose_name = _("暗証番号")
-        verbose_name_plural = _("暗証番号")
+        verbose_name_plural = pgettext_lazy("plural", "暗証番号")
         ordering = ["created_at", "pk"]
         constraints = [
             models.CheckConstraint(condition=~models.Q(label=""), name="pin_code_label_not_empty"),
@@ -217,7 +219,7 @@ class SettingsPurgeRequest(models.Model):
 
     class Meta:
         verbose_name = _("設定情報の削除リクエスト")
-        verbose_name_plural = _("設定情報の削除リクエスト")
+        verbose_name_plural = pgettext_lazy("plural", "設定情報の削除リクエスト")
         ordering = ["pk"]
         constraints = [
             models.CheckConstraint(

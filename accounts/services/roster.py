@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from phonenumber_field.phonenumber import PhoneNumber
 from phonenumber_field.phonenumber import to_python as phone_to_python
 
@@ -320,7 +321,8 @@ def lease_import(*, operator: Operator, content: str, acting_user: User) -> Leas
         actor=acting_user,
         operator=operator,
         action=AuditLogEntry.Action.LEASE_IMPORT,
-        target_label=_("入居契約 %(count)d件") % {"count": len(plan.rows)},
+        target_label=ngettext("入居契約 %(count)d件", "入居契約 %(count)d件", len(plan.rows))
+        % {"count": len(plan.rows)},
         new_value=f"created={result.created} updated={result.updated} units_created={result.units_created}",
     )
     return result
