@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -28,14 +27,9 @@ def _devices_visible_q(*, user: User, on: datetime.date | None = None) -> Q:
     return Q(pk__in=own.union(of_unit))
 
 
-def _count_of(model) -> Coalesce:
-    """Rows of `model` per device, as a correlated subquery on its device index (no join fan-out)."""
-    per_device = model.objects.filter(device=OuterRef("pk")).order_by().values("device").annotate(n=Count("pk"))
-    return Coalesce(Subquery(per_device.values("n")[:1], output_field=IntegerField()), 0)
-
-
 def devices_for_user(*, user: User, on: datetime.date | None = None) -> QuerySet[Device]:
-    """The devices a resident sees on My page, with their numbers of remotes and PINs."""
+    """The devices a resident sees, as a QuerySet to prefetch on (the data export); the device
+    list page reads the same devices with their counts through `device_list_for_user`."""
     if not user.is_authenticated:
         return Device.objects.none()
     # The units are read first, so the device lookup is `owner_user = … OR unit_id IN (<ids>)`:
@@ -44,14 +38,43 @@ def devices_for_user(*, user: User, on: datetime.date | None = None) -> QuerySet
     unit_ids = list(Lease.objects.current(on).filter(resident=user).order_by().values_list("unit_id", flat=True))
     visible = Q(owner_user=user) | Q(unit_id__in=unit_ids) if unit_ids else Q(owner_user=user)
     return (
-        Device.objects.filter(visible)
-        .select_related("unit__property")
-        .annotate(
-            remote_setting_count=_count_of(RemoteControlSetting),
-            pin_code_count=_count_of(PinCode),
-        )
-        .order_by("unit_id", "name", "pk")
+        Device.objects.filter(visible).select_related("unit__property").order_by("unit_id", "name", "pk")
     )
+
+
+# The device list page in one statement: the account's own devices and those of the unit of
+# its current lease (the rule of `devices_for_user`; the tests compare the two), each with
+# its unit, property and numbers of remotes and PINs. Plain SQL: building the ORM's two
+# queries (unit ids, then devices with two count subqueries) took ~3 ms of CPU per page,
+# about ten times running them (bench/README.md, pages.py). Each branch of the UNION is an
+# index lookup (owner_user_id; lease resident_id -> device unit_id); `OR unit_id IN (SELECT …)`
+# would scan every device.
+_DEVICE_LIST_SQL = """
+    SELECT d.*, u.number AS unit_number, p.name AS property_name,
+           (SELECT count(*) FROM smarthome_remotecontrolsetting r WHERE r.device_id = d.id) AS remote_setting_count,
+           (SELECT count(*) FROM smarthome_pincode c WHERE c.device_id = d.id) AS pin_code_count
+    FROM smarthome_device d
+    LEFT JOIN accounts_unit u ON u.id = d.unit_id
+    LEFT JOIN accounts_property p ON p.id = u.property_id
+    WHERE d.id IN (
+        SELECT id FROM smarthome_device WHERE owner_user_id = %s
+        UNION
+        SELECT unit_device.id FROM smarthome_device unit_device
+        JOIN accounts_lease l ON l.unit_id = unit_device.unit_id
+        WHERE l.resident_id = %s AND l.start_date <= %s AND (l.end_date IS NULL OR l.end_date >= %s)
+    )
+    ORDER BY d.unit_id, d.name, d.id
+"""
+
+
+def device_list_for_user(*, user: User, on: datetime.date | None = None) -> list[Device]:
+    """The devices of the device list page: those of `devices_for_user`, in the same order,
+    with `remote_setting_count`, `pin_code_count`, and `unit_number` / `property_name`
+    (None for an own device) instead of the related unit and property."""
+    if not user.is_authenticated:
+        return []
+    on = on or timezone.localdate()
+    return list(Device.objects.raw(_DEVICE_LIST_SQL, [user.pk, user.pk, on, on]))
 
 
 def device_get_for_user(*, user: User, device_id: int) -> Device:

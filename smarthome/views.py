@@ -21,7 +21,7 @@ from .forms import PinCodeForm, RemoteSettingForm
 @login_required
 @require_GET
 def device_list(request: HttpRequest) -> HttpResponse:
-    devices = list(selectors.devices_for_user(user=request.user))
+    devices = selectors.device_list_for_user(user=request.user)
     context = {
         "own_devices": [device for device in devices if device.owner_user_id is not None],
         "unit_devices": [device for device in devices if device.unit_id is not None],

@@ -7,9 +7,16 @@ import datetime
 import pytest
 from django.http import Http404
 
-from smarthome.selectors import device_get_for_user, devices_for_user, pin_codes_active
+from smarthome.selectors import device_get_for_user, device_list_for_user, devices_for_user, pin_codes_active
 from tests.factories import LeaseFactory, ResidentFactory
-from tests.smarthome.factories import DeviceFactory, PinCodeFactory, SmartLockFactory, UnitDeviceFactory
+from tests.smarthome.factories import (
+    DeviceFactory,
+    PinCodeFactory,
+    RemoteControlSettingFactory,
+    SmartLockFactory,
+    UnitDeviceFactory,
+    UnitSmartLockFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -73,5 +80,41 @@ def test_lease_of_another_account_on_the_unit_shows_nothing():
 def test_device_list_counts_remotes_and_pins():
     lock = SmartLockFactory()
     PinCodeFactory.create_batch(3, device=lock)
-    (device,) = devices_for_user(user=lock.owner_user)
+    (device,) = device_list_for_user(user=lock.owner_user)
     assert (device.remote_setting_count, device.pin_code_count) == (0, 3)
+
+
+def test_device_list_page_sees_what_devices_for_user_sees(time_machine):
+    time_machine.move_to(datetime.datetime(2026, 4, 1, 12, 0, tzinfo=JST), tick=False)
+    resident = ResidentFactory()
+    own = DeviceFactory(owner_user=resident)
+    unit_device = UnitDeviceFactory()
+    LeaseFactory(
+        unit=unit_device.unit,
+        resident=resident,
+        start_date=datetime.date(2026, 4, 10),
+        end_date=datetime.date(2026, 6, 30),
+    )
+    LeaseFactory(unit=UnitDeviceFactory().unit, resident=ResidentFactory())  # another account's unit
+    DeviceFactory()  # another account's own device
+
+    for moment in ["2026-04-01", "2026-04-10 00:01", "2026-06-30 23:59", "2026-07-01 00:01"]:
+        time_machine.move_to(datetime.datetime.fromisoformat(moment).replace(tzinfo=JST), tick=False)
+        assert device_list_for_user(user=resident) == list(devices_for_user(user=resident)), moment
+    assert set(device_list_for_user(user=resident, on=datetime.date(2026, 5, 1))) == {own, unit_device}
+
+
+def test_device_list_page_has_counts_and_the_unit_of_each_device():
+    resident = ResidentFactory()
+    hub = DeviceFactory(owner_user=resident)
+    RemoteControlSettingFactory.create_batch(2, device=hub)
+    lock = UnitSmartLockFactory()
+    PinCodeFactory.create_batch(3, device=lock)
+    LeaseFactory(unit=lock.unit, resident=resident)
+    LeaseFactory(unit=lock.unit, resident=resident)  # two current entries: the lock is listed once
+
+    listed = {
+        d: (d.remote_setting_count, d.pin_code_count, d.property_name, d.unit_number)
+        for d in device_list_for_user(user=resident)
+    }
+    assert listed == {hub: (2, 0, None, None), lock: (0, 3, lock.unit.property.name, lock.unit.number)}
