@@ -29,4 +29,36 @@ def accounts_settings_check(app_configs=None, **kwargs) -> list[Error]:
             Fernet(key)
         except (ValueError, TypeError):
             errors.append(Error("An ACCOUNTS_DELIVERY_KEYS entry is not a Fernet key.", id="accounts.E006"))
+    errors += _broker_visibility_errors()
     return errors
+
+
+def _broker_visibility_errors() -> list[Error]:
+    """A Redis broker must not hand a code's delivery out again while a live worker still holds it.
+
+    The longest hold is a retry waiting out its countdown (at most RETRY_BACKOFF_MAX) and then
+    running up to the hard time limit (acks_late). Past the visibility timeout kombu puts the
+    message back on the queue, and a second worker would run it beside the first.
+    """
+    from django.conf import settings
+
+    from .tasks import RETRY_BACKOFF_MAX
+
+    if not str(getattr(settings, "CELERY_BROKER_URL", "")).startswith(("redis://", "rediss://", "sentinel://")):
+        return []
+    time_limit = getattr(settings, "CELERY_TASK_TIME_LIMIT", None)
+    if not time_limit:
+        return [Error("CELERY_TASK_TIME_LIMIT must be set: acks_late tasks need a bounded run.", id="accounts.E007")]
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
+    visibility_timeout = options.get("visibility_timeout", 3600)  # kombu's default
+    longest_hold = time_limit + RETRY_BACKOFF_MAX
+    if visibility_timeout <= longest_hold:
+        return [
+            Error(
+                f"CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'] ({visibility_timeout} s) must be longer "
+                f"than the longest retry countdown plus CELERY_TASK_TIME_LIMIT ({longest_hold} s): "
+                "Redis would hand a task still held by a worker to another one.",
+                id="accounts.E007",
+            )
+        ]
+    return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 
@@ -13,15 +14,17 @@ from accounts.sms import SmsTransientError, send_sms
 
 logger = logging.getLogger(__name__)
 
-# Exponential backoff of delivery retries: 2, 4, 8, 16, 32 … seconds, capped.
+# Exponential backoff of delivery retries: 2, 4, 8, 16, 32 … seconds, capped. The cap bounds
+# every retry countdown of this module: the broker's visibility timeout must outlast it
+# (accounts.checks, E007).
 RETRY_BACKOFF_BASE = 2
 RETRY_BACKOFF_MAX = 300
 
 
+@functools.cache
 def _transient_errors() -> tuple[type[BaseException], ...]:
+    """Provider errors that may be transient (_is_transient sorts the SMTP and HTTP answers)."""
     from anymail.exceptions import AnymailAPIError, AnymailRequestsAPIError
-
-    from accounts.sms import SmsTransientError
 
     return (
         SmsTransientError,
@@ -56,29 +59,35 @@ def verification_code_send(self, code_id: int, sealed: str):
 
     A delivery is two statements: the claim (one conditional UPDATE that counts the
     attempt and returns what the send needs, committed before the provider is called so a
-    worker that dies mid-send leaves a trace), then the UPDATE to SENT.
+    worker that dies mid-send leaves a trace), then the UPDATE to SENT. A database error at
+    the claim (nothing sent yet) is retried like a provider's.
     """
     from cryptography.fernet import InvalidToken
+    from django.db import InterfaceError, OperationalError
     from django.utils import timezone
 
-    from accounts.app_settings import app_settings
-    from accounts.models import VerificationCode
-    from accounts.services.verification import code_unseal, mask_target
+    from accounts.services.verification import (
+        code_unseal,
+        verification_code_delivery_claim,
+        verification_code_delivery_sent,
+        verification_code_delivery_skip,
+    )
 
     now = timezone.now()
     try:
         plain = code_unseal(sealed)
     except InvalidToken:  # older than a code's lifetime: the code has expired too
         plain = None
-    code = None if plain is None else _delivery_claim(code_id=code_id, now=now)
+    try:
+        code = None if plain is None else verification_code_delivery_claim(code_id=code_id, now=now)
+    except (OperationalError, InterfaceError) as exc:
+        # The database went away (an outage, a restart, a connection cut mid-task): nothing
+        # was sent. Again later, on a new connection.
+        logger.warning("verification code #%s: database unavailable (%s), retry", code_id, type(exc).__name__)
+        return _retry_later(self, exc)
     if code is None:
         # Not claimed: settled, already sent, or expired. Only an expired one is recorded.
-        expired = VerificationCode.objects.filter(
-            pk=code_id, state=VerificationCode.State.PENDING, delivery=VerificationCode.Delivery.QUEUED
-        )
-        if plain is not None:
-            expired = expired.filter(expires_at__lte=now)
-        if expired.update(delivery=VerificationCode.Delivery.SKIPPED):
+        if verification_code_delivery_skip(code_id=code_id, now=None if plain is None else now):
             logger.info("verification code #%s expired before delivery", code_id)
             return "expired"
         logger.info("verification code #%s: nothing to deliver", code_id)
@@ -87,74 +96,46 @@ def verification_code_send(self, code_id: int, sealed: str):
     try:
         _deliver(code, plain)
     except _transient_errors() as exc:
-        if not _is_transient(exc):
-            return _delivery_failed(code, exc)
-        if self.request.retries >= app_settings.DELIVERY_MAX_RETRIES:
-            return _delivery_failed(code, exc)
-        countdown = min(RETRY_BACKOFF_BASE ** (self.request.retries + 1), RETRY_BACKOFF_MAX)
-        logger.warning(
-            "verification code #%s to %s: transient %s, retry %s in %s s",
-            code.pk, mask_target(code.target), type(exc).__name__, self.request.retries + 1, countdown,
-        )
-        # On a worker retry() raises Retry; run eagerly (tests, local development) it returns
-        # the retry, which Celery applies at once, without the countdown.
-        return self.retry(
-            exc=exc,
-            countdown=countdown,
-            max_retries=app_settings.DELIVERY_MAX_RETRIES,
-            throw=not self.request.is_eager,
-        )
+        return _delivery_retry_or_fail(self, code, exc)
     except Exception as exc:  # noqa: BLE001 - a refusal (bad number, permanent error): record it, do not retry
         return _delivery_failed(code, exc)
 
-    _delivery_sent(code_id=code.pk, now=timezone.now())
+    verification_code_delivery_sent(code_id=code.pk, now=timezone.now())
     if logger.isEnabledFor(logging.INFO):  # masking costs more than the send's own bookkeeping
+        from accounts.services.verification import mask_target
+
         logger.info("verification code #%s sent by %s to %s", code.pk, code.channel, mask_target(code.target))
     return "sent"
 
 
-def _delivery_claim(*, code_id: int, now):
-    """Count one delivery attempt of a pending, queued, unexpired code and return it, else None.
+def _delivery_retry_or_fail(task, code, exc: BaseException) -> str:
+    from accounts.app_settings import app_settings
+    from accounts.services.verification import mask_target
 
-    One `UPDATE … WHERE … RETURNING` (PostgreSQL, SQLite >= 3.35): the conditions and the
-    attempt in one statement, no read before it. The returned code carries only what a
-    send needs (pk, channel, target, language). Plain SQL because the ORM has no UPDATE …
-    RETURNING; every value is a bound parameter.
-    """
-    from django.db import connection
-
-    from accounts.models import VerificationCode
-
-    meta, quote = VerificationCode._meta, connection.ops.quote_name
-    fields = [meta.get_field(name) for name in ("channel", "target", "language")]
-    column = {name: quote(meta.get_field(name).column) for name in ("id", "state", "delivery", "expires_at")}
-    attempts = quote(meta.get_field("delivery_attempts").column)
-    returning = ", ".join(quote(field.column) for field in fields)
-    with connection.cursor() as cursor:
-        # Names come from the model's _meta; every value is a bound parameter.
-        cursor.execute(
-            f"UPDATE {quote(meta.db_table)} SET {attempts} = {attempts} + 1 "  # noqa: S608
-            f"WHERE {column['id']} = %s AND {column['state']} = %s AND {column['delivery']} = %s "
-            f"AND {column['expires_at']} > %s RETURNING {returning}",
-            [
-                code_id,
-                VerificationCode.State.PENDING.value,
-                VerificationCode.Delivery.QUEUED.value,
-                connection.ops.adapt_datetimefield_value(now),
-            ],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return VerificationCode(pk=code_id, **{field.attname: value for field, value in zip(fields, row, strict=True)})
+    if not _is_transient(exc) or task.request.retries >= app_settings.DELIVERY_MAX_RETRIES:
+        return _delivery_failed(code, exc)
+    logger.warning(
+        "verification code #%s to %s: transient %s, retry %s in %s s",
+        code.pk, mask_target(code.target), type(exc).__name__, task.request.retries + 1, _countdown(task),
+    )
+    return _retry_later(task, exc)
 
 
-def _delivery_sent(*, code_id: int, now) -> None:
-    """Record the send: one UPDATE, only while the delivery is still queued."""
-    from accounts.models import VerificationCode
+def _countdown(task) -> int:
+    return min(RETRY_BACKOFF_BASE ** (task.request.retries + 1), RETRY_BACKOFF_MAX)
 
-    VerificationCode.objects.filter(pk=code_id, delivery=VerificationCode.Delivery.QUEUED).update(
-        delivery=VerificationCode.Delivery.SENT, delivered_at=now
+
+def _retry_later(task, exc: BaseException):
+    """Retry with backoff, at most DELIVERY_MAX_RETRIES times (then Celery raises `exc`)."""
+    from accounts.app_settings import app_settings
+
+    # On a worker retry() raises Retry; run eagerly (tests, local development) it returns
+    # the retry, which Celery applies at once, without the countdown.
+    return task.retry(
+        exc=exc,
+        countdown=_countdown(task),
+        max_retries=app_settings.DELIVERY_MAX_RETRIES,
+        throw=not task.request.is_eager,
     )
 
 
@@ -164,7 +145,6 @@ def _deliver(code, plain: str) -> None:
 
     from accounts.messages import verification_email_render, verification_sms_render
     from accounts.models import VerificationCode
-    from accounts.sms import send_sms
 
     if code.channel == VerificationCode.Channel.SMS:
         send_sms(code.target, verification_sms_render(code=plain, language=code.language))
@@ -178,12 +158,9 @@ def _deliver(code, plain: str) -> None:
 
 
 def _delivery_failed(code, exc: BaseException) -> str:
-    from accounts.models import VerificationCode
-    from accounts.services.verification import mask_target
+    from accounts.services.verification import mask_target, verification_code_delivery_fail
 
-    VerificationCode.objects.filter(pk=code.pk).exclude(delivery=VerificationCode.Delivery.SENT).update(
-        delivery=VerificationCode.Delivery.FAILED
-    )
+    verification_code_delivery_fail(code_id=code.pk)
     logger.error(
         "verification code #%s to %s: delivery failed (%s)", code.pk, mask_target(code.target), type(exc).__name__
     )
@@ -199,7 +176,7 @@ def _delivery_failed(code, exc: BaseException) -> str:
     name="accounts.user_phone_changed_notice_send",
     autoretry_for=(ConnectionError, TimeoutError, SmsTransientError),
     retry_backoff=True,
-    retry_backoff_max=300,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
     max_retries=5,
     ignore_result=True,
 )
@@ -214,7 +191,7 @@ def user_phone_changed_notice_send(*, old_phone: str, language: str) -> None:
     name="accounts.profile_email_changed_notice_send",
     autoretry_for=(ConnectionError, TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError),
     retry_backoff=True,
-    retry_backoff_max=300,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
     max_retries=5,
     ignore_result=True,
 )

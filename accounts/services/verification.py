@@ -16,10 +16,10 @@ import math
 import re
 import secrets
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 
 from cryptography.fernet import Fernet, MultiFernet
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.app_settings import app_settings
@@ -87,7 +87,13 @@ def _code_hash(*, purpose: str, target: str, code: str) -> str:
 
 
 def _delivery_fernet() -> MultiFernet:
-    return MultiFernet([Fernet(key) for key in app_settings.DELIVERY_KEYS])
+    return _fernet_of(tuple(app_settings.DELIVERY_KEYS))
+
+
+@cache
+def _fernet_of(keys: tuple[str, ...]) -> MultiFernet:
+    # Built once per set of keys: a worker unseals one code per task.
+    return MultiFernet([Fernet(key) for key in keys])
 
 
 def code_seal(code: str) -> str:
@@ -208,6 +214,98 @@ def _delivery_enqueue(*, code: VerificationCode, sealed: str, previous_issued_at
             last_issued_at=previous_issued_at
         )
         raise DeliveryUnavailable from exc
+
+
+# Delivery bookkeeping (accounts.tasks.verification_code_send): one statement each, in
+# autocommit, no read before a write. Plain SQL, built once per process: the ORM has no
+# UPDATE … RETURNING, and building an update through it costs as much as running it here.
+# Table and column names come from the model's _meta; every value is a bound parameter.
+
+_CLAIMED_FIELDS = ("channel", "target", "language")
+
+
+@cache
+def _delivery_sql(vendor: str) -> dict[str, str]:
+    meta, quote = VerificationCode._meta, connection.ops.quote_name
+    table = quote(meta.db_table)
+    column = {field.name: quote(field.column) for field in meta.concrete_fields}
+    attempts = column["delivery_attempts"]
+    returning = ", ".join(column[name] for name in _CLAIMED_FIELDS)
+    if vendor == "postgresql":
+        # The claim's commit need not wait for the disk (synchronous_commit off, for this one
+        # statement's transaction): it is visible at once and outlives the worker, and only a
+        # crash of PostgreSQL itself within a fraction of a second could lose it, which costs
+        # an attempt count, never a send. The SENT record keeps its synchronous commit.
+        returning += ", set_config('synchronous_commit', 'off', true)"
+    return {
+        "claim": (
+            f"UPDATE {table} SET {attempts} = {attempts} + 1 "  # noqa: S608 - names from _meta
+            f"WHERE {column['id']} = %s AND {column['state']} = %s AND {column['delivery']} = %s "
+            f"AND {column['expires_at']} > %s RETURNING {returning}"
+        ),
+        "sent": (
+            f"UPDATE {table} SET {column['delivery']} = %s, {column['delivered_at']} = %s "  # noqa: S608
+            f"WHERE {column['id']} = %s AND {column['delivery']} = %s"
+        ),
+    }
+
+
+def verification_code_delivery_claim(*, code_id: int, now: datetime) -> VerificationCode | None:
+    """Count one delivery attempt of a pending, queued, unexpired code and return it; else None.
+
+    One `UPDATE … WHERE … RETURNING` (PostgreSQL, SQLite >= 3.35), committed before the
+    provider is called (on PostgreSQL without waiting for the disk, see _delivery_sql), so a
+    worker that dies mid-send leaves its attempt behind. The code returned carries only what
+    a send needs: pk, channel, target, language.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _delivery_sql(connection.vendor)["claim"],
+            [
+                code_id,
+                VerificationCode.State.PENDING.value,
+                VerificationCode.Delivery.QUEUED.value,
+                connection.ops.adapt_datetimefield_value(now),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return VerificationCode(pk=code_id, **dict(zip(_CLAIMED_FIELDS, row[: len(_CLAIMED_FIELDS)], strict=True)))
+
+
+def verification_code_delivery_sent(*, code_id: int, now: datetime) -> None:
+    """Record the send: one UPDATE, only while the delivery is still queued."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _delivery_sql(connection.vendor)["sent"],
+            [
+                VerificationCode.Delivery.SENT.value,
+                connection.ops.adapt_datetimefield_value(now),
+                code_id,
+                VerificationCode.Delivery.QUEUED.value,
+            ],
+        )
+
+
+def verification_code_delivery_skip(*, code_id: int, now: datetime | None) -> bool:
+    """Record as SKIPPED a queued delivery of a pending code that expired (`now` None: its seal has).
+
+    Returns whether it was recorded; False when the code is settled or its delivery done.
+    """
+    codes = VerificationCode.objects.filter(
+        pk=code_id, state=VerificationCode.State.PENDING, delivery=VerificationCode.Delivery.QUEUED
+    )
+    if now is not None:
+        codes = codes.filter(expires_at__lte=now)
+    return bool(codes.update(delivery=VerificationCode.Delivery.SKIPPED))
+
+
+def verification_code_delivery_fail(*, code_id: int) -> None:
+    """Record that the provider refused the code or retries ran out (never over a SENT)."""
+    VerificationCode.objects.filter(pk=code_id).exclude(delivery=VerificationCode.Delivery.SENT).update(
+        delivery=VerificationCode.Delivery.FAILED
+    )
 
 
 def _record_failure(row: VerificationTarget, now: datetime) -> int:

@@ -6,7 +6,11 @@ filebased (the integration tier's worker) or twilio (production).
 
 from __future__ import annotations
 
+import threading
+
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from .backends.base import BaseSmsBackend, SmsError, SmsMessage, SmsPermanentError, SmsTransientError
@@ -32,5 +36,24 @@ def get_connection(backend: str | None = None, *, fail_silently: bool = False, *
 
 def send_sms(to: str, body: str, *, connection: BaseSmsBackend | None = None) -> int:
     """Send one SMS to `to` (E.164). Returns 1 when sent; raises SmsTransientError / SmsPermanentError."""
-    connection = connection or get_connection()
+    connection = connection or _configured_connection()
     return connection.send_messages([SmsMessage(to=to, body=body)])
+
+
+# The configured backend, built once per thread and reused by every send: a provider's client
+# (Twilio's) then keeps its HTTPS connection open instead of a new TLS handshake per SMS.
+_local = threading.local()
+
+
+def _configured_connection() -> BaseSmsBackend:
+    connection = getattr(_local, "connection", None)
+    if connection is None:
+        connection = _local.connection = get_connection()
+    return connection
+
+
+@receiver(setting_changed)
+def _forget_configured_connection(*, setting: str, **kwargs) -> None:
+    # Tests change SMS_BACKEND, SMS_FILE_PATH or the provider's credentials.
+    if setting.startswith(("SMS_", "TWILIO_")):
+        _local.__dict__.pop("connection", None)

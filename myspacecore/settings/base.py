@@ -202,13 +202,29 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fix-up closes every database connection before and after each task unless
+# told to reuse them: each delivery then paid a new PostgreSQL connection, most of its time.
+# It now closes them every 1,000 tasks only; between, myspacecore.celery applies Django's
+# CONN_MAX_AGE and CONN_HEALTH_CHECKS around each task, as around a request.
+CELERY_DB_REUSE_MAX = 1000
 # A pool child killed mid-task (OOM, deploy): its acks_late message goes back to the queue
 # instead of being acked as failed, so a code in delivery is still sent (tasks are idempotent).
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A request that enqueues must fail fast (and say so) when the broker is down.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# Redis broker: a message a worker has taken but not acknowledged (an acks_late task running,
+# a retry held until its countdown) goes back to the queue after `visibility_timeout`. A worker
+# killed outright (SIGKILL, lost machine) gives its messages back only then. It must outlast
+# the longest hold, a retry's countdown then the task's hard time limit (300 + 300 s, checked
+# by accounts.E007), or a running task is handed out a second time. 15 minutes: that bound
+# plus room to wait for a free pool child, instead of kombu's hour. Too late for a code
+# (5 minutes): a delivery that comes back is recorded as skipped; the resident asks again.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=15 * 60),
+}
 # The bulk cleanups, run by beat with the same services as the `cleanup_*` commands.
 CELERY_BEAT_SCHEDULE: dict = {
     "move-out-reset": {"task": "smarthome.leases_ended_reset_run", "schedule": crontab(hour=3, minute=0)},

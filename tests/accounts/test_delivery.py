@@ -208,3 +208,133 @@ def test_smtp_refusal_is_not_retried(monkeypatch, django_capture_on_commit_callb
     assert code.delivery == VerificationCode.Delivery.FAILED
     assert code.delivery_attempts == 1
     assert mail.outbox == []
+
+
+# The broker's visibility timeout (accounts.checks, E007): a message held by a live worker
+# must never be handed to a second one.
+
+
+def check_ids() -> set[str]:
+    from accounts.checks import accounts_settings_check
+
+    return {error.id for error in accounts_settings_check()}
+
+
+def test_visibility_timeout_of_the_settings_outlasts_the_longest_hold(settings):
+    from django.conf import settings as django_settings
+
+    from accounts.tasks import RETRY_BACKOFF_MAX
+
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    timeout = django_settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert timeout > django_settings.CELERY_TASK_TIME_LIMIT + RETRY_BACKOFF_MAX
+    assert "accounts.E007" not in check_ids()
+
+
+def test_visibility_timeout_within_the_longest_hold_is_refused(settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    settings.CELERY_TASK_TIME_LIMIT = 300
+    for too_short in (60, 300, 600):
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": too_short}
+        assert "accounts.E007" in check_ids(), too_short
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 601}
+    assert "accounts.E007" not in check_ids()
+
+
+def test_kombu_default_visibility_timeout_passes_and_no_time_limit_is_refused(settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    assert "accounts.E007" not in check_ids()  # kombu's hour
+    settings.CELERY_TASK_TIME_LIMIT = None
+    assert "accounts.E007" in check_ids()
+
+
+def test_visibility_timeout_is_not_checked_without_a_redis_broker(settings):
+    settings.CELERY_BROKER_URL = "memory://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 1}
+    assert "accounts.E007" not in check_ids()
+
+
+# What one delivery costs a worker: two statements, a connection kept between tasks, one SMS
+# backend per thread.
+
+
+def test_a_delivery_is_two_statements_the_claim_then_the_sent_record(django_assert_num_queries):
+    code = issue_quietly()
+    sealed = code_seal("123456")
+    with django_assert_num_queries(2) as context:
+        assert verification_code_send.apply(args=(code.pk, sealed)).get() == "sent"
+    claim, sent = (query["sql"] for query in context.captured_queries)
+    assert claim.startswith("UPDATE") and "RETURNING" in claim
+    assert sent.startswith("UPDATE")
+    code.refresh_from_db()
+    assert (code.delivery, code.delivery_attempts) == (VerificationCode.Delivery.SENT, 1)
+    assert code.delivered_at is not None
+
+
+def test_worker_keeps_database_connections_and_applies_djangos_rules_around_each_task(monkeypatch):
+    from types import SimpleNamespace
+
+    from celery.fixups.django import DjangoWorkerFixup
+    from django.conf import settings
+
+    from myspacecore import celery as celery_module
+
+    calls = []
+    monkeypatch.setattr("django.db.close_old_connections", lambda: calls.append("close_old_connections"))
+    task = SimpleNamespace(request=SimpleNamespace(is_eager=False))
+    celery_module.database_connections_around_task(sender=task)
+    assert calls == ["close_old_connections"]
+    # Run eagerly, a task is inside the caller's request (perhaps its transaction): left alone.
+    celery_module.database_connections_around_task(sender=SimpleNamespace(request=SimpleNamespace(is_eager=True)))
+    assert calls == ["close_old_connections"]
+    # Connected to both signals, and Celery's fix-up closes connections only every
+    # CELERY_DB_REUSE_MAX tasks, not around each.
+    from celery.signals import task_postrun, task_prerun
+
+    for signal in (task_prerun, task_postrun):
+        assert any(receiver() is celery_module.database_connections_around_task for _key, receiver in signal.receivers)
+    assert DjangoWorkerFixup(celery_module.app).db_reuse_max == settings.CELERY_DB_REUSE_MAX > 1
+
+
+def test_database_lost_at_the_claim_is_retried_then_delivered(monkeypatch):
+    from django.db import OperationalError
+
+    from accounts.services import verification
+
+    code = issue_quietly()
+    real_claim = verification.verification_code_delivery_claim
+    failures = [OperationalError("server closed the connection unexpectedly")]
+
+    def claim(**kwargs):
+        if failures:
+            raise failures.pop()
+        return real_claim(**kwargs)
+
+    monkeypatch.setattr(verification, "verification_code_delivery_claim", claim)
+    verification_code_send.apply(args=(code.pk, code_seal("123456")))
+    assert [code_in(message.body) for message in sms.outbox] == ["123456"]
+    code.refresh_from_db()
+    assert (code.delivery, code.delivery_attempts) == (VerificationCode.Delivery.SENT, 1)
+
+
+def test_the_configured_sms_backend_is_built_once_and_again_when_settings_change(settings, monkeypatch):
+    from accounts import sms as sms_module
+
+    built = []
+    real_get_connection = sms_module.get_connection
+
+    def counting_get_connection(*args, **kwargs):
+        built.append(1)
+        return real_get_connection(*args, **kwargs)
+
+    monkeypatch.setattr(sms_module, "get_connection", counting_get_connection)
+    settings.SMS_BACKEND = "accounts.sms.backends.locmem.SmsBackend"  # forgets the one built before
+    sms_module.send_sms(PHONE, "one")
+    sms_module.send_sms(PHONE, "two")
+    assert len(built) == 1
+    settings.SMS_BACKEND = "accounts.sms.backends.console.SmsBackend"
+    assert isinstance(sms_module._configured_connection(), sms_module.backends.console.SmsBackend)
+    assert len(built) == 2
+    settings.SMS_BACKEND = "accounts.sms.backends.locmem.SmsBackend"
+    assert [message.body for message in sms.outbox] == ["one", "two"]

@@ -1,5 +1,6 @@
 """Fault drills on the real stack: Redis stopped, PostgreSQL connections cut, the SMS
-provider failing, a worker killed in the middle of a delivery.
+provider failing, a worker (a pool child, or the whole worker) killed in the middle of a
+delivery.
 
 The stack (gunicorn with 2 workers and one Celery worker, production settings on plain
 HTTP: bench.settings) runs on a throwaway redis-server of its own, so stopping Redis
@@ -86,7 +87,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
             harness.celery_worker(name="drill", **env) as worker,
         ):
             yield {
-                "base": base, "inbox": inbox, "redis": redis_server, "worker": worker,
+                "base": base, "inbox": inbox, "redis": redis_server, "worker": worker, "env": env,
                 "outage": files / "outage", "slow": files / "slow",
             }
     finally:
@@ -255,3 +256,64 @@ def test_worker_child_killed_during_delivery_code_is_delivered_once(stack):
     )
     assert browser.sms_count(stack["inbox"], phone) == 1
     assert visitor.post("/signin/code/", {"code": code}).headers["Location"] == "/mypage/"
+
+
+def test_whole_worker_killed_during_delivery_code_comes_back_after_the_visibility_timeout(stack):
+    """The worker's main process and its pool child die mid-send (SIGKILL, as a lost machine):
+    nothing hands the message back but Redis' visibility timeout; a new worker then delivers
+    the code once. A timeout of seconds (production: 15 minutes) keeps the code valid here."""
+    import redis
+
+    from accounts.services.verification import verification_code_issue, verification_code_verify
+    from myspacecore.celery import app
+
+    # Its own broker db, so the stack's worker (db 0) never takes this delivery.
+    broker = stack["redis"].url.rsplit("/", 1)[0] + "/1"
+    redis.Redis.from_url(broker).flushdb()
+    visibility_timeout = 3
+    env = {
+        **stack["env"], "CELERY_BROKER_URL": broker, "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
+        # accounts.E007 rightly refuses a timeout shorter than a task may run; this drill's tasks are short.
+        "CELERY_SKIP_CHECKS": "1",
+    }
+    phone = "+819066660003"
+    stack["slow"].touch()
+    saved = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url, app.conf.task_always_eager = broker, False
+    app._pool = app.amqp._producer_pool = None
+    try:
+        with harness.celery_worker(name="doomed", **env) as doomed:
+            (child,) = wait_for(lambda: pool_children(doomed.pid), what="the worker's pool child")
+            code_row = verification_code_issue(
+                purpose=VerificationCode.Purpose.SIGN_IN, target=phone, channel=VerificationCode.Channel.SMS
+            )
+            # Inside the provider call (3 s): the whole worker goes at once, pool child too.
+            wait_for(
+                lambda: VerificationCode.objects.get(pk=code_row.pk).delivery_attempts >= 1, what="a delivery attempt"
+            )
+            os.kill(doomed.pid, signal.SIGKILL)
+            os.kill(child, signal.SIGKILL)
+            doomed.wait(timeout=10)
+        stack["slow"].unlink()
+        unacked = redis.Redis.from_url(broker).hlen("unacked")
+        assert unacked == 1, "the killed worker's delivery is held by the broker, not lost"
+        assert browser.sms_count(stack["inbox"], phone) == 0
+        time.sleep(visibility_timeout + 1)
+
+        with harness.celery_worker(name="successor", **env):
+            code = browser.code_from_inbox(stack["inbox"], phone, timeout=30)
+            wait_for(
+                lambda: VerificationCode.objects.get(pk=code_row.pk).delivery == VerificationCode.Delivery.SENT,
+                what="delivery recorded as sent",
+            )
+            wait_for(lambda: redis.Redis.from_url(broker).hlen("unacked") == 0, what="the message acknowledged")
+        assert browser.sms_count(stack["inbox"], phone) == 1
+        assert VerificationCode.objects.get(pk=code_row.pk).delivery_attempts == 2
+        verified = verification_code_verify(
+            code_id=code_row.pk, purpose=VerificationCode.Purpose.SIGN_IN, target=phone, raw_code=code
+        )
+        assert verified.state == VerificationCode.State.USED
+    finally:
+        stack["slow"].unlink(missing_ok=True)
+        app.conf.broker_url, app.conf.task_always_eager = saved
+        app._pool = app.amqp._producer_pool = None
