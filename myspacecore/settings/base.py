@@ -245,6 +245,9 @@ SMS_BACKEND = env("SMS_BACKEND", default="accounts.sms.backends.console.SmsBacke
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+# Seconds before a provider call gives up (as EMAIL_TIMEOUT): a hung call is then a transient
+# error, retried with backoff, not a task stuck until its time limit and recorded as failed.
+SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10)
 
 # PHONE NUMBERS
 # ------------------------------------------------------------------------------

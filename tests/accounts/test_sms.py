@@ -102,6 +102,18 @@ def test_twilio_connection_error_is_transient(twilio_settings):
         send_sms("+819012345678", "x", connection=twilio.SmsBackend(client=FakeClient(ConnectionError("down"))))
 
 
+def test_twilio_calls_give_up_after_the_sms_timeout(twilio_settings, settings):
+    settings.SMS_TIMEOUT = 7
+    assert twilio.SmsBackend().client.http_client.timeout == 7
+
+
+def test_twilio_timeout_is_transient(twilio_settings):
+    import requests
+
+    with pytest.raises(SmsTransientError):
+        send_sms("+819012345678", "x", connection=twilio.SmsBackend(client=FakeClient(requests.Timeout("slow"))))
+
+
 def test_twilio_without_credentials_refuses_to_start(settings):
     settings.TWILIO_ACCOUNT_SID = ""
     with pytest.raises(ImproperlyConfigured):

@@ -1,6 +1,7 @@
 """Production: Twilio's Programmable Messaging through the official SDK (imported lazily).
 
-Credentials come from settings TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER.
+Credentials come from settings TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER;
+each call gives up after SMS_TIMEOUT seconds (the SDK waits for ever by default).
 Provider answers are sorted into transient (retry) and permanent (give up) errors.
 """
 
@@ -25,9 +26,14 @@ class SmsBackend(BaseSmsBackend):
         if self._client is None:
             if not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN and self.from_number):
                 raise ImproperlyConfigured("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER are required.")
+            from twilio.http.http_client import TwilioHttpClient
             from twilio.rest import Client
 
-            self._client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+            self._client = Client(
+                settings.TWILIO_ACCOUNT_SID,
+                settings.TWILIO_AUTH_TOKEN,
+                http_client=TwilioHttpClient(timeout=settings.SMS_TIMEOUT),
+            )
         return self._client
 
     def send_messages(self, messages: Sequence[SmsMessage]) -> int:
