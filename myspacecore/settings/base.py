@@ -231,6 +231,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "purge-requests-sweep": {"task": "smarthome.settings_purge_requests_sweep", "schedule": crontab(minute=17)},
     "verification-codes-cleanup": {"task": "accounts.verification_codes_cleanup", "schedule": crontab(minute=41)},
 }
+# The bulk sweeps (up to 30 minutes each) go to their own queue, served by their own worker
+# (Procfile `maintenance`): a code's delivery (5 minutes to live) never waits behind them for
+# a free pool child.
+CELERY_TASK_ROUTES = {entry["task"]: {"queue": "maintenance"} for entry in CELERY_BEAT_SCHEDULE.values()}
 
 # E-MAIL
 # ------------------------------------------------------------------------------

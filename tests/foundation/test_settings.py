@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,17 @@ def test_test_settings_are_in_use(settings):
     assert settings.SMS_BACKEND == "accounts.sms.backends.locmem.SmsBackend"
     assert settings.EMAIL_BACKEND == "django.core.mail.backends.locmem.EmailBackend"
     assert settings.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def test_beat_sweeps_go_to_a_queue_a_procfile_worker_serves_and_deliveries_do_not(settings):
+    from accounts.tasks import verification_code_send
+    from myspacecore.celery import app
+
+    procfile = (ROOT / "Procfile").read_text()
+    served = set(re.findall(r"celery -A myspacecore worker --queues (\S+)", procfile))
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        queue = app.amqp.router.route({}, entry["task"])["queue"].name
+        assert queue == "maintenance", entry["task"]
+        assert queue in served
+    delivery_queue = app.amqp.router.route({}, verification_code_send.name)["queue"].name
+    assert delivery_queue == "celery" and delivery_queue in served
