@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -49,13 +50,36 @@ def browser():
         instance.close()
 
 
+PHONE = {"width": 375, "height": 812}
+DESK = {"width": 1280, "height": 800}
+
+
+@contextlib.contextmanager
+def browser_page(browser, live_server, *, viewport: dict | None = PHONE, javascript: bool = True):
+    """A page in a fresh browser context (its own cookies), Japanese, on the live server."""
+    context = browser.new_context(
+        java_script_enabled=javascript, locale="ja-JP", viewport=viewport, base_url=live_server.url
+    )
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(locale="ja-JP", viewport={"width": 375, "height": 812}, base_url=live_server.url)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    """Phone-sized, as most residents see the site."""
+    with browser_page(browser, live_server) as page:
+        yield page
+
+
+@pytest.fixture
+def desk_page(browser, live_server):
+    """Desktop-sized, as operator staff see the admin."""
+    with browser_page(browser, live_server, viewport=DESK) as page:
+        yield page
 
 
 @pytest.fixture

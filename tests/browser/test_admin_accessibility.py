@@ -177,15 +177,6 @@ def admin_pages(page, live_server, language: str) -> Iterator[str]:
     yield "otp-recovery-codes-issued"
 
 
-@pytest.fixture
-def desk_page(browser, live_server):
-    context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 800}, base_url=live_server.url)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_every_admin_page_has_no_wcag_violations(desk_page, live_server, screenshot, language):
     problems, visited = [], []

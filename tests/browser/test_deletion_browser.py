@@ -9,6 +9,7 @@ from django.test import Client
 
 from accounts.models import Profile, User
 from tests.accounts.profile_helpers import attributes_seed, axe_serious_violations
+from tests.browser.conftest import browser_page
 from tests.factories import ProfileFactory, attribute
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -29,12 +30,8 @@ def test_deletion_flow_logs_out_every_browser_of_the_account(page, browser, live
     profile = ProfileFactory(user__attribute=attribute("rental_resident"), nickname="さくら")
     user = profile.user
     sign_in(page.context, live_server, user)
-    other_context = browser.new_context(
-        locale="ja-JP", viewport={"width": 375, "height": 812}, base_url=live_server.url
-    )
-    try:
-        other = other_context.new_page()
-        sign_in(other_context, live_server, user)
+    with browser_page(browser, live_server) as other:
+        sign_in(other.context, live_server, user)
         other.goto("/mypage/")
         assert other.get_by_text("さくら さん、こんにちは。").is_visible()
 
@@ -73,5 +70,3 @@ def test_deletion_flow_logs_out_every_browser_of_the_account(page, browser, live
         other.goto("/mypage/")
         other.wait_for_url(re.compile(r"/signin/"))
         assert other.get_by_text("さくら").count() == 0
-    finally:
-        other_context.close()

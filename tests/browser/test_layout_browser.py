@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.conftest import DESK, browser_page
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -27,9 +29,7 @@ def test_text_size_switch_changes_the_text_size_with_javascript(page, screenshot
 
 
 def test_text_size_switch_works_without_javascript(browser, live_server, screenshot):
-    context = browser.new_context(java_script_enabled=False, locale="ja-JP", base_url=live_server.url)
-    page = context.new_page()
-    try:
+    with browser_page(browser, live_server, viewport=DESK, javascript=False) as page:
         page.goto("/")
         standard = root_font_size(page)
         page.get_by_role("button", name="大", exact=True).click()
@@ -37,5 +37,3 @@ def test_text_size_switch_works_without_javascript(browser, live_server, screens
         assert "text-large" in page.locator("html").get_attribute("class")
         assert root_font_size(page) > standard
         screenshot(page, "home-ja-text-large-nojs")
-    finally:
-        context.close()

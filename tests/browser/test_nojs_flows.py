@@ -16,6 +16,7 @@ from django.core import mail
 from accounts.models import HelpFeedback, Profile, User
 from smarthome.models import PinCode, RemoteControlSetting
 from tests.accounts.profile_helpers import attributes_seed, code_in, last_sms_code
+from tests.browser.conftest import browser_page
 from tests.browser.resident_pages import client_for, use_session
 from tests.factories import ProfileFactory, ResidentFactory, attribute
 from tests.smarthome.factories import SmartLockFactory
@@ -25,14 +26,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def nojs(browser, live_server):
-    context = browser.new_context(
-        java_script_enabled=False, locale="ja-JP", viewport={"width": 375, "height": 812}, base_url=live_server.url
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
     attributes_seed()
-    yield page
-    context.close()
+    with browser_page(browser, live_server, javascript=False) as page:
+        yield page
 
 
 def signed_in_as(page, live_server, user) -> None:
