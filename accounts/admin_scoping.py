@@ -19,6 +19,7 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -133,15 +134,41 @@ class CappedCountPaginator(Paginator):
 
 
 class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
-    """A related-field list filter offering only the choices the user may see."""
+    """A related-field list filter offering only the choices the user may see, as many as a
+    sidebar can hold.
+
+    An operator with hundreds of properties would find every one of them in the sidebar (and
+    platform staff every property of every operator). Beyond `MAX_CHOICES` the filter offers
+    the chosen one, if any, and a link to the related model's list, whose search finds the
+    one wanted (its rows link back to the lists filtered on them, see PropertyAdmin).
+    """
+
+    MAX_CHOICES = 30
+    template = "admin/filter_capped.html"
 
     def field_choices(self, field, request, model_admin):
+        visible = field.related_model._default_manager.filter(operator_scope_q(field.related_model, request.user))
         ordering = self.field_admin_ordering(field, request, model_admin)
-        return field.get_choices(
-            include_blank=False,
-            ordering=ordering,
-            limit_choices_to=operator_scope_q(field.related_model, request.user),
-        )
+        if ordering:
+            visible = visible.order_by(*ordering)
+        # One query, as Django's own filter makes, that also tells whether there are too many.
+        shown = list(visible[: self.MAX_CHOICES + 1])
+        self.related_list_url = None
+        if len(shown) > self.MAX_CHOICES:
+            self.related_list_url = _changelist_url(model_admin.admin_site, field.related_model)
+            chosen = [value for value in self.lookup_val or [] if str(value).isdigit()]
+            shown = list(visible.filter(pk__in=chosen)) if chosen else []
+        value_of = field.target_field.attname
+        return [(getattr(obj, value_of), str(obj)) for obj in shown]
+
+    def has_output(self) -> bool:
+        return self.related_list_url is not None or super().has_output()
+
+
+def _changelist_url(site: admin.AdminSite, model: type[models.Model]) -> str | None:
+    if not site.is_registered(model):
+        return None
+    return reverse(f"{site.name}:{model._meta.app_label}_{model._meta.model_name}_changelist")
 
 
 class OperatorScopedAdminMixin:
