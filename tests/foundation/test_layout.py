@@ -96,3 +96,10 @@ def test_healthz_reports_a_stopped_redis_broker_as_unhealthy(client, settings):
     response = client.get(reverse("healthz"))
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.json()["broker"] == "unavailable"
+
+
+def test_every_page_title_names_the_page_then_the_site(client):
+    html = client.get(reverse("accounts:signin")).content.decode()
+    assert "<title>サインイン | MySpaceCore</title>" in html
+    html = client.get("/no-such-page/").content.decode()
+    assert "<title>ページが見つかりません | MySpaceCore</title>" in html
