@@ -556,8 +556,8 @@ class PlatformOnlyAdmin(ScopedModelAdmin):
 
 @admin.register(UserAttribute)
 class UserAttributeAdmin(PlatformOnlyAdmin):
-    list_display = ["code", "name", "can_set_email", "can_change_phone"]
-    search_fields = ["code", "name"]
+    list_display = ["code", "name", "name_en", "can_set_email", "can_change_phone"]
+    search_fields = ["code", "name", "name_en"]
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

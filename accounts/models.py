@@ -19,8 +19,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 
 
@@ -33,6 +33,13 @@ class UserAttribute(models.Model):
 
     code = models.SlugField(_("コード"), max_length=32, unique=True)
     name = models.CharField(_("名称"), max_length=64)
+    # Names are data, so the English screens need their own (the msgid catalogue cannot hold them).
+    name_en = models.CharField(
+        _("名称（英語）"),
+        max_length=64,
+        blank=True,
+        help_text=_("英語の画面で表示する名称。空欄なら名称を表示します。"),
+    )
     description = models.TextField(_("説明"), blank=True)
     can_set_email = models.BooleanField(
         _("メールアドレスの設定・変更"),
@@ -47,6 +54,9 @@ class UserAttribute(models.Model):
         ordering = ["pk"]
 
     def __str__(self) -> str:
+        """The name in the language of the page (English when there is an English name)."""
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
         return self.name
 
 

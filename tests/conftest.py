@@ -58,6 +58,7 @@ def _seeded_user_attributes(request):
     from django.apps import apps
 
     importlib.import_module("accounts.migrations.0002_seed_user_attributes").seed(apps, None)
+    importlib.import_module("accounts.migrations.0008_userattribute_name_en").name_seeded(apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -40,7 +40,7 @@ def user_data_export(*, user: User) -> dict:
         "exported_at": _iso(now),
         "account": {
             "phone_number": str(user.phone_number) if user.phone_number else None,
-            "attribute": user.attribute.name if user.attribute else None,
+            "attribute": str(user.attribute) if user.attribute else None,
             "language": user.language,
             "date_joined": _iso(user.date_joined),
         },

@@ -8,9 +8,10 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
+from django.utils import translation
 
 from accounts.forms.profile import NicknameForm, ProfileBasicsForm
-from accounts.models import Profile
+from accounts.models import Profile, UserAttribute
 from accounts.services.profile import (
     nickname_clean,
     profile_email_change,
@@ -264,3 +265,13 @@ def test_profile_register_losing_a_race_answers_the_winners_profile(monkeypatch)
     profile = profile_register(user=user, nickname="後", birth_year=1990, gender="female", email=None)
     assert profile.nickname == "先"
     assert Profile.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_user_attribute_is_named_in_the_language_of_the_page():
+    owner = UserAttribute.objects.get(code="owner")
+    assert str(owner) == "オーナー（デバイス購入者）"
+    with translation.override("en"):
+        assert str(owner) == "Owner (bought a device)"
+        owner.name_en = ""
+        assert str(owner) == "オーナー（デバイス購入者）"  # no English name: the name
