@@ -40,9 +40,9 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from django_ratelimit.core import get_usage
 
 from accounts.app_settings import app_settings
+from accounts.ratelimits import BY_IP, failures_retry_after
 from accounts.services.staff_otp import (
     staff_otp_confirm,
     staff_otp_device,
@@ -53,7 +53,6 @@ from accounts.services.staff_otp import (
     staff_recovery_codes_remaining,
 )
 
-FALLBACK_RETRY_AFTER = 60
 # Memo on the request: has_permission runs several times per admin page.
 _SATISFIED_ATTR = "_admin_otp_satisfied"
 
@@ -126,19 +125,8 @@ def admin_otp_step_redirect(request: HttpRequest) -> HttpResponseRedirect | None
 def admin_otp_retry_after(request: HttpRequest, *, increment: bool) -> int:
     """Count (or only look at) failed tokens of this account and IP; seconds to wait, 0 if none."""
     rates = app_settings.ADMIN_OTP_RATES
-    user_key = str(request.user.pk)
-    limits = [
-        ("admin_otp_ip", rates["ip"], "ip"),
-        ("admin_otp_user", rates["user"], lambda group, request: user_key),
-    ]
-    retry_after = 0
-    for group, rate, key in limits:
-        usage = get_usage(request, group=f"accounts.{group}", key=key, rate=rate, method="POST", increment=increment)
-        # Looking without counting: the window is full once the count has reached the limit.
-        limited = usage is not None and (usage["should_limit"] if increment else usage["count"] >= usage["limit"])
-        if limited:
-            retry_after = max(retry_after, usage["time_left"] if usage["time_left"] > 0 else FALLBACK_RETRY_AFTER)
-    return retry_after
+    limits = [("admin_otp_ip", rates["ip"], BY_IP), ("admin_otp_user", rates["user"], request.user.pk)]
+    return failures_retry_after(request, limits, increment=increment)
 
 
 # Forms and views

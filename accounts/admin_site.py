@@ -17,32 +17,19 @@ from django.contrib.admin.apps import AdminConfig
 from django.core import checks
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
-from django_ratelimit.core import get_usage
 
 from accounts.app_settings import app_settings
-
-FALLBACK_RETRY_AFTER = 60
-
-
-def _login_limits(request: HttpRequest) -> list[tuple[str, str, object]]:
-    rates = app_settings.ADMIN_LOGIN_RATES
-    username = request.POST.get("username", "").strip().casefold()
-    limits: list[tuple[str, str, object]] = [("admin_login_ip", rates["ip"], "ip")]
-    if username:
-        limits.append(("admin_login_username", rates["username"], lambda group, request: username))
-    return limits
+from accounts.ratelimits import BY_IP, failures_retry_after
 
 
 def admin_login_retry_after(request: HttpRequest, *, increment: bool) -> int:
     """Count (or only look at) the failed sign-ins of this IP and username; seconds to wait, 0 if none."""
-    retry_after = 0
-    for group, rate, key in _login_limits(request):
-        usage = get_usage(request, group=f"accounts.{group}", key=key, rate=rate, method="POST", increment=increment)
-        # Looking without counting: the window is full once the count has reached the limit.
-        limited = usage is not None and (usage["should_limit"] if increment else usage["count"] >= usage["limit"])
-        if limited:
-            retry_after = max(retry_after, usage["time_left"] if usage["time_left"] > 0 else FALLBACK_RETRY_AFTER)
-    return retry_after
+    rates = app_settings.ADMIN_LOGIN_RATES
+    limits: list[tuple[str, str, object]] = [("admin_login_ip", rates["ip"], BY_IP)]
+    username = request.POST.get("username", "").strip().casefold()
+    if username:
+        limits.append(("admin_login_username", rates["username"], username))
+    return failures_retry_after(request, limits, increment=increment)
 
 
 class OperatorAdminSite(admin.AdminSite):

@@ -36,6 +36,14 @@ def test_five_failed_sign_ins_lock_the_username_even_with_the_right_password(cli
         assert attempt(client, "alice", PASSWORD).status_code == HTTPStatus.FOUND
 
 
+def test_a_username_that_reads_ip_is_still_counted_per_username(client):
+    StaffFactory(username="ip")
+    with time_machine.travel("2026-11-25 10:00:00+00:00", tick=False):
+        for n in range(5):  # five addresses: only the username's count can fill up
+            assert attempt(Client(), "ip", "wrong", ip=f"203.0.113.{n + 1}").status_code == HTTPStatus.OK
+        assert attempt(client, "ip", PASSWORD, ip="198.51.100.7").status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
 def test_failures_from_one_ip_across_usernames_lock_that_ip(client, settings):
     settings.ACCOUNTS_ADMIN_LOGIN_RATES = {"ip": "3/15m"}
     StaffFactory(username="bob")
