@@ -513,13 +513,8 @@ class StaffAccountAdmin(ScopedModelAdmin):
 # ------------------------------------------------------------------------------
 
 
-@admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(ScopedModelAdmin):
-    list_display = ["created_at", "actor_label", "action", "target_label", "old_value", "new_value", "operator"]
-    list_select_related = ["operator"]
-    list_filter = ["action"]
-    fields = list_display
-    readonly_fields = list_display
+class ReadOnlyAdminMixin:
+    """A record the console shows and never writes: no add, change or delete, for anyone."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -531,11 +526,20 @@ class AuditLogEntryAdmin(ScopedModelAdmin):
         return False
 
 
+@admin.register(AuditLogEntry)
+class AuditLogEntryAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    list_display = ["created_at", "actor_label", "action", "target_label", "old_value", "new_value", "operator"]
+    list_select_related = ["operator"]
+    list_filter = ["action"]
+    fields = list_display
+    readonly_fields = list_display
+
+
 # Platform staff only: attribute policies, verification codes and targets, groups
 # ------------------------------------------------------------------------------
 
 
-class PlatformOnlyAdmin(ScopedModelAdmin):
+class PlatformOnlyMixin:
     """Superusers only, whatever permissions a group might carry."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -554,6 +558,10 @@ class PlatformOnlyAdmin(ScopedModelAdmin):
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
 
+class PlatformOnlyAdmin(PlatformOnlyMixin, ScopedModelAdmin):
+    pass
+
+
 @admin.register(UserAttribute)
 class UserAttributeAdmin(PlatformOnlyAdmin):
     list_display = ["code", "name", "name_en", "can_set_email", "can_change_phone"]
@@ -564,7 +572,7 @@ class UserAttributeAdmin(PlatformOnlyAdmin):
 
 
 @admin.register(VerificationCode)
-class VerificationCodeAdmin(PlatformOnlyAdmin):
+class VerificationCodeAdmin(ReadOnlyAdminMixin, PlatformOnlyAdmin):
     """Read-only, and never the hash: enough to answer "was my code sent?"."""
 
     list_display = ["purpose", "channel", "target", "state", "delivery", "created_at", "expires_at"]
@@ -584,15 +592,6 @@ class VerificationCodeAdmin(PlatformOnlyAdmin):
         "delivered_at",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(VerificationTarget)
@@ -616,23 +615,8 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(OperatorScopedAdminMixin, DjangoGroupAdmin):
+class GroupAdmin(PlatformOnlyMixin, OperatorScopedAdminMixin, DjangoGroupAdmin):
     """Django's group admin, scoped like the rest, for platform staff only."""
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return request.user.is_superuser
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return request.user.is_superuser
 
 
 # The help centre feedback admin (platform staff only) lives beside the operator console.
