@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -14,30 +12,9 @@ from accounts.services.verification import (
     verification_code_verify,
 )
 from tests.accounts.verification_helpers import last_email_code, last_sms_code
+from tests.integration.concurrency import run_together
 
 PHONE = "+819012345678"
-
-
-def run_together(*calls):
-    """Run each call in its own thread (so its own DB connection), started by one barrier."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[object] = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = call()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test compares
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -6,7 +6,7 @@ each request on its own database connection, released together by a barrier.
 
 from __future__ import annotations
 
-import threading
+import functools
 from http import HTTPStatus
 
 import pytest
@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from accounts.models import User, VerificationCode, VerificationTarget
 from tests.accounts.verification_helpers import last_sms_code
+from tests.integration.concurrency import run_together
 
 PHONE = "+819012345678"
 SIGNIN = reverse("accounts:signin")
@@ -26,24 +27,7 @@ MYPAGE = reverse("accounts:mypage")
 
 
 def post_together(clients: list[Client], url: str, data: dict) -> list[object]:
-    barrier = threading.Barrier(len(clients))
-    outcomes: list[object] = [None] * len(clients)
-
-    def worker(index: int, client: Client) -> None:
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = client.post(url, data)
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test compares
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=pair) for pair in enumerate(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
+    return run_together(*(functools.partial(client.post, url, data) for client in clients))
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
