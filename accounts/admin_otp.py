@@ -42,7 +42,6 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.app_settings import app_settings
-from accounts.ratelimits import BY_IP, failures_retry_after
 from accounts.services.staff_otp import (
     staff_otp_confirm,
     staff_otp_device,
@@ -52,6 +51,7 @@ from accounts.services.staff_otp import (
     staff_recovery_codes_generate,
     staff_recovery_codes_remaining,
 )
+from myspacecore.core.ratelimits import BY_IP, failures_retry_after
 
 # Memo on the request: has_permission runs several times per admin page.
 _SATISFIED_ATTR = "_admin_otp_satisfied"
@@ -196,7 +196,7 @@ def _staff_step(view):
 
 
 def _ratelimited(request: HttpRequest) -> HttpResponse | None:
-    from accounts.views.errors import ratelimited
+    from myspacecore.core.refusals import ratelimited
 
     retry_after = admin_otp_retry_after(request, increment=False)
     return ratelimited(request, retry_after=retry_after) if retry_after else None

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.app_settings import app_settings
-from accounts.ratelimits import BY_IP, failures_retry_after
+from myspacecore.core.ratelimits import BY_IP, failures_retry_after
 
 
 def admin_login_retry_after(request: HttpRequest, *, increment: bool) -> int:
@@ -72,7 +72,7 @@ class OperatorAdminSite(admin.AdminSite):
             return step
         if request.method != "POST":
             return super().login(request, extra_context)
-        from accounts.views.errors import ratelimited
+        from myspacecore.core.refusals import ratelimited
 
         retry_after = admin_login_retry_after(request, increment=False)
         if retry_after:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.conf import settings
+from myspacecore.core.app_settings import AppSettings
 
 _DEFAULTS: dict[str, object] = {
     # A code is valid this long after it is issued (SPEC: 5 minutes).
@@ -54,16 +54,4 @@ _DEFAULTS: dict[str, object] = {
 }
 
 
-class AppSettings:
-    def __getattr__(self, name: str):
-        if name not in _DEFAULTS:
-            raise AttributeError(name)
-        default = _DEFAULTS[name]
-        value = getattr(settings, f"ACCOUNTS_{name}", default)
-        if isinstance(default, dict) and isinstance(value, dict):
-            # A table of rates overrides only the keys it names: {"ip": "3/15m"} keeps the rest.
-            return {**default, **value}
-        return value
-
-
-app_settings = AppSettings()
+app_settings = AppSettings("ACCOUNTS", _DEFAULTS)

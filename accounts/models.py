@@ -23,6 +23,8 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from myspacecore.core.masking import mask_phone
+
 
 def new_session_token() -> str:
     return secrets.token_hex(16)
@@ -298,18 +300,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_session_auth_fallback_hash(self):
         for fallback_secret in settings.SECRET_KEY_FALLBACKS:
             yield self._session_hash(secret=fallback_secret)
-
-
-def mask_phone(e164: str) -> str:
-    """`+819012345678` → `+81*******678`: enough for a person, useless to a thief."""
-    if len(e164) <= 6:
-        return "*" * len(e164)
-    return e164[:3] + "*" * (len(e164) - 6) + e164[-3:]
-
-
-def mask_email(address: str) -> str:
-    local, _sep, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}" if domain else "***"
 
 
 class Profile(models.Model):

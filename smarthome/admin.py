@@ -11,10 +11,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_scoping import OperatorScopedAdminMixin
+from myspacecore.core.masking import PIN_MASK
 
 from .models import Device, PinCode, RemoteControlSetting
-
-PIN_MASK = "••••"
 
 
 @admin.register(Device)

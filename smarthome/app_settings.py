@@ -6,7 +6,7 @@ Override any of them in Django settings with the `SMARTHOME_` prefix, e.g.
 
 from __future__ import annotations
 
-from django.conf import settings
+from myspacecore.core.app_settings import AppSettings
 
 _DEFAULTS: dict[str, object] = {
     # Fernet keys for smart-lock PINs, newest first (MultiFernet). Rotate: prepend a
@@ -20,11 +20,4 @@ _DEFAULTS: dict[str, object] = {
 }
 
 
-class AppSettings:
-    def __getattr__(self, name: str):
-        if name not in _DEFAULTS:
-            raise AttributeError(name)
-        return getattr(settings, f"SMARTHOME_{name}", _DEFAULTS[name])
-
-
-app_settings = AppSettings()
+app_settings = AppSettings("SMARTHOME", _DEFAULTS)

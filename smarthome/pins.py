@@ -13,7 +13,7 @@ from itertools import pairwise
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from accounts.typed_text import typed_compact
+from myspacecore.core.typed_text import typed_compact
 
 from .app_settings import app_settings
 
@@ -21,7 +21,7 @@ _ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 def pin_normalize(raw: str) -> str:
-    """NFKC (full-width digits become ASCII), separators removed (accounts.typed_text). Does not validate."""
+    """NFKC (full-width digits become ASCII), separators removed (myspacecore.core.typed_text). Does not validate."""
     text = typed_compact(raw or "")
     # A removed separator can join a letter and a combining mark (e-\u0301): compose again,
     # so that normalising twice gives what normalising once gave.

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Lease, Unit, User
-from accounts.services.cleanup import CleanupProgress, CleanupResult, progress_wants_total
+from myspacecore.core.cleanup import CleanupProgress, CleanupResult, progress_wants_total
 
 from .app_settings import app_settings
 from .crypto import pin_decrypt, pin_encrypt, pin_lookup, pin_lookups, pin_token_rotate

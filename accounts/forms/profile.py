@@ -12,11 +12,11 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from accounts.models import Profile, User
-from accounts.phone_numbers import jp_mobile_validate
 from accounts.services.profile import (
     birth_year_range,
     nickname_clean,
 )
+from myspacecore.core.phone_numbers import jp_mobile_validate
 
 NICKNAME_HELP = _("10文字以内で入力してください（絵文字も1文字と数えます）。")
 

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
-from accounts.phone_numbers import jp_mobile_validate
+from myspacecore.core.phone_numbers import jp_mobile_validate
 
 # Longer than any way of writing a Japanese number, short enough to refuse junk early.
 PHONE_MAX_LENGTH = 32

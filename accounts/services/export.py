@@ -13,10 +13,10 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from accounts.models import Lease, Profile, User
+from myspacecore.core.masking import PIN_MASK
 from smarthome.models import PinCode, RemoteControlSetting
 from smarthome.selectors import devices_for_user
 
-PIN_MASK = "••••"
 EXPORT_FORMAT_VERSION = 1
 
 

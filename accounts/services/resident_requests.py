@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts.models import AuditLogEntry, Operator, Unit, User, mask_phone
+from accounts.models import AuditLogEntry, Operator, Unit, User
 from accounts.selectors import operator_contact_for_user
 from accounts.services.audit import audit_log_record
 from accounts.services.profile import user_phone_change
 from accounts.services.sessions import user_sessions_end
+from myspacecore.core.masking import mask_phone
 
 
 def _resident_operator(*, resident: User, acting_user: User) -> Operator | None:

@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Lease, User, UserAttribute, mask_phone
+from accounts.models import Lease, User, UserAttribute
+from myspacecore.core.masking import mask_phone
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.admin_scoping import user_is_operator_admin
 from accounts.models import AuditLogEntry, User
 from accounts.services.audit import audit_log_record
-from accounts.typed_text import typed_compact
+from myspacecore.core.typed_text import typed_compact
 
 logger = logging.getLogger(__name__)
 

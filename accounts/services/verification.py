@@ -23,8 +23,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.app_settings import app_settings
-from accounts.models import User, VerificationCode, VerificationTarget, mask_email, mask_phone
-from accounts.typed_text import typed_compact
+from accounts.models import User, VerificationCode, VerificationTarget
+from myspacecore.core.exceptions import ServiceUnavailable
+from myspacecore.core.masking import mask_email, mask_phone
+from myspacecore.core.typed_text import typed_compact
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ class VerificationFailed(VerificationError):
         self.retry_after = retry_after
 
 
-class DeliveryUnavailable(VerificationError):
+class DeliveryUnavailable(VerificationError, ServiceUnavailable):
     """The task broker could not be reached when the code was issued; the code was cancelled."""
 
 

@@ -2,7 +2,7 @@
 
 `code_send` and `code_verify` run the rate limits and then the code engine. Their refusals
 (RateLimited, RateLimitUnavailable, DeliveryUnavailable) propagate to
-`accounts.middleware.RefusalPagesMiddleware`, which answers the 429 or 503 page; a wait or
+`myspacecore.core.refusals.RefusalPagesMiddleware`, which answers the 429 or 503 page; a wait or
 a lock on the target comes back as an error on the form; a wrong, used or expired code
 (VerificationFailed / VerificationLocked) propagates to the view, as each flow has its own
 way back.

@@ -22,7 +22,7 @@ from accounts.forms.help import HelpFeedbackForm, HelpSearchForm
 from accounts.help_topics import HelpTopic, help_topic_get, help_topics_by_category, help_topics_search
 from accounts.selectors import operator_contact_for_user
 from accounts.services.help import help_feedback_create
-from accounts.views.errors import ratelimited
+from myspacecore.core.refusals import ratelimited
 
 # Answers per IP: enough for a household reading several pages, too few to flood the table.
 FEEDBACK_RATE = "10/h"

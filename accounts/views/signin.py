@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.forms.signin import SignInCodeForm, SignInPhoneForm
-from accounts.models import VerificationCode, mask_phone
+from accounts.models import VerificationCode
 from accounts.ratelimits import check_code_send, check_code_verify
 from accounts.services.signin import SignInRefused, resident_sign_in
 from accounts.services.verification import (
@@ -32,6 +32,7 @@ from accounts.services.verification import (
     verification_code_verify,
 )
 from accounts.views.code_pages import code_context
+from myspacecore.core.masking import mask_phone
 
 # {"code_id": int, "phone": E.164}: the code being entered, between the two pages.
 SESSION_PENDING = "accounts_signin"

@@ -106,7 +106,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.ProfileRequiredMiddleware",
     # Last, so it sees a view's exception first: 429 / 503 pages for the code flows' refusals.
-    "accounts.middleware.RefusalPagesMiddleware",
+    "myspacecore.core.refusals.RefusalPagesMiddleware",
 ]
 
 # STATIC
@@ -147,7 +147,7 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 # A refused form (expired page, cookies off) gets the site's 403 page with what to do next.
-CSRF_FAILURE_VIEW = "accounts.views.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "myspacecore.core.refusals.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -187,7 +187,7 @@ else:
         }
     }
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_VIEW = "accounts.views.errors.ratelimited"
+RATELIMIT_VIEW = "myspacecore.core.refusals.ratelimited"
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 
 # CELERY

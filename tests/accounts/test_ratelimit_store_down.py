@@ -14,9 +14,10 @@ from django.urls import reverse
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from accounts.models import VerificationCode
-from accounts.ratelimits import RateLimitUnavailable, check_code_send, check_code_verify
+from accounts.ratelimits import check_code_send, check_code_verify
 from accounts.views.profile import EMAIL_SESSION_KEY, PHONE_SESSION_KEY
 from accounts.views.signin import SESSION_PENDING
+from myspacecore.core.ratelimits import RateLimitUnavailable
 from tests.accounts.profile_helpers import last_email_code, last_sms_code, post_on_commit, signed_in
 from tests.factories import ProfileFactory, ResidentFactory, attribute
 
@@ -38,7 +39,7 @@ def redis_down(monkeypatch):
         raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     def stop():
-        monkeypatch.setattr("accounts.ratelimits.get_usage", refuse)
+        monkeypatch.setattr("myspacecore.core.ratelimits.get_usage", refuse)
 
     return stop
 

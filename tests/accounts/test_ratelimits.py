@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from accounts import sms
 from accounts.app_settings import app_settings
-from accounts.ratelimits import RateLimited, check_code_send, check_code_verify
+from accounts.ratelimits import check_code_send, check_code_verify
+from myspacecore.core.ratelimits import RateLimited
 from tests.factories import ResidentFactory
 
 pytestmark = pytest.mark.django_db

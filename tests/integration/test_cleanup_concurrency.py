@@ -19,7 +19,8 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Unit, VerificationCode
-from accounts.services.cleanup import CODES_LOCK, cleanup_lock
+from accounts.services.cleanup import CODES_LOCK
+from myspacecore.core.cleanup import cleanup_lock
 from smarthome.models import RemoteControlSetting, SettingsPurgeRequest
 from tests.factories import LeaseFactory, UnitFactory
 from tests.smarthome.factories import RemoteControlSettingFactory, UnitDeviceFactory

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from accounts.management.cleanup import CleanupCommand
 from accounts.services.cleanup import CODES_BATCH_SIZE, verification_codes_cleanup
+from myspacecore.core.cleanup_command import CleanupCommand
 
 
 class Command(CleanupCommand):

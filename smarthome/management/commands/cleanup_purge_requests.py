@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accounts.management.cleanup import CleanupCommand
+from myspacecore.core.cleanup_command import CleanupCommand
 from smarthome.services import PURGE_BATCH_SIZE, settings_purge_requests_process
 
 

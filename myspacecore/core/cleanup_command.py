@@ -17,7 +17,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.services.cleanup import CleanupResult
+from myspacecore.core.cleanup import CleanupResult
 
 BAR_WIDTH = 30
 # Exit status of a run stopped with Ctrl+C (128 + SIGINT), as shells report it.

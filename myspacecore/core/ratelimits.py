@@ -1,0 +1,77 @@
+"""Counting requests against rates on the shared cache (django-ratelimit), for every room.
+
+A limited request raises RateLimited with the seconds until its window ends; the refusal
+middleware turns that into the 429 page. When the cache itself cannot be reached a check
+raises RateLimitUnavailable: the 503 page (the cache is the broker's Redis, so no code could
+be queued either) instead of a redis error becoming a 500.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django_ratelimit.core import get_usage
+from redis.exceptions import RedisError
+
+from myspacecore.core.exceptions import RateLimited, ServiceUnavailable
+
+# Used when the cache cannot say how long is left (it failed: django-ratelimit then limits).
+FALLBACK_RETRY_AFTER = 60
+
+
+class RateLimitUnavailable(ServiceUnavailable):
+    """The limits' store could not be reached: nothing was counted, the request must not go on."""
+
+
+# A limit is (group, rate, key). The key is BY_IP (the client's address, as django-ratelimit
+# reads it) or any other value, counted as one constant key (a target, an account, a username):
+# a sentinel, so that no such value (a staff member named "ip") is ever read as the address.
+BY_IP = object()
+
+# Every counter's cache key starts with this (kept from when all limits lived in accounts:
+# renaming it would reset every counter at the deploy).
+GROUP_PREFIX = "accounts."
+
+
+def _key(key: object):
+    if key is BY_IP:
+        return "ip"
+    value = str(key)
+    return lambda group, request: value
+
+
+def consume(request: HttpRequest, limits: list[tuple[str, str, object]]) -> None:
+    """Count this request against each (group, rate, key); raise when any is over its rate.
+
+    Keys: see BY_IP.
+    """
+    retry_after = 0
+    for group, rate, key in limits:
+        try:
+            usage = get_usage(request, group=f"{GROUP_PREFIX}{group}", key=_key(key), rate=rate, increment=True)
+        except RedisError as exc:
+            raise RateLimitUnavailable(str(exc)) from exc
+        if usage is not None and usage["should_limit"]:
+            retry_after = max(retry_after, _window_left(usage))
+    if retry_after:
+        raise RateLimited(retry_after=retry_after)
+
+
+def failures_retry_after(request: HttpRequest, limits: list[tuple[str, str, object]], *, increment: bool) -> int:
+    """Failures counted after the fact (admin sign-ins, admin tokens): count this POST against
+    each (group, rate, key) when `increment`, else only look. Seconds until the longest full
+    window ends, 0 when none is full. Keys: see BY_IP."""
+    retry_after = 0
+    for group, rate, key in limits:
+        usage = get_usage(
+            request, group=f"{GROUP_PREFIX}{group}", key=_key(key), rate=rate, method="POST", increment=increment
+        )
+        # Looking without counting: the window is full once the count has reached the limit.
+        limited = usage is not None and (usage["should_limit"] if increment else usage["count"] >= usage["limit"])
+        if limited:
+            retry_after = max(retry_after, _window_left(usage))
+    return retry_after
+
+
+def _window_left(usage: dict) -> int:
+    # 0 or less when the cache could not say: then a fixed wait.
+    return usage["time_left"] if usage["time_left"] > 0 else FALLBACK_RETRY_AFTER
