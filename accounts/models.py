@@ -62,134 +62,6 @@ class UserAttribute(models.Model):
         return self.name
 
 
-# The operator roster
-# ------------------------------------------------------------------------------
-
-
-class Operator(models.Model):
-    """A management company (導入事業者 / 管理会社) and the contact shown to its residents."""
-
-    name = models.CharField(_("事業者名"), max_length=100, unique=True)
-    contact_phone = models.CharField(_("連絡先電話番号"), max_length=32, blank=True)
-    contact_email = models.EmailField(_("連絡先メールアドレス"), blank=True)
-    contact_hours = models.CharField(_("受付時間"), max_length=100, blank=True)
-    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("導入事業者")
-        verbose_name_plural = pgettext_lazy("plural", "導入事業者")
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Property(models.Model):
-    operator = models.ForeignKey(
-        Operator, on_delete=models.PROTECT, related_name="properties", verbose_name=_("導入事業者")
-    )
-    name = models.CharField(_("物件名"), max_length=100)
-    address = models.CharField(_("所在地"), max_length=200, blank=True)
-
-    class Meta:
-        verbose_name = _("物件")
-        verbose_name_plural = pgettext_lazy("plural", "物件")
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(fields=["operator", "name"], name="property_unique_name_per_operator"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Unit(models.Model):
-    property = models.ForeignKey(
-        Property, on_delete=models.PROTECT, related_name="units", verbose_name=_("物件")
-    )
-    number = models.CharField(_("部屋番号"), max_length=20)
-    last_reset_at = models.DateTimeField(_("最終リセット日時"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("住戸")
-        verbose_name_plural = pgettext_lazy("plural", "住戸")
-        ordering = ["property__name", "number"]
-        constraints = [
-            models.UniqueConstraint(fields=["property", "number"], name="unit_unique_number_per_property"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.property.name} {self.number}"
-
-
-class LeaseQuerySet(models.QuerySet):
-    """Lease states by date: future (not started), current (in force), past (ended)."""
-
-    def current(self, on: datetime.date | None = None) -> LeaseQuerySet:
-        on = on or timezone.localdate()
-        return self.filter(start_date__lte=on).filter(
-            models.Q(end_date__isnull=True) | models.Q(end_date__gte=on)
-        )
-
-    def future(self, on: datetime.date | None = None) -> LeaseQuerySet:
-        return self.filter(start_date__gt=on or timezone.localdate())
-
-    def past(self, on: datetime.date | None = None) -> LeaseQuerySet:
-        return self.filter(end_date__lt=on or timezone.localdate())
-
-
-class Lease(models.Model):
-    """A resident entry of the roster: registered by the operator before first sign-in."""
-
-    class Status(models.TextChoices):
-        FUTURE = "future", _("開始前")
-        CURRENT = "current", _("契約中")
-        PAST = "past", _("終了")
-
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="leases", verbose_name=_("住戸"))
-    phone_number = PhoneNumberField(_("入居者電話番号"), db_index=True)
-    attribute = models.ForeignKey(
-        UserAttribute, on_delete=models.PROTECT, related_name="leases", verbose_name=_("ユーザー属性")
-    )
-    start_date = models.DateField(_("契約開始日"))
-    end_date = models.DateField(_("契約終了日"), null=True, blank=True)
-    # Set when that number signs in; the entry outlives the account (operator's data).
-    resident = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="leases",
-        verbose_name=_("アカウント"),
-    )
-    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
-
-    objects = LeaseQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("入居契約")
-        verbose_name_plural = pgettext_lazy("plural", "入居契約")
-        ordering = ["-start_date", "pk"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(end_date__isnull=True) | models.Q(end_date__gte=models.F("start_date")),
-                name="lease_end_not_before_start",
-            ),
-        ]
-        indexes = [models.Index(fields=["end_date"], name="lease_end_date_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.unit} ({self.start_date:%Y-%m-%d}–{self.end_date or ''})"
-
-    def status(self, on: datetime.date | None = None) -> Lease.Status:
-        on = on or timezone.localdate()
-        if self.start_date > on:
-            return self.Status.FUTURE
-        if self.end_date is not None and self.end_date < on:
-            return self.Status.PAST
-        return self.Status.CURRENT
-
-
 # Accounts
 # ------------------------------------------------------------------------------
 
@@ -242,7 +114,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     # Staff membership: the operator whose data this staff account may see.
     operator = models.ForeignKey(
-        Operator,
+        "tenancy.Operator",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -419,60 +291,8 @@ class VerificationTarget(models.Model):
         return self.target
 
 
-# The operator console (admin): who did what for a resident, and the two kinds of account
+# The operator console's two kinds of account
 # ------------------------------------------------------------------------------
-
-
-class AuditLogEntry(models.Model):
-    """One action taken in the operator console on a resident's or the roster's behalf.
-
-    Values are stored masked (a phone number as `+81*******678`): the log proves who did
-    what and when without becoming a second copy of the residents' personal data.
-    """
-
-    class Action(models.TextChoices):
-        PHONE_CHANGE = "phone_change", _("電話番号の変更")
-        SESSIONS_END = "sessions_end", _("全セッションの終了")
-        UNIT_RESET = "unit_reset", _("退去リセット")
-        LEASE_IMPORT = "lease_import", _("入居契約のCSV取り込み")
-        STAFF_CREATE = "staff_create", _("スタッフアカウントの作成")
-        STAFF_UPDATE = "staff_update", _("スタッフアカウントの変更")
-        STAFF_OTP_CONFIRM = "staff_otp_confirm", _("二段階認証の設定")
-        STAFF_OTP_RESET = "staff_otp_reset", _("二段階認証のリセット")
-        STAFF_RECOVERY_CODES_ISSUE = "staff_recovery_codes", _("リカバリーコードの発行")
-
-    operator = models.ForeignKey(
-        Operator,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="audit_log_entries",
-        verbose_name=_("導入事業者"),
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("実行者"),
-    )
-    # Kept as text too: the log must still say who acted after the staff account is gone.
-    actor_label = models.CharField(_("実行者名"), max_length=150)
-    action = models.CharField(_("操作"), max_length=32, choices=Action.choices)
-    target_label = models.CharField(_("対象"), max_length=200)
-    old_value = models.CharField(_("変更前"), max_length=200, blank=True)
-    new_value = models.CharField(_("変更後"), max_length=200, blank=True)
-    created_at = models.DateTimeField(_("日時"), default=timezone.now, db_index=True)
-
-    class Meta:
-        verbose_name = _("操作履歴")
-        verbose_name_plural = pgettext_lazy("plural", "操作履歴")
-        ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["operator", "-created_at"], name="audit_operator_created_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.get_action_display()} {self.target_label}"
 
 
 class ResidentAccount(User):
@@ -491,26 +311,3 @@ class StaffAccount(User):
         proxy = True
         verbose_name = _("スタッフアカウント")
         verbose_name_plural = pgettext_lazy("plural", "スタッフアカウント")
-
-
-# Help centre: "Was this helpful?" at the foot of each help page
-# ------------------------------------------------------------------------------
-
-
-class HelpFeedback(models.Model):
-    """One answer to "Was this helpful?" on a help page; anonymous (no account, no IP kept)."""
-
-    # The slug of a topic in accounts.help_topics (the registry is code, not a table).
-    topic = models.CharField(_("ヘルプ項目"), max_length=64, db_index=True)
-    helpful = models.BooleanField(_("役に立った"))
-    comment = models.TextField(_("コメント"), max_length=1000, blank=True)
-    language = models.CharField(_("言語"), max_length=8, blank=True)
-    created_at = models.DateTimeField(_("日時"), default=timezone.now, db_index=True)
-
-    class Meta:
-        verbose_name = _("ヘルプの評価")
-        verbose_name_plural = pgettext_lazy("plural", "ヘルプの評価")
-        ordering = ["-created_at", "-pk"]
-
-    def __str__(self) -> str:
-        return f"{self.topic}: {'👍' if self.helpful else '👎'}"

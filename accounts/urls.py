@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import deletion, export, help, mypage, profile, register, signin
+from .views import deletion, export, mypage, profile, register, signin
 
 app_name = "accounts"
 
@@ -25,8 +25,4 @@ urlpatterns = [
     path("mypage/myspacecore/deletion/confirm/", deletion.deletion_confirm, name="deletion_confirm"),
     path("mypage/myspacecore/deletion/done/", deletion.deletion_done, name="deletion_done"),
     path("mypage/myspacecore/data/", export.data_download, name="data_download"),
-    # The help centre (open to everyone; the profile middleware lets /help/ through).
-    path("help/", help.help_index, name="help"),
-    path("help/<slug:slug>/", help.help_topic, name="help_topic"),
-    path("help/<slug:slug>/feedback/", help.help_feedback, name="help_feedback"),
 ]

@@ -79,7 +79,8 @@ def populate() -> tuple[int, int]:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from accounts.models import Operator, User
+    from accounts.models import User
+    from myspacecore.tenancy.models import Operator
 
     call_command("migrate", verbosity=0)
     a = Operator.objects.filter(name="BENCH-A").first()
@@ -127,7 +128,8 @@ def measure(runs: int) -> None:
     from django.test.utils import CaptureQueriesContext, setup_test_environment
     from django.urls import reverse
 
-    from accounts.models import Lease, Property, User
+    from accounts.models import User
+    from myspacecore.tenancy.models import Lease, Property
     from smarthome.models import Device
 
     setup_test_environment()
@@ -151,13 +153,13 @@ def measure(runs: int) -> None:
     some_device = Device.objects.filter(unit__property__operator_id=a_id, kind="hub").order_by("pk")[5000]
     some_property = Property.objects.filter(operator_id=a_id).order_by("pk")[500]
     extras = {
-        "accounts_lease": [
+        "tenancy_lease": [
             ("search phone", {"q": some_lease.phone_number.as_national}),
             ("filter property", {"unit__property__id__exact": some_property.pk}),
             ("filter status", {"status": "current"}),
         ],
         "accounts_residentaccount": [("search phone", {"q": some_lease.phone_number.as_national})],
-        "accounts_unit": [
+        "tenancy_unit": [
             ("search number", {"q": "150"}),
             ("filter property", {"property__id__exact": some_property.pk}),
         ],

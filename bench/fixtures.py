@@ -24,7 +24,8 @@ def resident_with_home(*, n: int, remotes: int = 10, pins: int = 10, locks: int 
     from django.core.exceptions import ValidationError
     from django.utils import timezone
 
-    from accounts.models import Lease, Operator, Profile, Property, Unit, User, UserAttribute
+    from accounts.models import Profile, User, UserAttribute
+    from myspacecore.tenancy.models import Lease, Operator, Property, Unit
     from smarthome import services
     from smarthome.models import Device, RemoteControlSetting
     from smarthome.pins import pin_validate

@@ -1,6 +1,6 @@
 """Devices and their settings in the operator console. PINs are never shown nor editable in clear.
 
-Scoped like every console admin (accounts.admin_scoping): a device is an operator's
+Scoped like every console admin (myspacecore.tenancy.scoping): a device is an operator's
 through its unit or through its owner's lease, and a setting through its device.
 """
 
@@ -10,8 +10,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_scoping import OperatorScopedAdminMixin
 from myspacecore.core.masking import PIN_MASK
+from myspacecore.tenancy.scoped_admin import OperatorScopedAdminMixin
 
 from .models import Device, PinCode, RemoteControlSetting
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from accounts.models import Unit
+from myspacecore.tenancy.models import Unit
 
 
 # Module level (not nested) so the CheckConstraints in Meta can list their values.

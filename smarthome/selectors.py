@@ -4,15 +4,19 @@ so another account's device, remote or PIN is simply not found (404), whatever t
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.models import Lease, User
+from myspacecore.tenancy.models import Lease
 
 from .models import Device, PinCode, RemoteControlSetting
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def _devices_visible_q(*, user: User, on: datetime.date | None = None) -> Q:

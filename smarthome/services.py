@@ -6,6 +6,7 @@ import datetime
 import logging
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
@@ -14,13 +15,17 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Lease, Unit, User
 from myspacecore.core.cleanup import CleanupProgress, CleanupResult, progress_wants_total
+from myspacecore.tenancy.models import AuditLogEntry, Lease, Unit
+from myspacecore.tenancy.services.audit import audit_log_record
 
 from .app_settings import app_settings
 from .crypto import pin_decrypt, pin_encrypt, pin_lookup, pin_lookups, pin_token_rotate
 from .models import Device, PinCode, RemoteControlSetting, SettingsPurgeRequest
 from .pins import pin_normalize, pin_validate
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -488,4 +493,19 @@ def settings_purge_requests_process(
         if progress is not None:
             progress.advance(len(pks))
     logger.info("settings purge sweep: %s requests done, %s failed", result.processed, result.failed)
+    return result
+
+
+@transaction.atomic
+def unit_move_out_now(*, unit: Unit, acting_user: User) -> ResetResult:
+    """Move-out for one unit now (SPEC "Move-out"), on the console: purge its remotes and
+    PINs (`unit_settings_reset`), with an audit row for the unit's operator."""
+    result = unit_settings_reset(unit=unit)
+    audit_log_record(
+        actor=acting_user,
+        operator=unit.property.operator,
+        action=AuditLogEntry.Action.UNIT_RESET,
+        target_label=str(unit),
+        new_value=f"remote_settings={result.remote_settings} pin_codes={result.pin_codes}",
+    )
     return result

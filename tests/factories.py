@@ -7,7 +7,8 @@ import datetime
 import factory
 from django.utils import timezone
 
-from accounts.models import Lease, Operator, Profile, Property, Unit, User, UserAttribute
+from accounts.models import Profile, User, UserAttribute
+from myspacecore.tenancy.models import Lease, Operator, Property, Unit
 
 
 def attribute(code: str) -> UserAttribute:

@@ -1,32 +1,41 @@
 """Deleting MySpaceCore (設定情報の削除, SPEC "Deletion"): one action, one transaction.
 
 What goes at once: the profile (nickname, birth year, gender, e-mail), the account and
-its sign-in, every session, the account's verification codes, and the settings of the
-devices it owns. What goes later: the settings of units it lived in, through a
-`smarthome.SettingsPurgeRequest` (outbox) worked off by a Celery task. What stays: the
-operator's roster entry (`Lease`: unit, period, attribute), with its link to the
-account nulled, so the same number signing in again starts a fresh account.
+its sign-in, every session, the account's verification codes, and what every other room
+keeps about it (`myspacecore.core.personal_data`: the smart-home room purges the settings
+of the devices the account owns at once, and those of units it lived in through a
+`SettingsPurgeRequest` outbox worked off by a Celery task). What stays: the operator's
+roster entry (`Lease`: unit, period, attribute), with its link to the account nulled, so
+the same number signing in again starts a fresh account.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
-from accounts.models import Lease, Profile, User, VerificationCode, VerificationTarget
+from accounts.models import Profile, User, VerificationCode, VerificationTarget
 from accounts.services.sessions import user_sessions_end
-from smarthome.models import SettingsPurgeRequest
-from smarthome.services import settings_purge_request_create
+from myspacecore.core.personal_data import personal_data_holders
 
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class AccountDeletion:
+    """What a deletion did in the other rooms: each holder's record by its key
+    (`erased["smart_home"]` is the settings purge request)."""
+
+    user_id: int
+    erased: dict[str, object]
+
+
 @transaction.atomic
-def account_delete(*, user: User) -> SettingsPurgeRequest | None:
-    """Delete the resident account `user` and everything of it; returns the purge request.
+def account_delete(*, user: User) -> AccountDeletion | None:
+    """Delete the resident account `user` and everything of it, in every room.
 
     Returns None when the account is already gone (the same deletion confirmed in two
     tabs: the row lock makes the second one find nothing). The caller logs the request
@@ -35,10 +44,8 @@ def account_delete(*, user: User) -> SettingsPurgeRequest | None:
     user = User.objects.select_for_update().filter(pk=user.pk, phone_number__isnull=False).first()
     if user is None:
         return None
-    # Captured before the row goes: deleting the account nulls Lease.resident.
-    started_leases = Lease.objects.filter(resident=user, start_date__lte=timezone.localdate())
-    unit_ids = list(started_leases.values_list("unit_id", flat=True).distinct())
-    purge_request = settings_purge_request_create(user=user, unit_ids=unit_ids)
+    # Before the row goes: the rooms read what they need of the account (its leases' units).
+    erased = {holder.key: holder.erase(user) for holder in personal_data_holders()}
 
     user_sessions_end(user=user)
     _verification_traces_delete(user=user)
@@ -47,8 +54,9 @@ def account_delete(*, user: User) -> SettingsPurgeRequest | None:
     # Cascades: the account's own devices (their settings are already purged), its codes;
     # Lease.resident is SET_NULL (the operator's roster entry stays).
     user.delete()
-    logger.info("account #%s deleted; settings purge request #%s", user_id, purge_request.pk)
-    return purge_request
+    done = ", ".join(f"{key}: {record}" for key, record in erased.items())
+    logger.info("account #%s deleted (%s)", user_id, done)
+    return AccountDeletion(user_id=user_id, erased=erased)
 
 
 def _verification_traces_delete(*, user: User) -> None:

@@ -23,12 +23,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import to_python as phone_to_python
 
-from accounts.models import Lease, Profile, User
+from accounts.models import Profile, User
 from accounts.selectors import email_in_use, phone_in_use
 from accounts.services.sessions import user_sessions_end
 from accounts.tasks import profile_email_changed_notice_send, user_phone_changed_notice_send
 from myspacecore.core.masking import mask_email, mask_phone
 from myspacecore.core.phone_numbers import jp_mobile_validate
+from myspacecore.tenancy.models import Lease
 
 logger = logging.getLogger(__name__)
 

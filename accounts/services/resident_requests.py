@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts.models import AuditLogEntry, Operator, Unit, User
-from accounts.selectors import operator_contact_for_user
-from accounts.services.audit import audit_log_record
+from accounts.models import User
 from accounts.services.profile import user_phone_change
 from accounts.services.sessions import user_sessions_end
 from myspacecore.core.masking import mask_phone
+from myspacecore.tenancy.models import AuditLogEntry, Operator
+from myspacecore.tenancy.selectors import operator_contact_for_user
+from myspacecore.tenancy.services.audit import audit_log_record
 
 
 def _resident_operator(*, resident: User, acting_user: User) -> Operator | None:
@@ -54,23 +55,3 @@ def resident_sessions_end_on_request(*, resident: User, acting_user: User) -> No
         action=AuditLogEntry.Action.SESSIONS_END,
         target_label=f"#{resident.pk} {resident}",
     )
-
-
-@transaction.atomic
-def unit_move_out_now(*, unit: Unit, acting_user: User):
-    """Move-out for one unit now (SPEC "Move-out"): purge its remotes and PINs, with an audit row.
-
-    The purge is smarthome's `unit_settings_reset` (imported here, not at module level:
-    the accounts app does not depend on smarthome; only this console action spans both).
-    """
-    from smarthome.services import unit_settings_reset
-
-    result = unit_settings_reset(unit=unit)
-    audit_log_record(
-        actor=acting_user,
-        operator=unit.property.operator,
-        action=AuditLogEntry.Action.UNIT_RESET,
-        target_label=str(unit),
-        new_value=f"remote_settings={result.remote_settings} pin_codes={result.pin_codes}",
-    )
-    return result

@@ -9,8 +9,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Lease, User, UserAttribute
+from accounts.models import User, UserAttribute
 from myspacecore.core.masking import mask_phone
+from myspacecore.tenancy.models import Lease
 
 logger = logging.getLogger(__name__)
 

@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.admin_scoping import OPERATOR_GROUPS
-from accounts.models import AuditLogEntry, Operator, User
-from accounts.services.audit import audit_log_record
+from accounts.models import User
+from myspacecore.tenancy.models import AuditLogEntry, Operator
+from myspacecore.tenancy.roles import OPERATOR_GROUPS
+from myspacecore.tenancy.services.audit import audit_log_record
 
 
 def _role_validate(role: str) -> Group:

@@ -26,10 +26,11 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.admin_scoping import user_is_operator_admin
-from accounts.models import AuditLogEntry, User
-from accounts.services.audit import audit_log_record
+from accounts.models import User
 from myspacecore.core.typed_text import typed_compact
+from myspacecore.tenancy.models import AuditLogEntry
+from myspacecore.tenancy.scoping import user_is_operator_admin
+from myspacecore.tenancy.services.audit import audit_log_record
 
 logger = logging.getLogger(__name__)
 

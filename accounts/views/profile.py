@@ -20,11 +20,11 @@ from phonenumber_field.phonenumber import to_python as phone_to_python
 
 from accounts.forms.profile import CodeForm, EmailForm, NicknameForm, PhoneForm
 from accounts.models import VerificationCode
-from accounts.selectors import operator_contact_for_user
 from accounts.services.profile import profile_email_change, profile_nickname_change, user_phone_change
 from accounts.services.verification import VerificationFailed, VerificationLocked
 from accounts.views.access import attribute_allows, can_change_phone, can_set_email, resident_required
 from accounts.views.code_pages import code_context, code_failure_message, code_send, code_verify, wait_context
+from myspacecore.tenancy.selectors import operator_contact_for_user
 
 PHONE_SESSION_KEY = "accounts.profile.phone_change"
 EMAIL_SESSION_KEY = "accounts.profile.email_change"

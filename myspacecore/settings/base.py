@@ -48,25 +48,33 @@ WSGI_APPLICATION = "myspacecore.wsgi.application"
 # APPS
 # ------------------------------------------------------------------------------
 INSTALLED_APPS = [
+    # Django
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    # Django's admin with the operator console's site (throttled sign-in): accounts.admin_site.
-    "accounts.admin_site.OperatorAdminConfig",
+    # Django's admin with the operator console's site (throttled sign-in, second factor).
+    "myspacecore.console.site.OperatorAdminConfig",
     # FORM_RENDERER = TemplatesSetting finds Django's widget templates through this app.
     "django.forms",
+    # Third-party
     "phonenumber_field",
     "anymail",
     "csp",
-    # The admin's TOTP second factor (accounts.admin_otp); its migrations come with the package.
+    # The admin's TOTP second factor; its migrations come with the package.
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # Ours, lowest room first (ARCHITECTURE.md)
+    "myspacecore.tenancy",
     "accounts",
     "smarthome",
+    "myspacecore.help",
+    "myspacecore.console",
+    # seed_demo (refused unless DEMO_DATA_ALLOWED)
+    "myspacecore.demo",
 ]
 
 # AUTHENTICATION

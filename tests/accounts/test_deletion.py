@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerDown
 
-from accounts.models import Lease, Profile, User, VerificationCode, VerificationTarget
+from accounts.models import Profile, User, VerificationCode, VerificationTarget
 from accounts.services.deletion import account_delete
 from accounts.services.signin import resident_sign_in
 from accounts.services.verification import verification_code_issue
+from myspacecore.tenancy.models import Lease
 from smarthome.models import Device, PinCode, RemoteControlSetting, SettingsPurgeRequest
 from smarthome.tasks import settings_purge_request_run
 from tests.factories import LeaseFactory, ProfileFactory, ResidentFactory, StaffFactory, UnitFactory, attribute

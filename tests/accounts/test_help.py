@@ -11,11 +11,10 @@ from django.core.exceptions import ValidationError
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-import accounts.admin_help  # noqa: F401  (registers the ModelAdmin until accounts.apps wires it)
-from accounts.admin_help import HelpFeedbackAdmin
-from accounts.help_topics import TOPICS, help_topics_search
-from accounts.models import HelpFeedback
-from accounts.services.help import help_feedback_create
+from myspacecore.help.admin import HelpFeedbackAdmin
+from myspacecore.help.models import HelpFeedback
+from myspacecore.help.services import help_feedback_create
+from myspacecore.help.topics import TOPICS, help_topics_search
 from tests.factories import (
     LeaseFactory,
     OperatorFactory,
@@ -37,7 +36,7 @@ def topic_links(response) -> list[str]:
 
 def test_help_index_lists_every_topic_by_category(client, django_assert_max_num_queries):
     with django_assert_max_num_queries(2):
-        response = client.get(reverse("accounts:help"))
+        response = client.get(reverse("help:index"))
     assert response.status_code == HTTPStatus.OK
     assert set(topic_links(response)) == {topic.slug for topic in TOPICS}
     content = response.content.decode()
@@ -47,7 +46,7 @@ def test_help_index_lists_every_topic_by_category(client, django_assert_max_num_
 
 def test_every_topic_page_renders_for_an_anonymous_visitor(client):
     for topic in TOPICS:
-        response = client.get(reverse("accounts:help_topic", kwargs={"slug": topic.slug}))
+        response = client.get(reverse("help:topic", kwargs={"slug": topic.slug}))
         assert response.status_code == HTTPStatus.OK, topic.slug
         assert "このページは役に立ちましたか？" in response.content.decode()
 
@@ -58,7 +57,7 @@ def test_unknown_topic_is_404(client):
 
 
 def test_search_finds_the_code_help_by_words_of_its_text(client):
-    response = client.get(reverse("accounts:help"), {"q": "迷惑メール"})
+    response = client.get(reverse("help:index"), {"q": "迷惑メール"})
     assert response.status_code == HTTPStatus.OK
     content = response.content.decode()
     assert "「迷惑メール」の検索結果" in content
@@ -76,13 +75,13 @@ def test_search_needs_every_word_and_ignores_width_and_case():
 
 def test_search_in_english_searches_the_english_text(client):
     client.cookies["django_language"] = "en"
-    response = client.get(reverse("accounts:help"), {"q": "spam"})
+    response = client.get(reverse("help:index"), {"q": "spam"})
     assert response.status_code == HTTPStatus.OK
     assert "/help/code-not-arriving/" in response.content.decode()
 
 
 def test_search_with_nothing_found_says_so_and_keeps_the_query(client):
-    response = client.get(reverse("accounts:help"), {"q": "<script>宇宙旅行"})
+    response = client.get(reverse("help:index"), {"q": "<script>宇宙旅行"})
     content = response.content.decode()
     assert response.status_code == HTTPStatus.OK
     assert "該当するヘルプが見つかりませんでした" in content
@@ -90,14 +89,14 @@ def test_search_with_nothing_found_says_so_and_keeps_the_query(client):
 
 
 def test_search_with_a_very_long_query_is_not_an_error(client):
-    assert client.get(reverse("accounts:help"), {"q": "あ" * 5000}).status_code == HTTPStatus.OK
+    assert client.get(reverse("help:index"), {"q": "あ" * 5000}).status_code == HTTPStatus.OK
 
 
 def test_help_is_open_to_a_resident_without_a_profile():
     user = ResidentFactory()
     client = Client()
     client.force_login(user)
-    assert client.get(reverse("accounts:help_topic", kwargs={"slug": "registration"})).status_code == HTTPStatus.OK
+    assert client.get(reverse("help:topic", kwargs={"slug": "registration"})).status_code == HTTPStatus.OK
 
 
 def test_rental_resident_sees_their_management_company_on_the_change_table():
@@ -107,13 +106,13 @@ def test_rental_resident_sees_their_management_company_on_the_change_table():
     LeaseFactory(unit=UnitFactory(property__operator=operator), phone_number=resident.phone_number, resident=resident)
     client = Client()
     client.force_login(resident)
-    content = client.get(reverse("accounts:help_topic", kwargs={"slug": "change-availability"})).content.decode()
+    content = client.get(reverse("help:topic", kwargs={"slug": "change-availability"})).content.decode()
     assert "項目の変更可否" in content
     assert "さくら管理" in content and 'href="tel:0120-111-222"' in content
 
 
 def test_anonymous_visitor_is_told_where_to_find_the_company_contact(client):
-    content = client.get(reverse("accounts:help_topic", kwargs={"slug": "change-availability"})).content.decode()
+    content = client.get(reverse("help:topic", kwargs={"slug": "change-availability"})).content.decode()
     assert "入居時の書類" in content
 
 
@@ -147,7 +146,7 @@ def test_each_step_links_to_the_help_that_explains_it(url_name, slug):
 
 def test_feedback_is_stored_and_thanked(client):
     response = client.post(
-        reverse("accounts:help_feedback", kwargs={"slug": "registration"}),
+        reverse("help:feedback", kwargs={"slug": "registration"}),
         {"helpful": "no", "comment": "  生年の選び方がわかりにくい  "},
         follow=True,
     )
@@ -165,7 +164,7 @@ def test_feedback_is_stored_and_thanked(client):
 
 def test_feedback_without_yes_or_no_is_refused_with_a_message_and_keeps_the_comment(client):
     response = client.post(
-        reverse("accounts:help_feedback", kwargs={"slug": "registration"}), {"helpful": "maybe", "comment": "メモ"}
+        reverse("help:feedback", kwargs={"slug": "registration"}), {"helpful": "maybe", "comment": "メモ"}
     )
     assert response.status_code == HTTPStatus.BAD_REQUEST
     content = response.content.decode()
@@ -176,7 +175,7 @@ def test_feedback_without_yes_or_no_is_refused_with_a_message_and_keeps_the_comm
 
 def test_feedback_comment_too_long_is_refused_next_to_the_field(client):
     response = client.post(
-        reverse("accounts:help_feedback", kwargs={"slug": "deletion"}), {"helpful": "yes", "comment": "あ" * 1001}
+        reverse("help:feedback", kwargs={"slug": "deletion"}), {"helpful": "yes", "comment": "あ" * 1001}
     )
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "コメントは1000文字以内で入力してください。" in response.content.decode()
@@ -184,7 +183,7 @@ def test_feedback_comment_too_long_is_refused_next_to_the_field(client):
 
 
 def test_feedback_is_rate_limited_per_ip(client):
-    url = reverse("accounts:help_feedback", kwargs={"slug": "about"})
+    url = reverse("help:feedback", kwargs={"slug": "about"})
     for _ in range(10):
         assert client.post(url, {"helpful": "yes"}).status_code == HTTPStatus.FOUND
     response = client.post(url, {"helpful": "yes"})
@@ -196,7 +195,7 @@ def test_feedback_is_rate_limited_per_ip(client):
 
 
 def test_feedback_only_by_post(client):
-    url = reverse("accounts:help_feedback", kwargs={"slug": "about"})
+    url = reverse("help:feedback", kwargs={"slug": "about"})
     assert client.get(url).status_code == HTTPStatus.METHOD_NOT_ALLOWED
 
 
@@ -209,7 +208,7 @@ def test_feedback_service_refuses_an_unknown_topic_and_a_long_comment():
 
 
 def _admin_request(user):
-    request = RequestFactory().get("/admin/accounts/helpfeedback/")
+    request = RequestFactory().get("/admin/help/helpfeedback/")
     request.user = user
     return request
 
@@ -221,7 +220,7 @@ def test_platform_staff_see_the_results_per_help_page(django_assert_max_num_quer
     client = Client()
     client.force_login(StaffFactory(is_superuser=True))
     with django_assert_max_num_queries(12):
-        response = client.get("/admin/accounts/helpfeedback/")
+        response = client.get("/admin/help/helpfeedback/")
     assert response.status_code == HTTPStatus.OK
     rows = {row["topic"]: (row["yes"], row["no"], row["comments"]) for row in response.context["help_summary"]}
     assert rows == {"registration": (2, 1, 1), "deletion": (0, 1, 0)}
@@ -237,7 +236,7 @@ def test_operator_staff_cannot_see_help_feedback():
     assert not model_admin.has_view_permission(request)
     client = Client()
     client.force_login(staff)
-    assert client.get("/admin/accounts/helpfeedback/").status_code in (HTTPStatus.FORBIDDEN, HTTPStatus.FOUND)
+    assert client.get("/admin/help/helpfeedback/").status_code in (HTTPStatus.FORBIDDEN, HTTPStatus.FOUND)
 
 
 def test_nobody_adds_or_edits_feedback_by_hand():

@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from accounts import sms
 from accounts.models import Profile, User, VerificationCode
-from accounts.selectors import operator_contact_for_user
 from accounts.services.profile import user_phone_change
+from myspacecore.tenancy.selectors import operator_contact_for_user
 from tests.accounts.profile_helpers import (
     attributes_seed,
     last_email_code,

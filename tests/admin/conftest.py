@@ -5,13 +5,13 @@ Every row of B carries a marker ("B-...") so a test can say "nothing of B on thi
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 
 import pytest
-from django.apps import apps as django_apps
 
-from accounts.models import AuditLogEntry, Operator, User
+from accounts.models import User
+from myspacecore.tenancy.models import AuditLogEntry, Operator
+from myspacecore.tenancy.roles import operator_roles_sync
 from tests.factories import (
     LeaseFactory,
     OperatorFactory,
@@ -30,8 +30,6 @@ from tests.smarthome.factories import (
     UnitSmartLockFactory,
 )
 
-_groups_migration = importlib.import_module("accounts.migrations.0004_operator_groups")
-
 
 @pytest.fixture
 def otp_required(settings, operator_groups):
@@ -42,7 +40,7 @@ def otp_required(settings, operator_groups):
 @pytest.fixture
 def operator_groups(db):
     """The groups of the data migration (a transactional test's flush may have removed them)."""
-    _groups_migration.groups_create(django_apps, None)
+    operator_roles_sync()
 
 
 @dataclass
@@ -86,13 +84,13 @@ def tenant_build(letter: str) -> Tenant:
         target_label=f"{letter}-AUDIT",
     )
     objects = {
-        "accounts.Operator": operator,
-        "accounts.Property": prop,
-        "accounts.Unit": unit,
-        "accounts.Lease": lease,
+        "tenancy.Operator": operator,
+        "tenancy.Property": prop,
+        "tenancy.Unit": unit,
+        "tenancy.Lease": lease,
         "accounts.ResidentAccount": resident,
         "accounts.StaffAccount": staff,
-        "accounts.AuditLogEntry": entry,
+        "tenancy.AuditLogEntry": entry,
         "smarthome.Device": unit_device,
         "smarthome.RemoteControlSetting": remote,
         "smarthome.PinCode": pin,

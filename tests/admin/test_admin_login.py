@@ -74,7 +74,7 @@ def test_a_signed_in_resident_is_sent_to_the_admin_sign_in(client):
     response = client.get(reverse("admin:index"))
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"].startswith(LOGIN)
-    assert client.get(reverse("admin:accounts_lease_changelist")).status_code == HTTPStatus.FOUND
+    assert client.get(reverse("admin:tenancy_lease_changelist")).status_code == HTTPStatus.FOUND
 
 
 def test_the_footer_links_to_the_operator_sign_in(client):

@@ -15,8 +15,8 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import AuditLogEntry
 from accounts.services.staff_otp import staff_otp_reset
+from myspacecore.tenancy.models import AuditLogEntry
 from tests.admin.otp_helpers import (
     INDEX,
     LOGIN,
@@ -41,7 +41,7 @@ def test_required_staff_without_a_device_is_sent_to_enrolment_before_any_admin_p
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"].startswith(SETUP)
     # Every admin page leads back to the enrolment, never to its content.
-    for url in (INDEX, reverse("admin:accounts_lease_changelist"), reverse("admin:password_change")):
+    for url in (INDEX, reverse("admin:tenancy_lease_changelist"), reverse("admin:password_change")):
         page = client.get(url, follow=True)
         assert page.redirect_chain[-1][0].startswith(SETUP), url
     page = client.get(SETUP)

@@ -16,13 +16,13 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import AuditLogEntry
 from accounts.services.staff_otp import (
     RECOVERY_CODE_COUNT,
     staff_otp_reset,
     staff_otp_token_normalise,
     staff_recovery_codes_generate,
 )
+from myspacecore.tenancy.models import AuditLogEntry
 from tests.admin.otp_helpers import (
     INDEX,
     LOGIN,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from accounts.admin_scoping import OperatorScopedAdminMixin
-from accounts.admin_site import OperatorAdminSite
-from accounts.models import Lease, Unit
+from myspacecore.console.site import OperatorAdminSite
+from myspacecore.tenancy.models import Lease, Unit
+from myspacecore.tenancy.scoped_admin import OperatorScopedAdminMixin
 
 
 def test_an_unscoped_model_admin_is_a_startup_error():
@@ -19,7 +19,7 @@ def test_an_unscoped_model_admin_is_a_startup_error():
     site.register(Lease, ScopedLeaseAdmin)
     errors = [error for error in site.check(None) if error.id == "accounts.E101"]
     assert [error.obj.__name__ for error in errors] == ["ModelAdmin"]
-    assert "accounts.Unit" in errors[0].msg
+    assert "tenancy.Unit" in errors[0].msg
 
 
 def test_the_default_site_is_the_operator_console():

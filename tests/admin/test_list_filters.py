@@ -7,13 +7,13 @@ from http import HTTPStatus
 import pytest
 from django.urls import reverse
 
-from accounts.admin_scoping import ScopedRelatedFieldListFilter
+from myspacecore.tenancy.scoped_admin import ScopedRelatedFieldListFilter
 from tests.factories import PropertyFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
 
-UNITS = reverse("admin:accounts_unit_changelist")
-PROPERTIES = reverse("admin:accounts_property_changelist")
+UNITS = reverse("admin:tenancy_unit_changelist")
+PROPERTIES = reverse("admin:tenancy_property_changelist")
 
 
 def many_properties(operator, count: int = ScopedRelatedFieldListFilter.MAX_CHOICES + 1):

@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from accounts.models import AuditLogEntry, VerificationCode, VerificationTarget
+from accounts.models import VerificationCode, VerificationTarget
+from myspacecore.tenancy.models import AuditLogEntry
 from tests.admin.conftest import tenant_build
 from tests.factories import LeaseFactory, ProfileFactory, ResidentFactory, StaffFactory, UnitFactory
 from tests.smarthome.factories import PinCodeFactory, RemoteControlSettingFactory, UnitSmartLockFactory
@@ -27,7 +28,7 @@ def more_rows(tenant, n: int) -> None:
     """n more rows of every kind for the tenant, so a per-row query would show."""
     from django.contrib.auth.models import Group
 
-    prop = tenant.objects["accounts.Property"]
+    prop = tenant.objects["tenancy.Property"]
     group = Group.objects.get(name="operator_staff")
     for i in range(n):
         unit = UnitFactory(property=prop)

@@ -8,8 +8,9 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from accounts.models import AuditLogEntry, User
+from accounts.models import User
 from accounts.sms import outbox
+from myspacecore.tenancy.models import AuditLogEntry
 from smarthome.models import PinCode, RemoteControlSetting
 from tests.factories import ResidentFactory
 
@@ -37,7 +38,7 @@ def test_operator_changes_a_residents_phone_with_a_masked_audit_row(
     assert resident.phone_number.as_e164 == "+819087654321"
     # Every session of the resident ended; the roster entry follows the number.
     assert resident.session_token != old_token
-    lease = a.objects["accounts.Lease"]
+    lease = a.objects["tenancy.Lease"]
     lease.refresh_from_db()
     assert lease.phone_number == "+819087654321"
     entry = AuditLogEntry.objects.get(action=AuditLogEntry.Action.PHONE_CHANGE)
@@ -125,7 +126,7 @@ def test_move_out_asks_for_confirmation_then_purges_the_unit_with_an_audit_row(c
     a, b = tenants
     unit = a.unit
     client.force_login(a.admin)
-    changelist = reverse("admin:accounts_unit_changelist")
+    changelist = reverse("admin:tenancy_unit_changelist")
     confirm = client.post(changelist, {"action": "move_out_now", ACTION_CHECKBOX_NAME: [unit.pk]})
     assert confirm.status_code == HTTPStatus.OK
     assert "退去リセットを実行する" in confirm.content.decode()
@@ -150,11 +151,11 @@ def test_move_out_runs_for_one_unit_at_a_time(client, tenants):
     from tests.smarthome.factories import RemoteControlSettingFactory, UnitDeviceFactory
 
     a, _b = tenants
-    second = UnitFactory(property=a.objects["accounts.Property"])
+    second = UnitFactory(property=a.objects["tenancy.Property"])
     RemoteControlSettingFactory(device=UnitDeviceFactory(unit=second))
     client.force_login(a.admin)
     client.post(
-        reverse("admin:accounts_unit_changelist"),
+        reverse("admin:tenancy_unit_changelist"),
         {"action": "move_out_now", ACTION_CHECKBOX_NAME: [a.unit.pk, second.pk], "confirm": "yes"},
     )
     assert RemoteControlSetting.objects.filter(device__unit__in=[a.unit, second]).count() == 2
@@ -164,23 +165,23 @@ def test_operator_staff_cannot_move_out_or_read_the_audit_log(client, tenants):
     a, _b = tenants
     client.force_login(a.staff)
     client.post(
-        reverse("admin:accounts_unit_changelist"),
+        reverse("admin:tenancy_unit_changelist"),
         {"action": "move_out_now", ACTION_CHECKBOX_NAME: [a.unit.pk], "confirm": "yes"},
     )
     assert RemoteControlSetting.objects.filter(device__unit=a.unit).exists()
-    assert client.get(reverse("admin:accounts_auditlogentry_changelist")).status_code == HTTPStatus.FORBIDDEN
+    assert client.get(reverse("admin:tenancy_auditlogentry_changelist")).status_code == HTTPStatus.FORBIDDEN
 
 
 def test_audit_log_is_read_only_for_the_operator_admin(client, tenants):
     a, _b = tenants
-    entry = a.objects["accounts.AuditLogEntry"]
+    entry = a.objects["tenancy.AuditLogEntry"]
     client.force_login(a.admin)
-    assert client.get(reverse("admin:accounts_auditlogentry_changelist")).status_code == HTTPStatus.OK
-    page = client.get(reverse("admin:accounts_auditlogentry_change", args=[entry.pk]))
+    assert client.get(reverse("admin:tenancy_auditlogentry_changelist")).status_code == HTTPStatus.OK
+    page = client.get(reverse("admin:tenancy_auditlogentry_change", args=[entry.pk]))
     assert page.status_code == HTTPStatus.OK
     assert 'name="target_label"' not in page.content.decode()
-    client.post(reverse("admin:accounts_auditlogentry_change", args=[entry.pk]), {"target_label": "x"})
-    client.post(reverse("admin:accounts_auditlogentry_delete", args=[entry.pk]), {"post": "yes"})
+    client.post(reverse("admin:tenancy_auditlogentry_change", args=[entry.pk]), {"target_label": "x"})
+    client.post(reverse("admin:tenancy_auditlogentry_delete", args=[entry.pk]), {"post": "yes"})
     entry.refresh_from_db()
     assert entry.target_label == "A-AUDIT"
 

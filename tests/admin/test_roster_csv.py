@@ -11,13 +11,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.models import AuditLogEntry, Lease, Unit
-from accounts.services.roster import lease_import, lease_import_preview
+from myspacecore.tenancy.models import AuditLogEntry, Lease, Unit
+from myspacecore.tenancy.services.roster import lease_import, lease_import_preview
 
 pytestmark = pytest.mark.django_db
 
-IMPORT_URL = reverse("admin:accounts_lease_import")
-EXPORT_URL = reverse("admin:accounts_lease_export")
+IMPORT_URL = reverse("admin:tenancy_lease_import")
+EXPORT_URL = reverse("admin:tenancy_lease_export")
 HEADER = "物件名,部屋番号,入居者電話番号,ユーザー属性,契約開始日,契約終了日\n"
 
 
@@ -83,7 +83,7 @@ def test_import_is_all_or_nothing_when_the_file_changed_after_the_preview(tenant
 
 def test_a_row_matching_an_existing_lease_updates_it(tenants):
     a, _b = tenants
-    lease = a.objects["accounts.Lease"]
+    lease = a.objects["tenancy.Lease"]
     content = "property,unit,phone_number,attribute,start_date,end_date\n"
     content += f"A-PROPERTY メゾン,A-901,{lease.phone_number.as_national},managed,{lease.start_date},2030-12-31\n"
     plan = lease_import_preview(operator=a.operator, content=content)
@@ -138,7 +138,7 @@ def test_a_forged_confirmation_for_another_operator_is_refused(client, tenants):
 
 def test_export_is_the_operators_roster_in_the_import_format(client, tenants):
     a, _b = tenants
-    Lease.objects.filter(pk=a.objects["accounts.Lease"].pk).update(end_date="2030-01-01")
+    Lease.objects.filter(pk=a.objects["tenancy.Lease"].pk).update(end_date="2030-01-01")
     client.force_login(a.staff)
     response = client.get(EXPORT_URL)
     assert response.status_code == HTTPStatus.OK
@@ -155,7 +155,7 @@ def test_export_is_the_operators_roster_in_the_import_format(client, tenants):
 
 def test_export_neutralises_spreadsheet_formulas(client, tenants):
     a, _b = tenants
-    prop = a.objects["accounts.Property"]
+    prop = a.objects["tenancy.Property"]
     prop.name = "=HYPERLINK(1)"
     prop.save()
     client.force_login(a.admin)
@@ -164,7 +164,7 @@ def test_export_neutralises_spreadsheet_formulas(client, tenants):
 
 
 def test_a_file_over_the_size_limit_is_refused_next_to_the_field(client, tenants):
-    from accounts.services.roster import MAX_BYTES
+    from myspacecore.tenancy.services.roster import MAX_BYTES
 
     a, _b = tenants
     client.force_login(a.admin)
@@ -175,7 +175,7 @@ def test_a_file_over_the_size_limit_is_refused_next_to_the_field(client, tenants
 
 def test_the_lease_list_offers_the_import_only_to_who_may_import(client, tenants):
     a, _b = tenants
-    changelist = reverse("admin:accounts_lease_changelist")
+    changelist = reverse("admin:tenancy_lease_changelist")
     client.force_login(a.admin)
     assert IMPORT_URL in client.get(changelist).content.decode()
 

@@ -16,21 +16,23 @@ from django.forms.models import model_to_dict
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 
-from accounts.admin_scoping import SCOPE_RULES, OperatorScopedAdminMixin
-from accounts.models import AuditLogEntry, User, VerificationCode, VerificationTarget
+from accounts.models import User, VerificationCode, VerificationTarget
+from myspacecore.tenancy.models import AuditLogEntry
+from myspacecore.tenancy.scoped_admin import OperatorScopedAdminMixin
+from myspacecore.tenancy.scoping import SCOPE_RULES
 from smarthome.models import PinCode, RemoteControlSetting
 
 pytestmark = pytest.mark.django_db
 
 # Models whose rows belong to an operator: each tenant fixture holds one row of each.
 TENANT_MODELS = [
-    "accounts.Operator",
-    "accounts.Property",
-    "accounts.Unit",
-    "accounts.Lease",
+    "tenancy.Operator",
+    "tenancy.Property",
+    "tenancy.Unit",
+    "tenancy.Lease",
     "accounts.ResidentAccount",
     "accounts.StaffAccount",
-    "accounts.AuditLogEntry",
+    "tenancy.AuditLogEntry",
     "smarthome.Device",
     "smarthome.RemoteControlSetting",
     "smarthome.PinCode",
@@ -162,7 +164,7 @@ def test_search_filters_and_raw_id_popups_never_reach_the_other_operator(a_clien
     _a, b = tenants
     model, _model_admin = admin_for(label)
     params = {
-        key: value.format(property=b.objects["accounts.Property"].pk, operator=b.operator.pk)
+        key: value.format(property=b.objects["tenancy.Property"].pk, operator=b.operator.pk)
         for key, value in query.items()
     }
     response = a_client.get(url(model, "changelist"), params)
@@ -243,17 +245,17 @@ def test_a_foreign_key_of_the_other_operator_is_refused_on_save(client, tenants)
     a, b = tenants
     client.force_login(a.admin)
     response = client.post(
-        reverse("admin:accounts_lease_add"),
+        reverse("admin:tenancy_lease_add"),
         {
-            "unit": b.objects["accounts.Unit"].pk,
+            "unit": b.objects["tenancy.Unit"].pk,
             "phone_number": "090-5555-0000",
-            "attribute": a.objects["accounts.Lease"].attribute_id,
+            "attribute": a.objects["tenancy.Lease"].attribute_id,
             "start_date": "2026-01-01",
         },
     )
     assert response.status_code == HTTPStatus.OK
     assert "unit" in response.context["adminform"].form.errors
-    assert not b.objects["accounts.Unit"].leases.filter(phone_number="+819055550000").exists()
+    assert not b.objects["tenancy.Unit"].leases.filter(phone_number="+819055550000").exists()
 
 
 def autocomplete_sources():
@@ -290,10 +292,10 @@ def test_autocomplete_answers_own_rows(client, tenants):
     client.force_login(a.admin)
     response = client.get(
         reverse("admin:autocomplete"),
-        {"app_label": "accounts", "model_name": "lease", "field_name": "unit", "term": ""},
+        {"app_label": "tenancy", "model_name": "lease", "field_name": "unit", "term": ""},
     )
     assert response.status_code == HTTPStatus.OK
-    assert [result["id"] for result in response.json()["results"]] == [str(a.objects["accounts.Unit"].pk)]
+    assert [result["id"] for result in response.json()["results"]] == [str(a.objects["tenancy.Unit"].pk)]
 
 
 def test_platform_models_are_closed_to_operator_staff(a_client, tenants, superuser):
@@ -332,7 +334,7 @@ def test_staff_without_an_operator_sees_nothing(client, tenants):
         model, _model_admin = admin_for(label)
         assert client.get(url(model, "changelist")).status_code == HTTPStatus.FORBIDDEN
     _a, b = tenants
-    assert client.get(url(*admin_for("accounts.Unit")[:1], "change", b.unit.pk)).status_code == HTTPStatus.NOT_FOUND
+    assert client.get(url(*admin_for("tenancy.Unit")[:1], "change", b.unit.pk)).status_code == HTTPStatus.NOT_FOUND
 
 
 def test_verification_code_page_never_shows_the_hash(client, superuser):

@@ -27,6 +27,7 @@ from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from myspacecore.tenancy.roles import operator_roles_sync
 from tests.browser.resident_pages import go, use_session
 from tests.factories import (
     LeaseFactory,
@@ -49,13 +50,13 @@ AXE_RUN = "options => axe.run(document, options).then(results => results.violati
 PASSWORD = "a-long-staff-password"  # StaffFactory's
 CHANGELISTS = (
     "accounts_residentaccount",
-    "accounts_lease",
-    "accounts_unit",
+    "tenancy_lease",
+    "tenancy_unit",
     "smarthome_device",
-    "accounts_auditlogentry",
+    "tenancy_auditlogentry",
     "accounts_staffaccount",
 )
-SCREENSHOTS = ("index", "changelist-accounts_lease", "phone-change-error", "lease-import-preview", "otp-setup")
+SCREENSHOTS = ("index", "changelist-tenancy_lease", "phone-change-error", "lease-import-preview", "otp-setup")
 
 
 def axe_violations(page) -> dict[str, list[str]]:
@@ -79,7 +80,7 @@ def axe_violations(page) -> dict[str, list[str]]:
 def seed_rows_of_migrations() -> None:
     """A transactional test starts from a flushed database: put back what migrations seed."""
     importlib.import_module("accounts.migrations.0002_seed_user_attributes").seed(django_apps, None)
-    importlib.import_module("accounts.migrations.0004_operator_groups").groups_create(django_apps, None)
+    operator_roles_sync()
 
 
 def staff_in(operator, group: str, username: str):
@@ -124,7 +125,7 @@ def admin_pages(page, live_server, language: str) -> Iterator[str]:
         yield f"changelist-{model}"
     go(page, reverse("admin:accounts_residentaccount_change", args=[resident.pk]))
     yield "change-residentaccount"
-    go(page, reverse("admin:accounts_lease_change", args=[lease.pk]))
+    go(page, reverse("admin:tenancy_lease_change", args=[lease.pk]))
     yield "change-lease"
     go(page, reverse("admin:accounts_staffaccount_add"))
     yield "add-staffaccount"
@@ -133,7 +134,7 @@ def admin_pages(page, live_server, language: str) -> Iterator[str]:
     submit(page, "form [type=submit].default")
     yield "phone-change-error"
 
-    go(page, reverse("admin:accounts_lease_import"))
+    go(page, reverse("admin:tenancy_lease_import"))
     yield "lease-import"
     roster = "物件名,部屋番号,入居者電話番号,ユーザー属性,契約開始日,契約終了日\n"
     roster += "メゾン1,101,090-2000-0001,rental_resident,2026-04-01,\nメゾン1,102,090-2000-0002,managed,2026-04-01,\n"
@@ -144,7 +145,7 @@ def admin_pages(page, live_server, language: str) -> Iterator[str]:
     page.locator("#import-preview").wait_for()
     yield "lease-import-preview"
 
-    go(page, reverse("admin:accounts_unit_changelist"))
+    go(page, reverse("admin:tenancy_unit_changelist"))
     page.locator(f"input[name=_selected_action][value='{unit.pk}']").check()
     page.locator("select[name=action]").select_option("move_out_now")
     submit(page, "button[name=index]")

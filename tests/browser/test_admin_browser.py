@@ -12,8 +12,14 @@ import pytest
 from django.apps import apps as django_apps
 from django.core.management import call_command
 
-from accounts.demo import DEMO_LINKED_RESIDENT_PHONE, DEMO_OPERATOR_ADMIN_PASSWORD, DEMO_OPERATOR_ADMIN_USERNAME
-from accounts.models import AuditLogEntry, Lease, User
+from accounts.models import User
+from myspacecore.demo.accounts import (
+    DEMO_LINKED_RESIDENT_PHONE,
+    DEMO_OPERATOR_ADMIN_PASSWORD,
+    DEMO_OPERATOR_ADMIN_USERNAME,
+)
+from myspacecore.tenancy.models import AuditLogEntry, Lease
+from myspacecore.tenancy.roles import operator_roles_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,7 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def seed_rows_of_migrations() -> None:
     """A transactional test starts from a flushed database: put back what migrations seed."""
     importlib.import_module("accounts.migrations.0002_seed_user_attributes").seed(django_apps, None)
-    importlib.import_module("accounts.migrations.0004_operator_groups").groups_create(django_apps, None)
+    operator_roles_sync()
 
 
 def test_demo_operator_admin_changes_a_residents_phone_number(page, screenshot):

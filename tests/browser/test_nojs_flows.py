@@ -13,7 +13,8 @@ import re
 import pytest
 from django.core import mail
 
-from accounts.models import HelpFeedback, Profile, User
+from accounts.models import Profile, User
+from myspacecore.help.models import HelpFeedback
 from smarthome.models import PinCode, RemoteControlSetting
 from tests.accounts.profile_helpers import attributes_seed, code_in, last_sms_code
 from tests.browser.conftest import browser_page

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.demo import DEMO_STAFF_PASSWORD, DEMO_STAFF_USERNAME
-from accounts.models import Lease, Operator, Property, Unit, User
+from accounts.models import User
+from myspacecore.demo.accounts import DEMO_STAFF_PASSWORD, DEMO_STAFF_USERNAME
+from myspacecore.tenancy.models import Lease, Operator, Property, Unit
 
 pytestmark = pytest.mark.django_db
 

@@ -18,9 +18,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import Unit, VerificationCode
+from accounts.models import VerificationCode
 from accounts.services.cleanup import CODES_LOCK
 from myspacecore.core.cleanup import cleanup_lock
+from myspacecore.tenancy.models import Unit
 from smarthome.models import RemoteControlSetting, SettingsPurgeRequest
 from tests.factories import LeaseFactory, UnitFactory
 from tests.smarthome.factories import RemoteControlSettingFactory, UnitDeviceFactory

@@ -154,7 +154,7 @@ def a_backend_waits_on_a_lock() -> bool:
 def test_worker_purges_the_settings_of_a_deleted_account(settings):
     user, first, second, protected = moved_out_resident()
     with celery_worker(settings, pool="solo"):
-        purge_request = account_delete(user=user)
+        purge_request = account_delete(user=user).erased["smart_home"]
         wait_for(lambda: request_state(purge_request) == "done", what="the worker to finish the purge")
     assert (settings_of(first), settings_of(second), settings_of(protected)) == (0, 0, 3)
     with connection.cursor() as cursor:
@@ -167,7 +167,7 @@ def test_pool_child_killed_mid_purge_is_redelivered_and_finishes(settings):
     user, first, second, protected = moved_out_resident()
     with celery_worker(settings, pool="prefork") as worker:
         with unit_row_locked(second):
-            purge_request = account_delete(user=user)
+            purge_request = account_delete(user=user).erased["smart_home"]
             wait_for(a_backend_waits_on_a_lock, what="the worker to block in the middle of the purge")
             children = subprocess.run(
                 ["ps", "-o", "pid=", "--ppid", str(worker.pid)], capture_output=True, text=True, check=False
@@ -187,7 +187,7 @@ def test_pool_child_killed_mid_purge_is_redelivered_and_finishes(settings):
 def test_worker_killed_mid_purge_leaves_it_pending_and_the_cleanup_command_finishes_it(settings):
     user, first, second, protected = moved_out_resident()
     with celery_worker(settings, pool="solo") as worker, unit_row_locked(second):
-        purge_request = account_delete(user=user)
+        purge_request = account_delete(user=user).erased["smart_home"]
         wait_for(a_backend_waits_on_a_lock, what="the worker to block in the middle of the purge")
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)

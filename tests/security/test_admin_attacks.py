@@ -10,7 +10,9 @@ from django.contrib.auth import SESSION_KEY
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Lease, User
+from accounts.models import User
+from myspacecore.tenancy.models import Lease
+from myspacecore.tenancy.roles import operator_roles_sync
 from tests.admin.conftest import tenant_build
 from tests.factories import ProfileFactory, ResidentFactory, StaffFactory, attribute
 from tests.security.conftest import NOW
@@ -52,7 +54,7 @@ def test_signed_in_resident_cannot_reach_admin_pages():
     resident = ProfileFactory().user
     browser = Client()
     browser.force_login(resident)
-    for url in ("/admin/", reverse("admin:accounts_lease_changelist"), reverse("admin:smarthome_pincode_changelist")):
+    for url in ("/admin/", reverse("admin:tenancy_lease_changelist"), reverse("admin:smarthome_pincode_changelist")):
         response = browser.get(url)
         assert response.status_code == HTTPStatus.FOUND, url
         assert response.url.startswith(LOGIN), url
@@ -66,11 +68,9 @@ def test_resident_cannot_sign_in_to_admin_with_the_phone_number():
 
 @pytest.fixture
 def two_operators(db):
-    from django.apps import apps as django_apps
 
-    from tests.admin.conftest import _groups_migration
 
-    _groups_migration.groups_create(django_apps, None)
+    operator_roles_sync()
     return tenant_build("A"), tenant_build("B")
 
 
@@ -83,7 +83,7 @@ def test_operator_a_reading_b_residents_and_pins_by_id_gets_404(two_operators, r
         reverse("admin:accounts_residentaccount_change", args=[b.resident.pk]),
         reverse("admin:accounts_residentaccount_phone", args=[b.resident.pk]),
         reverse("admin:smarthome_pincode_change", args=[b.objects["smarthome.PinCode"].pk]),
-        reverse("admin:accounts_lease_change", args=[b.objects["accounts.Lease"].pk]),
+        reverse("admin:tenancy_lease_change", args=[b.objects["tenancy.Lease"].pk]),
     ]
     for url in pages:
         response = browser.get(url)
@@ -111,7 +111,7 @@ def test_operator_a_mass_assigning_rows_to_operator_b_is_refused(two_operators):
     browser = Client()
     browser.force_login(a.admin)
     browser.post(
-        reverse("admin:accounts_lease_add"),
+        reverse("admin:tenancy_lease_add"),
         {
             "unit": b.unit.pk,
             "phone_number": "090-7777-6666",

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from smarthome.demo import DEMO_OWNER_PHONE, demo_smarthome_seed
+from myspacecore.demo.smarthome import DEMO_OWNER_PHONE, demo_smarthome_seed
 from smarthome.models import Device, PinCode, RemoteControlSetting
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from accounts.models import Unit
 from myspacecore.celery import app
+from myspacecore.tenancy.models import Unit
 from smarthome import services
 from smarthome.models import PinCode, RemoteControlSetting
 from smarthome.services import leases_ended_reset, units_awaiting_reset

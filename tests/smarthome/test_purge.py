@@ -59,7 +59,7 @@ def test_account_settings_go_and_a_unit_under_a_current_lease_is_kept(django_cap
     PinCodeFactory(device=SmartLockFactory(owner_user=user))
 
     with django_capture_on_commit_callbacks(execute=True):
-        purge_request = account_delete(user=user)
+        purge_request = account_delete(user=user).erased["smart_home"]
 
     purge_request.refresh_from_db()
     assert purge_request.state == SettingsPurgeRequest.State.DONE
@@ -89,7 +89,7 @@ def test_lease_rule_decides_which_unit_is_purged(start, end, captured, purged, d
         end_date=today + end * DAY if end is not None else None,
     )
     with django_capture_on_commit_callbacks(execute=True):
-        purge_request = account_delete(user=user)
+        purge_request = account_delete(user=user).erased["smart_home"]
 
     purge_request.refresh_from_db()
     assert (unit.pk in purge_request.unit_ids) is captured
@@ -125,7 +125,8 @@ def test_purge_run_twice_purges_once_and_stays_done():
     user = rental_resident()
     unit = furnished_unit()
     LeaseFactory(unit=unit, resident=user, start_date=today - 400 * DAY, end_date=today - 5 * DAY)
-    purge_request = account_delete(user=user)  # no on-commit callbacks run: the task is not run here
+    # No on-commit callbacks run: the task is not run here.
+    purge_request = account_delete(user=user).erased["smart_home"]
     assert SettingsPurgeRequest.objects.get().state == SettingsPurgeRequest.State.PENDING
 
     first = settings_purge_request_process(purge_request_id=purge_request.pk)
@@ -148,7 +149,7 @@ def test_task_marks_the_request_failed_on_an_unexpected_error_and_the_sweep_fini
     user = rental_resident()
     unit = furnished_unit()
     LeaseFactory(unit=unit, resident=user, start_date=today - 400 * DAY, end_date=today - 5 * DAY)
-    purge_request = account_delete(user=user)
+    purge_request = account_delete(user=user).erased["smart_home"]
 
     real_reset = services.unit_settings_reset
 
@@ -209,7 +210,7 @@ def test_purge_task_is_acks_late_and_rejected_on_worker_loss():
 def test_outbox_row_holds_no_personal_data():
     user = rental_resident()
     phone, nickname = str(user.phone_number), user.profile.nickname
-    purge_request = account_delete(user=user)
+    purge_request = account_delete(user=user).erased["smart_home"]
     values = SettingsPurgeRequest.objects.filter(pk=purge_request.pk).values().get()
     assert phone not in repr(values)
     assert nickname not in repr(values)

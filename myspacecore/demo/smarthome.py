@@ -1,4 +1,4 @@
-"""Demo smart-home data on top of `accounts.demo`: devices, remotes and PINs to look at.
+"""Demo smart-home data on top of `myspacecore.demo.accounts`: devices, remotes and PINs to look at.
 
 Idempotent (natural keys: serial number, remote name, PIN label); refused by the
 `seed_demo` command unless settings allow demo data.
@@ -11,11 +11,11 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.demo import DEMO_RESIDENTS, DemoAccounts, demo_accounts_seed
-from accounts.models import Unit, User, UserAttribute
-
-from .models import ApplianceType, Device, DeviceKind, PinCode, RemoteControlSetting
-from .services import pin_code_create, remote_setting_create
+from accounts.models import User, UserAttribute
+from myspacecore.demo.accounts import DEMO_RESIDENTS, DemoAccounts, demo_accounts_seed
+from myspacecore.tenancy.models import Unit
+from smarthome.models import ApplianceType, Device, DeviceKind, PinCode, RemoteControlSetting
+from smarthome.services import pin_code_create, remote_setting_create
 
 DEMO_UNIT_NUMBERS = ("101", "102", "201")
 # The owner of DEMO_RESIDENTS (090-1111-0001) in the form the database stores.

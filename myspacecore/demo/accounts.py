@@ -1,4 +1,4 @@
-"""Demo data for local development: something real to sign in with after `make run`.
+"""Demo accounts and roster: an operator, its property and units, leases, staff, residents.
 
 Idempotent (update_or_create on natural keys), refused unless settings allow it.
 """
@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Lease, Operator, Property, Unit, User, UserAttribute
+from accounts.models import User, UserAttribute
+from myspacecore.tenancy.models import Lease, Operator, Property, Unit
 
 DEMO_STAFF_USERNAME = "demo-admin"
 DEMO_STAFF_PASSWORD = "demo-admin-password"  # noqa: S105 - local demo only, never in production

@@ -1,4 +1,4 @@
-"""Forms of the operator console (the admin): they check the shape of input, services do the rest."""
+"""Forms of accounts' pages in the operator console: they check the shape of input, services do the rest."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_scoping import OPERATOR_ADMIN_GROUP, OPERATOR_STAFF_GROUP, operator_scope
-from accounts.models import Operator, StaffAccount
+from accounts.models import StaffAccount
+from myspacecore.tenancy.roles import OPERATOR_ADMIN_GROUP, OPERATOR_STAFF_GROUP
 
 ROLE_CHOICES = [
     (OPERATOR_ADMIN_GROUP, _("事業者管理者（名簿とスタッフの管理）")),
@@ -26,25 +26,6 @@ class ResidentPhoneChangeForm(forms.Form):
         label=_("入居者ご本人からの依頼であることを確認しました"),
         error_messages={"required": _("ご本人からの依頼であることを確認してください。")},
     )
-
-
-class LeaseImportForm(forms.Form):
-    file = forms.FileField(label=_("CSVファイル"), help_text=_("UTF-8 または Shift_JIS、2 MB まで。"))
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Platform staff import for an operator they choose; operator staff for their own.
-        if user.operator_id is None:
-            self.fields["operator"] = forms.ModelChoiceField(
-                label=_("導入事業者"), queryset=operator_scope(Operator.objects.all(), user)
-            )
-
-
-class LeaseImportConfirmForm(forms.Form):
-    """The previewed file, posted back: the service validates it again before writing."""
-
-    content = forms.CharField(widget=forms.HiddenInput, strip=False)
-    operator = forms.IntegerField(widget=forms.HiddenInput)
 
 
 class StaffAccountForm(forms.ModelForm):

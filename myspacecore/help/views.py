@@ -18,11 +18,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from accounts.forms.help import HelpFeedbackForm, HelpSearchForm
-from accounts.help_topics import HelpTopic, help_topic_get, help_topics_by_category, help_topics_search
-from accounts.selectors import operator_contact_for_user
-from accounts.services.help import help_feedback_create
 from myspacecore.core.refusals import ratelimited
+from myspacecore.help.forms import HelpFeedbackForm, HelpSearchForm
+from myspacecore.help.services import help_feedback_create
+from myspacecore.help.topics import HelpTopic, help_topic_get, help_topics_by_category, help_topics_search
+from myspacecore.tenancy.selectors import operator_contact_for_user
 
 # Answers per IP: enough for a household reading several pages, too few to flood the table.
 FEEDBACK_RATE = "10/h"
@@ -86,5 +86,5 @@ def help_feedback(request: HttpRequest, slug: str) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(request, _("ご評価ありがとうございました。いただいたご意見は、ヘルプの改善に役立てます。"))
-            return redirect(reverse("accounts:help_topic", kwargs={"slug": topic.slug}) + "#feedback")
+            return redirect(reverse("help:topic", kwargs={"slug": topic.slug}) + "#feedback")
     return _topic_page(request, topic, form, status=HTTPStatus.BAD_REQUEST)

@@ -45,7 +45,7 @@ class OperatorAdminSite(admin.AdminSite):
                 errors.append(
                     checks.Error(
                         f"{type(model_admin).__name__} ({model._meta.label}) does not use OperatorScopedAdminMixin.",
-                        hint="Put accounts.admin_scoping.OperatorScopedAdminMixin first in its bases.",
+                        hint="Put myspacecore.tenancy.scoped_admin.OperatorScopedAdminMixin first in its bases.",
                         obj=type(model_admin),
                         id="accounts.E101",
                     )
@@ -53,18 +53,18 @@ class OperatorAdminSite(admin.AdminSite):
         return errors
 
     def has_permission(self, request: HttpRequest) -> bool:
-        """Active staff who also passed the second factor when they owe one (accounts.admin_otp)."""
-        from accounts.admin_otp import admin_otp_satisfied
+        """Active staff who also passed the second factor when they owe one (myspacecore.console.otp)."""
+        from myspacecore.console.otp import admin_otp_satisfied
 
         return super().has_permission(request) and admin_otp_satisfied(request)
 
     def get_urls(self):
-        from accounts.admin_otp import admin_otp_urls
+        from myspacecore.console.otp import admin_otp_urls
 
         return admin_otp_urls(self) + super().get_urls()
 
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
-        from accounts.admin_otp import admin_otp_step_redirect
+        from myspacecore.console.otp import admin_otp_step_redirect
 
         # Signed in with the password but a token (or an enrolment) still owed: that step, not the password form.
         step = admin_otp_step_redirect(request)
@@ -86,13 +86,13 @@ class OperatorAdminSite(admin.AdminSite):
 
 
 class OperatorAdminConfig(AdminConfig):
-    default_site = "accounts.admin_site.OperatorAdminSite"
+    default_site = "myspacecore.console.site.OperatorAdminSite"
 
     def ready(self) -> None:
         super().ready()
         # Autodiscovery registered django-otp's own TOTPDevice and StaticDevice admins, which
         # see every tenant's devices, secrets and recovery codes: staff enrol and issue their
-        # codes on accounts.admin_otp's pages instead.
+        # codes on myspacecore.console.otp's pages instead.
         from django_otp.plugins.otp_static.models import StaticDevice
         from django_otp.plugins.otp_totp.models import TOTPDevice
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.demo import (
+from myspacecore.demo.accounts import (
     DEMO_OPERATOR_ADMIN_PASSWORD,
     DEMO_OPERATOR_ADMIN_USERNAME,
     DEMO_RESIDENTS,
@@ -11,7 +11,7 @@ from accounts.demo import (
     DEMO_STAFF_USERNAME,
     demo_accounts_seed,
 )
-from smarthome.demo import demo_smarthome_seed
+from myspacecore.demo.smarthome import demo_smarthome_seed
 
 
 class Command(BaseCommand):

@@ -1,122 +1,25 @@
-"""Operator scoping of the admin: which rows a staff account may see, and the one mixin that enforces it.
+"""The admin side of tenancy: one ModelAdmin base that applies the scope rules everywhere.
 
-Every model the console shows has one rule here (`SCOPE_RULES`): a function from an
-operator id to the `Q` of that operator's rows. `OperatorScopedAdminMixin` applies the
-rule of the admin's own model (lists, object pages, history, actions, search,
-autocomplete, raw-id popups) and the rule of each *related* model (foreign-key choices,
-many-to-many choices, list-filter choices). Platform staff (superusers) see everything;
-a staff account without an operator, or a model without a rule, shows nothing.
+`ScopedModelAdmin` (or `OperatorScopedAdminMixin` first in the bases) applies the rule of
+the admin's own model (lists, object pages, history, actions, search, autocomplete, raw-id
+popups) and the rule of each *related* model (foreign-key choices, many-to-many choices,
+list-filter choices), as `myspacecore.tenancy.scoping` states them. Every room's admin.py
+builds on it; a start-up check refuses an admin that does not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.core.paginator import Paginator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import cached_property
+from phonenumber_field.phonenumber import PhoneNumber
+from phonenumber_field.phonenumber import to_python as phone_to_python
 
-OPERATOR_ADMIN_GROUP = "operator_admin"
-OPERATOR_STAFF_GROUP = "operator_staff"
-OPERATOR_GROUPS = (OPERATOR_ADMIN_GROUP, OPERATOR_STAFF_GROUP)
-
-NOTHING = Q(pk__in=[])
-
-
-# Rules follow the row's foreign keys with joins and test residency with EXISTS on the
-# lease's indexed `resident_id`, so a changelist page (ORDER BY -pk LIMIT 100) walks the
-# primary-key index and stops at the page size instead of materialising every row of a
-# large operator first. PostgreSQL may still hash the residency test once per query (the
-# operator's current leases: ~100 ms for 100,000) when a page meets residents' own
-# devices; numbers in bench/admin_scale.py.
-
-
-def _current_leases(operator_id: int) -> models.QuerySet:
-    """The operator's current and future leases. A past lease does not make a resident:
-    after moving out, their phone number and sessions are no longer that operator's business."""
-    Lease = apps.get_model("accounts", "Lease")
-    return Lease.objects.filter(unit__property__operator_id=operator_id).filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=timezone.localdate())
-    )
-
-
-def _is_resident(operator_id: int, ref: str) -> Exists:
-    """The account in column `ref` is on a current or future lease of the operator."""
-    return Exists(_current_leases(operator_id).filter(resident_id=OuterRef(ref)))
-
-
-def _residents(operator_id: int) -> Q:
-    return Q(_is_resident(operator_id, "pk"))
-
-
-def _staff(operator_id: int) -> Q:
-    return Q(operator_id=operator_id, is_staff=True, is_superuser=False)
-
-
-def _devices(prefix: str = "") -> Callable[[int], Q]:
-    """A device is the operator's through its unit, or through its owner's lease."""
-
-    def rule(operator_id: int) -> Q:
-        return Q(**{f"{prefix}unit__property__operator_id": operator_id}) | (
-            Q(**{f"{prefix}owner_user__isnull": False}) & Q(_is_resident(operator_id, f"{prefix}owner_user_id"))
-        )
-
-    return rule
-
-
-# "app_label.ModelName" → operator id → Q of that operator's rows.
-SCOPE_RULES: dict[str, Callable[[int], Q]] = {
-    "accounts.Operator": lambda op: Q(pk=op),
-    "accounts.Property": lambda op: Q(operator_id=op),
-    "accounts.Unit": lambda op: Q(property__operator_id=op),
-    "accounts.Lease": lambda op: Q(unit__property__operator_id=op),
-    # Attributes are policy, not tenant data: every operator chooses among all of them.
-    "accounts.UserAttribute": lambda op: Q(),
-    "accounts.User": lambda op: _residents(op) | _staff(op),
-    "accounts.ResidentAccount": lambda op: _residents(op) & Q(phone_number__isnull=False),
-    "accounts.StaffAccount": _staff,
-    "accounts.AuditLogEntry": lambda op: Q(operator_id=op),
-    "auth.Group": lambda op: Q(name__in=OPERATOR_GROUPS),
-    "smarthome.Device": _devices(),
-    "smarthome.RemoteControlSetting": _devices("device__"),
-    "smarthome.PinCode": _devices("device__"),
-}
-
-
-def operator_scope_q(model: type[models.Model], user) -> Q:
-    """The rows of `model` that `user` may see in the admin, as a Q (never raises)."""
-    if not (user.is_active and user.is_staff):
-        return NOTHING
-    if user.is_superuser:
-        return Q()
-    if user.operator_id is None:
-        return NOTHING
-    rule = SCOPE_RULES.get(model._meta.label)
-    return rule(user.operator_id) if rule is not None else NOTHING
-
-
-# Set on the Query (clones copy it) of a queryset already narrowed for a user, so a
-# second pass (get_search_results after get_queryset) does not filter twice. Admins
-# narrow with .filter() only; OR-ing another queryset into a marked one would keep the
-# mark, so none of ours does.
-_SCOPED_FOR = "_operator_scoped_for"
-
-
-def operator_scope(queryset: models.QuerySet, user) -> models.QuerySet:
-    """`queryset` narrowed to what `user` may see (once: a queryset already narrowed is returned as is)."""
-    if getattr(queryset.query, _SCOPED_FOR, None) == user.pk:
-        return queryset
-    scoped = queryset.filter(operator_scope_q(queryset.model, user))
-    setattr(scoped.query, _SCOPED_FOR, user.pk)
-    return scoped
-
+from myspacecore.tenancy.scoping import operator_scope, operator_scope_q, user_in_scope
 
 # Counting more rows than this per page view costs more than the number tells anyone.
 COUNT_CAP = 1_000
@@ -228,27 +131,62 @@ class OperatorScopedAdminMixin:
 
     # Staff of no operator hold no rows, so whatever groups they are in they may do nothing.
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return _in_scope(request.user) and super().has_module_permission(request)
+        return user_in_scope(request.user) and super().has_module_permission(request)
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return _in_scope(request.user) and super().has_view_permission(request, obj)
+        return user_in_scope(request.user) and super().has_view_permission(request, obj)
 
     def has_add_permission(self, request: HttpRequest, *args) -> bool:
-        return _in_scope(request.user) and super().has_add_permission(request, *args)
+        return user_in_scope(request.user) and super().has_add_permission(request, *args)
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return _in_scope(request.user) and super().has_change_permission(request, obj)
+        return user_in_scope(request.user) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return _in_scope(request.user) and super().has_delete_permission(request, obj)
+        return user_in_scope(request.user) and super().has_delete_permission(request, obj)
 
 
-def _in_scope(user) -> bool:
-    return user.is_active and user.is_staff and (user.is_superuser or user.operator_id is not None)
+class ScopedModelAdmin(OperatorScopedAdminMixin, admin.ModelAdmin):
+    pass
 
 
-def user_is_operator_admin(user) -> bool:
-    """Platform staff, or staff in the operator_admin group of an operator."""
-    if user.is_superuser:
-        return True
-    return user.operator_id is not None and user.groups.filter(name=OPERATOR_ADMIN_GROUP).exists()
+def phone_search_term(search_term: str) -> str:
+    """`090-1234-5678` typed in a search box → `+819012345678`, the indexed E.164 column value."""
+    phone = phone_to_python(search_term.strip(), region="JP")
+    return phone.as_e164 if isinstance(phone, PhoneNumber) and phone.is_valid() else search_term
+
+
+class ReadOnlyAdminMixin:
+    """A record the console shows and never writes: no add, change or delete, for anyone."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class PlatformOnlyMixin:
+    """Superusers only, whatever permissions a group might carry."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_superuser and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+class PlatformOnlyAdmin(PlatformOnlyMixin, ScopedModelAdmin):
+    pass

@@ -11,10 +11,10 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_scoping import OperatorScopedAdminMixin
-from accounts.help_topics import TOPICS, help_topic_get
-from accounts.models import HelpFeedback
-from accounts.selectors import help_feedback_summary
+from myspacecore.help.models import HelpFeedback
+from myspacecore.help.selectors import help_feedback_summary
+from myspacecore.help.topics import TOPICS, help_topic_get
+from myspacecore.tenancy.scoped_admin import OperatorScopedAdminMixin
 
 
 class HelpTopicFilter(admin.SimpleListFilter):
@@ -31,7 +31,7 @@ class HelpTopicFilter(admin.SimpleListFilter):
 @admin.register(HelpFeedback)
 class HelpFeedbackAdmin(OperatorScopedAdminMixin, admin.ModelAdmin):
     # OperatorScopedAdminMixin: no scope rule for this model, so operator staff see nothing.
-    change_list_template = "admin/accounts/helpfeedback/change_list.html"
+    change_list_template = "admin/help/helpfeedback/change_list.html"
     list_display = ("created_at", "topic_title", "helpful", "comment", "language")
     list_filter = (HelpTopicFilter, "helpful", "language")
     search_fields = ("comment",)

@@ -18,6 +18,7 @@ import datetime
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,8 +27,11 @@ from django.utils.translation import ngettext
 from phonenumber_field.phonenumber import PhoneNumber
 from phonenumber_field.phonenumber import to_python as phone_to_python
 
-from accounts.models import AuditLogEntry, Lease, Operator, Property, Unit, User, UserAttribute
-from accounts.services.audit import audit_log_record
+from myspacecore.tenancy.models import AuditLogEntry, Lease, Operator, Property, Unit
+from myspacecore.tenancy.services.audit import audit_log_record
+
+if TYPE_CHECKING:
+    from accounts.models import User, UserAttribute
 
 MAX_ROWS = 10_000
 MAX_BYTES = 2 * 1024 * 1024
@@ -173,7 +177,8 @@ def lease_import_preview(*, operator: Operator, content: str) -> LeaseImportPlan
     properties = {prop.name: prop for prop in Property.objects.filter(operator=operator)}
     units = {(unit.property_id, unit.number): unit for unit in Unit.objects.filter(property__operator=operator)}
     attributes = {}
-    for attribute in UserAttribute.objects.all():
+    # accounts' attribute model, as the lease names it: tenancy sits below accounts.
+    for attribute in Lease._meta.get_field("attribute").related_model.objects.all():
         attributes[attribute.code] = attribute
         attributes[attribute.name] = attribute
     parsed = []

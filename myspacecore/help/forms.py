@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.help_topics import QUERY_MAX_LENGTH
-from accounts.services.help import COMMENT_MAX_LENGTH
+from myspacecore.help.services import COMMENT_MAX_LENGTH
+from myspacecore.help.topics import QUERY_MAX_LENGTH
 
 
 class HelpSearchForm(forms.Form):

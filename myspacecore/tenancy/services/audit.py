@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 
-from accounts.models import AuditLogEntry, Operator, User
+from myspacecore.tenancy.models import AuditLogEntry, Operator
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 @transaction.atomic

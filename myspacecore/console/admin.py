@@ -1,0 +1,317 @@
+"""The console's own pages: the roster (operators, properties, units, leases, with the
+CSV import and export and move-out now), the audit log and the staff groups.
+
+They live here rather than in tenancy because they span rooms: move-out now resets a
+unit's smart-home settings. Every ModelAdmin builds on `ScopedModelAdmin`
+(myspacecore.tenancy.scoped_admin); the state changes go through services, which write
+the audit rows.
+
+Searches on the large tables are `__exact` on an indexed column (phone number, unit
+number): `=field` would be `iexact`, an UPPER() that no index serves.
+"""
+
+from __future__ import annotations
+
+import csv
+from http import HTTPStatus
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, npgettext
+
+from myspacecore.console.forms import LeaseImportConfirmForm, LeaseImportForm
+from myspacecore.tenancy.models import AuditLogEntry, Lease, Operator, Property, Unit
+from myspacecore.tenancy.scoped_admin import (
+    OperatorScopedAdminMixin,
+    PlatformOnlyMixin,
+    ReadOnlyAdminMixin,
+    ScopedModelAdmin,
+    phone_search_term,
+)
+from myspacecore.tenancy.scoping import operator_scope
+from myspacecore.tenancy.services.roster import MAX_BYTES as ROSTER_MAX_BYTES
+from myspacecore.tenancy.services.roster import (
+    lease_import,
+    lease_import_preview,
+    roster_csv_decode,
+    roster_csv_rows,
+)
+from smarthome.services import unit_move_out_now
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer on a streaming response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _prepend(first, rest):
+    yield first
+    yield from rest
+
+
+# The roster
+# ------------------------------------------------------------------------------
+
+
+@admin.register(Operator)
+class OperatorAdmin(ScopedModelAdmin):
+    list_display = ["name", "contact_phone", "contact_email", "contact_hours"]
+    search_fields = ["name"]
+    fields = ["name", "contact_phone", "contact_email", "contact_hours"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        # The company name identifies the tenant: only platform staff rename it.
+        return [] if request.user.is_superuser else ["name"]
+
+
+@admin.register(Property)
+class PropertyAdmin(ScopedModelAdmin):
+    list_display = ["name", "address", "operator", "lists_of_property"]
+    list_select_related = ["operator"]
+    list_filter = ["operator"]
+    search_fields = ["name"]
+    autocomplete_fields = ["operator"]
+
+    def get_list_filter(self, request: HttpRequest):
+        return super().get_list_filter(request) if request.user.is_superuser else []
+
+    def get_changeform_initial_data(self, request: HttpRequest):
+        return {"operator": request.user.operator_id, **super().get_changeform_initial_data(request)}
+
+    @admin.display(description=_("この物件の一覧"))
+    def lists_of_property(self, obj: Property) -> str:
+        """Links to the units and leases of this property: how an operator with too many
+        properties for a list filter's sidebar narrows those lists (ScopedRelatedFieldListFilter)."""
+        lists = [
+            (Unit, "admin:tenancy_unit_changelist", "property__id__exact"),
+            (Lease, "admin:tenancy_lease_changelist", "unit__property__id__exact"),
+        ]
+        links = [(reverse(url), urlencode({key: obj.pk}), model._meta.verbose_name_plural) for model, url, key in lists]
+        return format_html_join(" / ", '<a href="{}?{}">{}</a>', links)
+
+
+@admin.register(Unit)
+class UnitAdmin(ScopedModelAdmin):
+    list_display = ["number", "property", "last_reset_at"]
+    list_select_related = ["property"]
+    list_filter = ["property"]
+    search_fields = ["number__exact"]
+    autocomplete_fields = ["property"]
+    readonly_fields = ["last_reset_at"]
+    actions = ["move_out_now"]
+
+    def get_queryset(self, request: HttpRequest):
+        # str(unit) names its property: autocomplete and delete pages list units too.
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    @admin.action(description=_("退去リセットを今すぐ実行（1住戸）"), permissions=["change"])
+    def move_out_now(self, request: HttpRequest, queryset):
+        """Purge the remotes and PINs of one unit after a confirmation page (one unit at a time)."""
+        units = list(queryset[:2])
+        if len(units) != 1:
+            self.message_user(request, _("退去リセットは1住戸ずつ実行してください。"), messages.WARNING)
+            return None
+        unit = units[0]
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("退去リセットの確認"),
+                "unit": unit,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/tenancy/unit/move_out_confirm.html", context)
+        result = unit_move_out_now(unit=unit, acting_user=request.user)
+        remotes = ngettext("リモコン情報 %(count)d件", "リモコン情報 %(count)d件", result.remote_settings) % {
+            "count": result.remote_settings
+        }
+        pins = ngettext("暗証番号 %(count)d件", "暗証番号 %(count)d件", result.pin_codes) % {"count": result.pin_codes}
+        self.message_user(
+            request,
+            # Translators: remotes and pins are the counts above, e.g. "3 remote-control settings".
+            _("%(unit)s の退去リセットを実行しました（%(remotes)s、%(pins)sを削除）。")
+            % {"unit": unit, "remotes": remotes, "pins": pins},
+            messages.SUCCESS,
+        )
+        return None
+
+
+class LeaseStatusFilter(admin.SimpleListFilter):
+    title = _("契約状況")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return Lease.Status.choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == Lease.Status.CURRENT:
+            return queryset.current()
+        if value == Lease.Status.FUTURE:
+            return queryset.future()
+        if value == Lease.Status.PAST:
+            return queryset.past()
+        return queryset
+
+
+@admin.register(Lease)
+class LeaseAdmin(ScopedModelAdmin):
+    list_display = ["unit", "phone_number", "attribute", "start_date", "end_date", "status_display", "linked"]
+    list_select_related = ["unit__property", "attribute"]
+    list_filter = [LeaseStatusFilter, "attribute", "unit__property"]
+    search_fields = ["phone_number__exact"]
+    autocomplete_fields = ["unit"]
+    readonly_fields = ["resident", "created_at"]
+    fields = ["unit", "phone_number", "attribute", "start_date", "end_date", "resident", "created_at"]
+    change_list_template = "admin/tenancy/lease/change_list.html"
+
+    def get_queryset(self, request: HttpRequest):
+        # ChangeList skips list_select_related once the queryset has a select_related.
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        return super().get_search_results(request, queryset, phone_search_term(search_term))
+
+    @admin.display(description=_("契約状況"))
+    def status_display(self, obj: Lease) -> str:
+        return obj.status().label
+
+    @admin.display(description=_("アカウント連携"), boolean=True)
+    def linked(self, obj: Lease) -> bool:
+        return obj.resident_id is not None
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="tenancy_lease_import"),
+            path("export/", self.admin_site.admin_view(self.export_view), name="tenancy_lease_export"),
+            *super().get_urls(),
+        ]
+
+    def _may_import(self, request: HttpRequest) -> bool:
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # The changelist's context has has_add_permission but no has_change_permission.
+        return super().changelist_view(request, {"may_import": self._may_import(request), **(extra_context or {})})
+
+    def _import_operator(self, request: HttpRequest, operator_id) -> Operator:
+        return get_object_or_404(operator_scope(Operator.objects.all(), request.user), pk=operator_id)
+
+    def import_view(self, request: HttpRequest):
+        """Upload → preview (every row checked, nothing written) → import all rows or none."""
+        if not self._may_import(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("入居契約のCSV取り込み"),
+            "opts": self.model._meta,
+        }
+        form = LeaseImportForm(user=request.user)
+        status = HTTPStatus.OK
+        if request.method == "POST" and "content" in request.POST:
+            confirm = LeaseImportConfirmForm(request.POST)
+            if confirm.is_valid():
+                operator = self._import_operator(request, confirm.cleaned_data["operator"])
+                try:
+                    result = lease_import(
+                        operator=operator, content=confirm.cleaned_data["content"], acting_user=request.user
+                    )
+                except ValidationError as error:
+                    context["import_errors"] = error.messages
+                    status = HTTPStatus.BAD_REQUEST
+                else:
+                    created = npgettext("lease import", "追加 %(count)d件", "追加 %(count)d件", result.created) % {
+                        "count": result.created
+                    }
+                    updated = npgettext("lease import", "更新 %(count)d件", "更新 %(count)d件", result.updated) % {
+                        "count": result.updated
+                    }
+                    units = npgettext(
+                        "lease import", "新しい住戸 %(count)d件", "新しい住戸 %(count)d件", result.units_created
+                    ) % {"count": result.units_created}
+                    self.message_user(
+                        request,
+                        # Translators: created, updated and units are the counts above, e.g. "3 leases added".
+                        _("取り込みました: %(created)s、%(updated)s、%(units)s。")
+                        % {"created": created, "updated": updated, "units": units},
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(reverse("admin:tenancy_lease_changelist"))
+        elif request.method == "POST":
+            form = LeaseImportForm(request.POST, request.FILES, user=request.user)
+            if form.is_valid():
+                operator = form.cleaned_data.get("operator") or request.user.operator
+                try:
+                    # One byte over the limit is enough to refuse it; never read a huge upload whole.
+                    content = roster_csv_decode(form.cleaned_data["file"].read(ROSTER_MAX_BYTES + 1))
+                except ValidationError as error:
+                    form.add_error("file", error)
+                    status = HTTPStatus.BAD_REQUEST
+                else:
+                    plan = lease_import_preview(operator=operator, content=content)
+                    context["plan"] = plan
+                    if plan.is_valid:
+                        context["confirm_form"] = LeaseImportConfirmForm(
+                            initial={"content": content, "operator": operator.pk}
+                        )
+                    else:
+                        status = HTTPStatus.BAD_REQUEST
+            else:
+                status = HTTPStatus.BAD_REQUEST
+        context["form"] = form
+        return TemplateResponse(request, "admin/tenancy/lease/import.html", context, status=status)
+
+    def export_view(self, request: HttpRequest):
+        """The roster the user may see, as CSV in the import's format, streamed in constant memory."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        leases = (
+            self.get_queryset(request)
+            .select_related("unit__property", "attribute")
+            .order_by("unit__property__name", "unit__number", "start_date", "pk")
+            .iterator(chunk_size=2000)
+        )
+        writer = csv.writer(_Echo())
+        # A BOM first, so Excel opens the UTF-8 file with the right encoding.
+        rows = (writer.writerow(row) for row in roster_csv_rows(leases=leases))
+        response = StreamingHttpResponse(_prepend("\ufeff", rows), content_type="text/csv; charset=utf-8")
+        filename = f"roster-{timezone.localdate():%Y%m%d}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+# The audit log
+# ------------------------------------------------------------------------------
+
+
+@admin.register(AuditLogEntry)
+class AuditLogEntryAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    list_display = ["created_at", "actor_label", "action", "target_label", "old_value", "new_value", "operator"]
+    list_select_related = ["operator"]
+    list_filter = ["action"]
+    fields = list_display
+    readonly_fields = list_display
+
+
+# Platform staff only: the staff groups
+# ------------------------------------------------------------------------------
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(PlatformOnlyMixin, OperatorScopedAdminMixin, DjangoGroupAdmin):
+    """Django's group admin, scoped like the rest, for platform staff only."""

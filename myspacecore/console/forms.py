@@ -1,0 +1,28 @@
+"""Forms of the console's roster pages: they check the shape of input, services do the rest."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from myspacecore.tenancy.models import Operator
+from myspacecore.tenancy.scoping import operator_scope
+
+
+class LeaseImportForm(forms.Form):
+    file = forms.FileField(label=_("CSVファイル"), help_text=_("UTF-8 または Shift_JIS、2 MB まで。"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Platform staff import for an operator they choose; operator staff for their own.
+        if user.operator_id is None:
+            self.fields["operator"] = forms.ModelChoiceField(
+                label=_("導入事業者"), queryset=operator_scope(Operator.objects.all(), user)
+            )
+
+
+class LeaseImportConfirmForm(forms.Form):
+    """The previewed file, posted back: the service validates it again before writing."""
+
+    content = forms.CharField(widget=forms.HiddenInput, strip=False)
+    operator = forms.IntegerField(widget=forms.HiddenInput)
