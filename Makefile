@@ -35,6 +35,7 @@ test-integration: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 ## Refresh and compile the English catalogue (Japanese is the source language).
 messages: $(STAMP)
