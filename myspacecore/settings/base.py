@@ -13,10 +13,10 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-# An optional .env beside manage.py, for local overrides; production sets real variables.
-env_file = BASE_DIR / ".env"
-if env_file.is_file():
-    env.read_env(str(env_file))
+# A .env beside manage.py is read only when asked for (cookiecutter-django's switch): a stray
+# .env left on a server must never override the environment the deployment sets.
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
+    env.read_env(str(BASE_DIR / ".env"))
 
 # GENERAL
 # ------------------------------------------------------------------------------
@@ -29,7 +29,6 @@ LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
-SITE_ID = 1
 
 # DATABASES
 # ------------------------------------------------------------------------------
@@ -279,7 +278,8 @@ ACCOUNTS_SMS_GLOBAL_HOURLY_CAP = env.int("ACCOUNTS_SMS_GLOBAL_HOURLY_CAP", defau
 # The name authenticator apps show beside a staff member's admin TOTP entry.
 OTP_TOTP_ISSUER = "MySpaceCore"
 
-# LOGGING: never a code, a PIN or a full phone number (see accounts.logging)
+# LOGGING: never a code, a PIN or a full phone number (services log them masked:
+# myspacecore.core.masking)
 # ------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -20,7 +20,6 @@ SMARTHOME_PIN_KEYS = env.list(
 ACCOUNTS_DELIVERY_KEYS = env.list(
     "ACCOUNTS_DELIVERY_KEYS", default=["bG9jYWwtb25seS1kZWxpdmVyeS1rZXktMDAwMDAwMDA="]
 )
-INTERNAL_IPS = ["127.0.0.1"]
 DEMO_DATA_ALLOWED = True
 # Serve static files straight from the app folders (no collectstatic needed).
 WHITENOISE_AUTOREFRESH = True

@@ -74,6 +74,24 @@ def test_local_settings_need_nothing_installed():
     }
 
 
+def test_a_dot_env_file_is_read_only_when_asked_for():
+    dot_env = ROOT / ".env"
+    if dot_env.exists():
+        pytest.skip("a developer's own .env is here; a clean clone (CI) has none")
+    dot_env.write_text("SMS_BACKEND=accounts.sms.backends.filebased.SmsBackend\n")
+    try:
+        ignored = run_python(PROBE, {"DJANGO_SETTINGS_MODULE": "myspacecore.settings.local"})
+        read = run_python(
+            PROBE, {"DJANGO_SETTINGS_MODULE": "myspacecore.settings.local", "DJANGO_READ_DOT_ENV_FILE": "true"}
+        )
+    finally:
+        dot_env.unlink()
+    assert ignored.returncode == 0, ignored.stderr
+    assert json.loads(ignored.stdout)["sms"] == "accounts.sms.backends.console.SmsBackend"
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout)["sms"] == "accounts.sms.backends.filebased.SmsBackend"
+
+
 def test_production_settings_use_real_services():
     result = run_python(PROBE, production_env())
     assert result.returncode == 0, result.stderr
@@ -114,6 +132,10 @@ def test_production_check_deploy_prints_no_issues():
 
 
 def test_test_settings_are_in_use(settings):
+    from django.template import engines
+
+    # Templates are compiled once per process (Django's cached loader, on by default).
+    assert engines["django"].engine.loaders[0][0] == "django.template.loaders.cached.Loader"
     assert settings.SMS_BACKEND == "accounts.sms.backends.locmem.SmsBackend"
     assert settings.EMAIL_BACKEND == "django.core.mail.backends.locmem.EmailBackend"
     assert settings.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
