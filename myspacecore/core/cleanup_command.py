@@ -5,8 +5,8 @@ service's. On a terminal a progress bar is drawn on stderr; otherwise (cron, CI)
 one summary line is printed, so logs stay readable.
 
 The commands skip Django's system checks: they look at the URLconf (importing every view),
-templates, admin and security settings, none of which a cleanup uses, and cost 0.2-0.4 s of
-a 0.8-1.3 s start-up (bench/cleanup.py). A release is checked at deploy (`check --deploy`),
+templates, admin and security settings, none of which a cleanup uses, and are a large part
+of its start-up (bench/README.md, cleanup). A release is checked at deploy (`check --deploy`),
 the beat tasks run the same services without checks, and a broken view must not stop expired
 codes going.
 """
