@@ -37,6 +37,18 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves a few people at once (make run): WAL lets reads go on
+    # beside a write, a writer waits up to 20 s for the lock instead of failing at once, and
+    # IMMEDIATE takes the write lock when a transaction starts, so two saves at the same
+    # moment queue instead of one answering 500 "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # URLS
@@ -111,16 +123,37 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "accounts.middleware.ProfileRequiredMiddleware",
     # Last, so it sees a view's exception first: 429 / 503 pages for the code flows' refusals.
     "myspacecore.core.refusals.RefusalPagesMiddleware",
 ]
+
+# Permissions-Policy (django-permissions-policy): no page of ours uses any of these.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
 
 # STATIC
 # ------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Served at the site's root by whitenoise: /favicon.ico, which browsers and monitors ask for.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -253,6 +286,8 @@ EMAIL_TIMEOUT = 10
 # SMS (pluggable backends, modelled on Django's e-mail backends)
 # ------------------------------------------------------------------------------
 SMS_BACKEND = env("SMS_BACKEND", default="accounts.sms.backends.console.SmsBackend")
+# The file-based backend's folder (one file per SMS), in every settings module alike.
+SMS_FILE_PATH = env("SMS_FILE_PATH", default="")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")

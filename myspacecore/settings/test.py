@@ -15,7 +15,6 @@ ACCOUNTS_DELIVERY_KEYS = ["dGVzdC1vbmx5LWRlbGl2ZXJ5LWtleS0wMDAwMDAwMDA="]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SMS_BACKEND = env("SMS_BACKEND", default="accounts.sms.backends.locmem.SmsBackend")
-SMS_FILE_PATH = env("SMS_FILE_PATH", default="")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
