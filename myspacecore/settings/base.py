@@ -117,6 +117,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, whose token check would read the body: 413 for a body its page does not take.
+    "myspacecore.core.body_limits.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): whether this session passed the admin's second factor.
@@ -128,6 +130,12 @@ MIDDLEWARE = [
     # Last, so it sees a view's exception first: 429 / 503 pages for the code flows' refusals.
     "myspacecore.core.refusals.RefusalPagesMiddleware",
 ]
+
+# Request bodies (myspacecore.core.body_limits): every form of ours needs a few KB; the
+# roster CSV import takes a file of up to 2 MB (tenancy.services.roster.MAX_BYTES) plus the
+# multipart framing and its other fields.
+REQUEST_BODY_MAX_BYTES = 256 * 1024
+REQUEST_BODY_MAX_BYTES_BY_URL_NAME = {"admin:tenancy_lease_import": 2 * 1024 * 1024 + 64 * 1024}
 
 # Permissions-Policy (django-permissions-policy): no page of ours uses any of these.
 PERMISSIONS_POLICY = {
