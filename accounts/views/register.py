@@ -1,18 +1,15 @@
-"""The MySpaceCore registration wizard (登録): five steps, one session-held state machine.
+"""The MySpaceCore registration wizard (登録): five steps over one session-held state machine.
 
 Steps: 1 nickname / birth year / gender -> 2 e-mail (only if the attribute allows) ->
-3 e-mail code -> 4 summary, 「設定完了」 creates the profile -> 5 「利用開始」.
+3 e-mail code -> 4 summary, 「設定完了」 creates the profile -> 5 「利用開始」. The state and
+the code flow are `accounts.flows.registration`.
 
 Why not django-formtools: its wizards assume a fixed list of forms posted in order and
 keep their own storage per wizard instance. Here steps 2 and 3 exist or not depending
 on the account's attribute, step 3 is a call to the code engine (a failure burns the
 code and sends the user back to step 2 after a wait) rather than a form to store, and
 the state must survive reloads, the back button and a second tab of the same session.
-So the state is a small dict in the session, each step checks what it needs and
-redirects to the right step otherwise, and every change bumps a revision number that
-the summary form carries, so a summary that another tab has made stale is shown again
-instead of being submitted. Nothing touches the Profile before step 4, and step 4 goes
-through the idempotent `profile_register` service.
+So each step checks what it needs and redirects to the right step otherwise.
 """
 
 from __future__ import annotations
@@ -27,53 +24,21 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.flows.registration import (
+    WizardState,
+    registration_complete,
+    registration_email_confirm,
+    registration_email_draft,
+    registration_email_resume,
+    registration_email_skip,
+    registration_email_start,
+    registration_email_typed,
+    registration_email_wait_seconds,
+)
 from accounts.forms.profile import CodeForm, ProfileBasicsForm, RegisterEmailForm
-from accounts.models import Profile, VerificationCode
-from accounts.selectors import email_in_use
-from accounts.services.profile import profile_register
-from accounts.services.verification import VerificationFailed, VerificationLocked
+from accounts.models import Profile
 from accounts.views.access import attribute_allows, can_set_email, resident_required
-from accounts.views.code_pages import code_context, code_failure_message, code_send, code_verify, wait_context
-
-SESSION_KEY = "accounts.register"
-BASICS = ("nickname", "birth_year", "gender")
-
-
-class WizardState:
-    """The wizard's state in the session, bound to the account that started it.
-
-    Keys: nickname, birth_year, gender (step 1); email_draft, code_id (steps 2–3);
-    email (verified address or None) and email_done (verified or skipped); rev.
-    """
-
-    def __init__(self, request: HttpRequest) -> None:
-        self.session = request.session
-        data = self.session.get(SESSION_KEY)
-        if not isinstance(data, dict) or data.get("user_id") != request.user.pk:
-            data = {"user_id": request.user.pk, "rev": 0}
-        self.data = data
-
-    def get(self, key: str, default=None):
-        return self.data.get(key, default)
-
-    def update(self, **values) -> None:
-        self.data.update(values)
-        self.data["rev"] = self.data.get("rev", 0) + 1
-        self.session[SESSION_KEY] = self.data
-
-    def clear(self) -> None:
-        self.session.pop(SESSION_KEY, None)
-
-    @property
-    def rev(self) -> int:
-        return self.data.get("rev", 0)
-
-    @property
-    def has_basics(self) -> bool:
-        return all(self.data.get(key) not in (None, "") for key in BASICS)
-
-    def basics(self) -> dict:
-        return {key: self.data.get(key) for key in BASICS}
+from accounts.views.code_pages import code_context, wait_context
 
 
 def wizard_step(view):
@@ -125,39 +90,30 @@ def register_email(request: HttpRequest, state: WizardState) -> HttpResponse:
     """Step 2 (only if the attribute allows): address -> 「送信」 sends an e-mail code."""
     if not state.has_basics:
         return redirect("accounts:register")
-    draft = state.get("email_draft") or ""
     if request.method == "POST" and "skip" in request.POST:
-        state.update(email=None, email_done=True, code_id=None)
+        registration_email_skip(state)
         return redirect("accounts:register_confirm")
-    if request.method == "POST":
-        form = RegisterEmailForm(request.POST)
-        if form.is_valid():
-            draft = form.cleaned_data["email"]
-            code = code_send(
-                request,
-                form=form,
-                field="email",
-                purpose=VerificationCode.Purpose.EMAIL,
-                channel=VerificationCode.Channel.EMAIL,
-                target=draft.lower(),
-            )
-            if code is not None:
-                state.update(email_draft=draft, code_id=code.pk)
-                messages.success(request, _("入力したメールアドレスに認証コードを送信しました。"))
-                return redirect("accounts:register_code")
+    draft = registration_email_draft(state)
+    initial = {"email": draft or state.get("email") or ""}
+    form = RegisterEmailForm(request.POST if request.method == "POST" else None, initial=initial)
+    if form.is_valid():
+        draft = form.cleaned_data["email"]
+        try:
+            registration_email_start(request, state, email=draft)
+        except ValidationError as exc:
+            form.add_error("email", exc)
         else:
-            # Keep what was typed, even when it is not an address yet.
-            draft = request.POST.get("email", "")[:254]
-        if draft.lower() != (state.get("email_draft") or "").lower():
-            # A code still pending for the previous address must not be offered for this one.
-            state.update(email_draft=draft, code_id=None)
-    else:
-        form = RegisterEmailForm(initial={"email": draft or state.get("email") or ""})
+            return redirect("accounts:register_code")
+    elif form.is_bound:
+        # Keep what was typed, even when it is not an address yet.
+        draft = request.POST.get("email", "")[:254]
+    if form.is_bound:
+        registration_email_typed(state, email=draft)
     context = {
         "form": form,
         "verified_email": state.get("email"),
         "pending_code": bool(state.get("code_id")),
-        **wait_context(target=draft.lower() if "@" in draft else None, button_id="send-button"),
+        **wait_context(seconds=registration_email_wait_seconds(draft), button_id="send-button"),
         **_steps(request, 2),
     }
     return render(request, "accounts/register/email.html", context)
@@ -170,31 +126,18 @@ def register_code(request: HttpRequest, state: WizardState) -> HttpResponse:
     """Step 3: code -> 「認証する」. One try: wrong or expired -> wait, back to step 2 (address kept)."""
     if not state.has_basics:
         return redirect("accounts:register")
-    code_id, draft = state.get("code_id"), state.get("email_draft")
-    if not code_id or not draft:
+    pending = registration_email_resume(request, state)
+    if pending is None:
         return redirect("accounts:register_email")
-    form = CodeForm(request.POST) if request.method == "POST" else CodeForm()
-    if request.method == "POST" and form.is_valid():
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
         try:
-            code_verify(
-                request,
-                code_id=code_id,
-                purpose=VerificationCode.Purpose.EMAIL,
-                target=draft.lower(),
-                raw_code=form.cleaned_data["code"],
-            )
-        except (VerificationFailed, VerificationLocked) as exc:
-            state.update(code_id=None)
-            messages.error(request, code_failure_message(exc))
+            registration_email_confirm(request, state, pending, raw_code=form.cleaned_data["code"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
             return redirect("accounts:register_email")
-        if email_in_use(email=draft, exclude_user=request.user):
-            # Said only now, to whoever proved they receive mail at the address.
-            messages.error(request, _("このメールアドレスは使用できません。別のアドレスを入力してください。"))
-            return redirect("accounts:register_email")
-        state.update(email=draft, email_done=True, code_id=None)
-        messages.success(request, _("メールアドレスを認証しました。"))
         return redirect("accounts:register_confirm")
-    context = {"form": form, "email": draft, **code_context(code_id=code_id), **_steps(request, 3)}
+    context = {"form": form, "email": pending.value, **code_context(code_id=pending.code_id), **_steps(request, 3)}
     return render(request, "accounts/register/code.html", context)
 
 
@@ -218,12 +161,11 @@ def register_confirm(request: HttpRequest, state: WizardState) -> HttpResponse:
             status = HTTPStatus.CONFLICT
         else:
             try:
-                profile_register(user=request.user, email=email, **state.basics())
+                registration_complete(state, user=request.user, email=email)
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
                 status = HTTPStatus.BAD_REQUEST
             else:
-                state.clear()
                 return redirect("accounts:register_done")
     context = {
         "basics": state.basics(),

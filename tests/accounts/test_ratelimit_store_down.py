@@ -13,10 +13,11 @@ from django.test import RequestFactory
 from django.urls import reverse
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from accounts.flows.email_change import SESSION_KEY as EMAIL_SESSION_KEY
+from accounts.flows.phone_change import SESSION_KEY as PHONE_SESSION_KEY
+from accounts.flows.signin import SESSION_PENDING
 from accounts.models import VerificationCode
 from accounts.ratelimits import check_code_send, check_code_verify
-from accounts.views.profile import EMAIL_SESSION_KEY, PHONE_SESSION_KEY
-from accounts.views.signin import SESSION_PENDING
 from myspacecore.core.ratelimits import RateLimitUnavailable
 from tests.accounts.profile_helpers import last_email_code, last_sms_code, post_on_commit, signed_in
 from tests.factories import ProfileFactory, ResidentFactory, attribute

@@ -15,9 +15,9 @@ from kombu.exceptions import OperationalError
 from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts import sms
+from accounts.flows.signin import SESSION_PENDING
 from accounts.models import User, VerificationCode
 from accounts.services.signin import resident_sign_in
-from accounts.views.signin import SESSION_PENDING
 from myspacecore.tenancy.models import Lease
 from tests.accounts.verification_helpers import last_sms_code
 from tests.factories import LeaseFactory, ProfileFactory, ResidentFactory, StaffFactory, attribute
