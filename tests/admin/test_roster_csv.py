@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from http import HTTPStatus
 
 import pytest
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.django_db
 IMPORT_URL = reverse("admin:tenancy_lease_import")
 EXPORT_URL = reverse("admin:tenancy_lease_export")
 HEADER = "物件名,部屋番号,入居者電話番号,ユーザー属性,契約開始日,契約終了日\n"
+ROW_A = "A-PROPERTY メゾン,A-901,090-2000-0001,rental_resident,2026-04-01,\n"
 
 
 def upload(client, content: str, encoding: str = "utf-8"):
@@ -102,6 +104,29 @@ def test_duplicate_rows_and_bad_headers_are_reported(tenants):
     messages = [str(error) for error in plan.errors]
     assert "1行目「部屋」: 不明な列です。" in messages
     assert "1行目「部屋番号」: 必須の列がありません。" in messages
+
+
+def test_the_preview_of_a_file_with_errors_shows_every_line_with_its_own(client, tenants):
+    a, _b = tenants
+    client.force_login(a.admin)
+    content = HEADER + ROW_A + "A-PROPERTY メゾン,A-902,電話,rental_resident,2026-04-01,2026-01-01\n"
+    response = upload(client, content)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.context.get("confirm_form") is None
+    lines = response.context["plan"].lines
+    assert [line.line for line in lines] == [2, 3]
+    assert lines[0].errors == [] and lines[0].row.phone_number == "+819020000001"
+    assert [(error.line, error.column) for error in lines[1].errors] == [(3, "入居者電話番号")]
+    rows = re.findall(r"<tr>.*?</tr>", response.content.decode().split('id="import-preview"')[1], re.DOTALL)
+    assert len(rows) == 1 + 2  # the header and both lines
+    assert "「入居者電話番号」: 正しい電話番号を入力してください。" in rows[2]
+
+
+def test_a_cell_over_the_csv_field_limit_is_an_error_of_the_file(tenants):
+    a, _b = tenants
+    plan = lease_import_preview(operator=a.operator, content=HEADER + ROW_A + "x" * 200_000 + ",A-902\n")
+    assert [str(error) for error in plan.errors] == ["3行目「-」: CSVとして読めない行です。"]
+    assert not plan.is_valid
 
 
 def test_shift_jis_files_from_excel_are_read(client, tenants):
