@@ -46,6 +46,8 @@ from myspacecore.tenancy.services.roster import (
     lease_import_preview,
     roster_csv_decode,
     roster_csv_rows,
+    roster_upload_keep,
+    roster_upload_take,
 )
 from smarthome.services import unit_move_out_now
 
@@ -230,12 +232,13 @@ class LeaseAdmin(ScopedModelAdmin):
         return get_object_or_404(operator_scope(Operator.objects.all(), request.user), pk=operator_id)
 
     def import_view(self, request: HttpRequest):
-        """Upload → preview (every row checked, nothing written) → import all rows or none."""
+        """Upload → preview (every row checked, nothing written, the file kept server-side)
+        → confirm with the preview's token (every row imported, or none)."""
         if not self._may_import(request):
             raise PermissionDenied
         if request.method != "POST":
             return self._import_page(request, {"form": LeaseImportForm(user=request.user)})
-        if "content" in request.POST:
+        if "token" in request.POST:
             return self._import_confirm(request)
         return self._import_preview(request)
 
@@ -249,7 +252,7 @@ class LeaseAdmin(ScopedModelAdmin):
         return TemplateResponse(request, "admin/tenancy/lease/import.html", context, status=status)
 
     def _import_preview(self, request: HttpRequest):
-        """Check the upload; a clean preview offers to confirm it."""
+        """Check the upload; a clean preview keeps the file server-side and offers its token to confirm."""
         form = LeaseImportForm(request.POST, request.FILES, user=request.user)
         if not form.is_valid():
             return self._import_page(request, {"form": form}, HTTPStatus.BAD_REQUEST)
@@ -263,19 +266,19 @@ class LeaseAdmin(ScopedModelAdmin):
         plan = lease_import_preview(operator=operator, content=content)
         if not plan.is_valid:
             return self._import_page(request, {"form": form, "plan": plan}, HTTPStatus.BAD_REQUEST)
-        confirm_form = LeaseImportConfirmForm(initial={"content": content, "operator": operator.pk})
+        token = roster_upload_keep(user=request.user, operator=operator, content=content)
+        confirm_form = LeaseImportConfirmForm(initial={"token": token})
         return self._import_page(request, {"form": form, "plan": plan, "confirm_form": confirm_form})
 
     def _import_confirm(self, request: HttpRequest):
-        """Import the previewed file, posted back; 404 for an operator out of the user's scope."""
+        """Import the file the preview kept for this staff member, once; 404 for an operator out of their scope."""
         confirm_form = LeaseImportConfirmForm(request.POST)
-        if not confirm_form.is_valid():
-            return self._import_page(request, {"form": LeaseImportForm(user=request.user)}, HTTPStatus.BAD_REQUEST)
-        operator = self._import_operator(request, confirm_form.cleaned_data["operator"])
+        # A malformed token was never issued: refused as an expired one is.
+        token = confirm_form.cleaned_data["token"] if confirm_form.is_valid() else ""
         try:
-            result = lease_import(
-                operator=operator, content=confirm_form.cleaned_data["content"], acting_user=request.user
-            )
+            upload = roster_upload_take(user=request.user, token=token)
+            operator = self._import_operator(request, upload.operator_id)
+            result = lease_import(operator=operator, content=upload.content, acting_user=request.user)
         except ValidationError as error:
             context = {"form": LeaseImportForm(user=request.user), "import_errors": error.messages}
             return self._import_page(request, context, HTTPStatus.BAD_REQUEST)

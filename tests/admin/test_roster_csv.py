@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from myspacecore.tenancy.models import AuditLogEntry, Lease, Unit
-from myspacecore.tenancy.services.roster import lease_import, lease_import_preview
+from myspacecore.tenancy.services.roster import lease_import, lease_import_preview, roster_upload_keep
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_preview_lists_what_would_change_and_writes_nothing(client, tenants):
     assert not Unit.objects.filter(number="302").exists()
 
     confirm = response.context["confirm_form"]
-    done = client.post(IMPORT_URL, {"content": confirm.initial["content"], "operator": confirm.initial["operator"]})
+    done = client.post(IMPORT_URL, {"token": confirm.initial["token"]})
     assert done.status_code == HTTPStatus.FOUND
     assert Lease.objects.count() == before + 2
     new_unit = Unit.objects.get(number="302")
@@ -156,7 +156,9 @@ def test_a_forged_confirmation_for_another_operator_is_refused(client, tenants):
     a, b = tenants
     client.force_login(a.admin)
     content = HEADER + "B-PROPERTY メゾン,B-901,090-2000-0009,owner,2026-04-01,\n"
-    response = client.post(IMPORT_URL, {"content": content, "operator": b.operator.pk})
+    # The console never keeps a file of B for A: plant one, as a forged confirmation would need.
+    token = roster_upload_keep(user=a.admin, operator=b.operator, content=content)
+    response = client.post(IMPORT_URL, {"token": token})
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert not Lease.objects.filter(phone_number="+819020000009").exists()
 

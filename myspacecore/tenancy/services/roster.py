@@ -8,8 +8,11 @@ Its shape is the package's admin import, though:
 
 1. upload: the console decodes the file (`roster_csv_decode`) and previews it;
 2. preview: `lease_import_preview` reads every line into a `RosterLine` (the cells as
-   written, the typed `RosterRow` once they parse, its `RowError`s) and writes nothing;
-3. confirm: `lease_import` checks the file again and writes every row or none.
+   written, the typed `RosterRow` once they parse, its `RowError`s) and writes nothing.
+   A clean preview is kept server-side (`roster_upload_keep`) under a token bound to the
+   staff member and the operator; only the token goes back to the browser;
+3. confirm: `roster_upload_take` hands the upload over once, and `lease_import` checks
+   it again and writes every row or none.
 
 Checks are lists of small functions: a check of one row goes in `ROW_CHECKS`, a check
 across the rows of the file (duplicates, overlaps) in `ROSTER_CHECKS`.
@@ -25,10 +28,12 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -44,6 +49,8 @@ if TYPE_CHECKING:
 
 MAX_ROWS = 10_000
 MAX_BYTES = 2 * 1024 * 1024
+# How long a previewed file waits for its confirmation.
+UPLOAD_LIFETIME = datetime.timedelta(minutes=30)
 
 # (key, Japanese label): the export writes the labels, the import accepts either.
 COLUMNS = [
@@ -410,6 +417,53 @@ def lease_import_preview(*, operator: Operator, content: str) -> LeaseImportPlan
         for error in check(rows, roster):
             lines[error.line].errors.append(error)
     return plan
+
+
+# Between the preview and the confirmation: the file kept server-side
+# ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RosterUpload:
+    """A previewed file waiting for its confirmation, and the operator it was previewed for."""
+
+    operator_id: int
+    content: str
+
+
+def _upload_key(user: User) -> str:
+    # One waiting upload per staff member: a new preview replaces the last, so the cache
+    # holds at most one file (2 MB) per person, whatever they upload.
+    return f"tenancy:roster-upload:{user.pk}"
+
+
+def roster_upload_keep(*, user: User, operator: Operator, content: str) -> str:
+    """Keep a previewed file in the cache for UPLOAD_LIFETIME and return its token.
+
+    The token is random and is the only thing the confirmation form carries; the file
+    never goes back to the browser. It is bound to `user` (only they can redeem it) and
+    to `operator` (whom the import is for).
+    """
+    token = secrets.token_urlsafe(32)
+    kept = {"token": token, "operator_id": operator.pk, "content": content}
+    cache.set(_upload_key(user), kept, timeout=int(UPLOAD_LIFETIME.total_seconds()))
+    return token
+
+
+def roster_upload_take(*, user: User, token: str) -> RosterUpload:
+    """The file `user` kept under `token`, removed so it is used only once.
+
+    An expired, used, replaced or someone else's token raises ValidationError, and
+    leaves what is kept untouched (a wrong guess cannot spoil another's upload).
+    """
+    key = _upload_key(user)
+    kept = cache.get(key)
+    # delete() says whether it removed the entry: of two confirmations at once, one wins.
+    if not (kept and token and secrets.compare_digest(kept["token"].encode(), token.encode()) and cache.delete(key)):
+        raise ValidationError(
+            _("アップロードから時間が経ったか、すでに取り込み済みです。もう一度アップロードしてください。")
+        )
+    return RosterUpload(operator_id=kept["operator_id"], content=kept["content"])
 
 
 # The import
