@@ -41,10 +41,13 @@ from myspacecore.tenancy.scoped_admin import (
 from myspacecore.tenancy.scoping import operator_scope
 from myspacecore.tenancy.services.roster import MAX_BYTES as ROSTER_MAX_BYTES
 from myspacecore.tenancy.services.roster import (
+    LeaseImportResult,
     lease_import,
     lease_import_preview,
     roster_csv_decode,
     roster_csv_rows,
+    roster_upload_keep,
+    roster_upload_take,
 )
 from smarthome.services import unit_move_out_now
 
@@ -59,6 +62,25 @@ class _Echo:
 def _prepend(first, rest):
     yield first
     yield from rest
+
+
+def _import_message(result: LeaseImportResult) -> str:
+    """The success message of an import, with its counts."""
+    created = npgettext("lease import", "追加 %(count)d件", "追加 %(count)d件", result.created) % {
+        "count": result.created
+    }
+    updated = npgettext("lease import", "更新 %(count)d件", "更新 %(count)d件", result.updated) % {
+        "count": result.updated
+    }
+    units = npgettext("lease import", "新しい住戸 %(count)d件", "新しい住戸 %(count)d件", result.units_created) % {
+        "count": result.units_created
+    }
+    # Translators: created, updated and units are the counts above, e.g. "3 leases added".
+    return _("取り込みました: %(created)s、%(updated)s、%(units)s。") % {
+        "created": created,
+        "updated": updated,
+        "units": units,
+    }
 
 
 # The roster
@@ -210,68 +232,58 @@ class LeaseAdmin(ScopedModelAdmin):
         return get_object_or_404(operator_scope(Operator.objects.all(), request.user), pk=operator_id)
 
     def import_view(self, request: HttpRequest):
-        """Upload → preview (every row checked, nothing written) → import all rows or none."""
+        """Upload → preview (every row checked, nothing written, the file kept server-side)
+        → confirm with the preview's token (every row imported, or none)."""
         if not self._may_import(request):
             raise PermissionDenied
+        if request.method != "POST":
+            return self._import_page(request, {"form": LeaseImportForm(user=request.user)})
+        if "token" in request.POST:
+            return self._import_confirm(request)
+        return self._import_preview(request)
+
+    def _import_page(self, request: HttpRequest, context: dict, status: HTTPStatus = HTTPStatus.OK):
         context = {
             **self.admin_site.each_context(request),
             "title": _("入居契約のCSV取り込み"),
             "opts": self.model._meta,
+            **context,
         }
-        form = LeaseImportForm(user=request.user)
-        status = HTTPStatus.OK
-        if request.method == "POST" and "content" in request.POST:
-            confirm = LeaseImportConfirmForm(request.POST)
-            if confirm.is_valid():
-                operator = self._import_operator(request, confirm.cleaned_data["operator"])
-                try:
-                    result = lease_import(
-                        operator=operator, content=confirm.cleaned_data["content"], acting_user=request.user
-                    )
-                except ValidationError as error:
-                    context["import_errors"] = error.messages
-                    status = HTTPStatus.BAD_REQUEST
-                else:
-                    created = npgettext("lease import", "追加 %(count)d件", "追加 %(count)d件", result.created) % {
-                        "count": result.created
-                    }
-                    updated = npgettext("lease import", "更新 %(count)d件", "更新 %(count)d件", result.updated) % {
-                        "count": result.updated
-                    }
-                    units = npgettext(
-                        "lease import", "新しい住戸 %(count)d件", "新しい住戸 %(count)d件", result.units_created
-                    ) % {"count": result.units_created}
-                    self.message_user(
-                        request,
-                        # Translators: created, updated and units are the counts above, e.g. "3 leases added".
-                        _("取り込みました: %(created)s、%(updated)s、%(units)s。")
-                        % {"created": created, "updated": updated, "units": units},
-                        messages.SUCCESS,
-                    )
-                    return HttpResponseRedirect(reverse("admin:tenancy_lease_changelist"))
-        elif request.method == "POST":
-            form = LeaseImportForm(request.POST, request.FILES, user=request.user)
-            if form.is_valid():
-                operator = form.cleaned_data.get("operator") or request.user.operator
-                try:
-                    # One byte over the limit is enough to refuse it; never read a huge upload whole.
-                    content = roster_csv_decode(form.cleaned_data["file"].read(ROSTER_MAX_BYTES + 1))
-                except ValidationError as error:
-                    form.add_error("file", error)
-                    status = HTTPStatus.BAD_REQUEST
-                else:
-                    plan = lease_import_preview(operator=operator, content=content)
-                    context["plan"] = plan
-                    if plan.is_valid:
-                        context["confirm_form"] = LeaseImportConfirmForm(
-                            initial={"content": content, "operator": operator.pk}
-                        )
-                    else:
-                        status = HTTPStatus.BAD_REQUEST
-            else:
-                status = HTTPStatus.BAD_REQUEST
-        context["form"] = form
         return TemplateResponse(request, "admin/tenancy/lease/import.html", context, status=status)
+
+    def _import_preview(self, request: HttpRequest):
+        """Check the upload; a clean preview keeps the file server-side and offers its token to confirm."""
+        form = LeaseImportForm(request.POST, request.FILES, user=request.user)
+        if not form.is_valid():
+            return self._import_page(request, {"form": form}, HTTPStatus.BAD_REQUEST)
+        operator = form.cleaned_data.get("operator") or request.user.operator
+        try:
+            # One byte over the limit is enough to refuse it; never read a huge upload whole.
+            content = roster_csv_decode(form.cleaned_data["file"].read(ROSTER_MAX_BYTES + 1))
+        except ValidationError as error:
+            form.add_error("file", error)
+            return self._import_page(request, {"form": form}, HTTPStatus.BAD_REQUEST)
+        plan = lease_import_preview(operator=operator, content=content)
+        if not plan.is_valid:
+            return self._import_page(request, {"form": form, "plan": plan}, HTTPStatus.BAD_REQUEST)
+        token = roster_upload_keep(user=request.user, operator=operator, content=content)
+        confirm_form = LeaseImportConfirmForm(initial={"token": token})
+        return self._import_page(request, {"form": form, "plan": plan, "confirm_form": confirm_form})
+
+    def _import_confirm(self, request: HttpRequest):
+        """Import the file the preview kept for this staff member, once; 404 for an operator out of their scope."""
+        confirm_form = LeaseImportConfirmForm(request.POST)
+        # A malformed token was never issued: refused as an expired one is.
+        token = confirm_form.cleaned_data["token"] if confirm_form.is_valid() else ""
+        try:
+            upload = roster_upload_take(user=request.user, token=token)
+            operator = self._import_operator(request, upload.operator_id)
+            result = lease_import(operator=operator, content=upload.content, acting_user=request.user)
+        except ValidationError as error:
+            context = {"form": LeaseImportForm(user=request.user), "import_errors": error.messages}
+            return self._import_page(request, context, HTTPStatus.BAD_REQUEST)
+        self.message_user(request, _import_message(result), messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:tenancy_lease_changelist"))
 
     def export_view(self, request: HttpRequest):
         """The roster the user may see, as CSV in the import's format, streamed in constant memory."""

@@ -22,7 +22,7 @@ class LeaseImportForm(forms.Form):
 
 
 class LeaseImportConfirmForm(forms.Form):
-    """The previewed file, posted back: the service validates it again before writing."""
+    """The token of the previewed file, which stays on the server: the file never comes back from the browser."""
 
-    content = forms.CharField(widget=forms.HiddenInput, strip=False)
-    operator = forms.IntegerField(widget=forms.HiddenInput)
+    # The shape of a token (URL-safe base64); whether it is a live one is the service's to say.
+    token = forms.RegexField(regex=r"^[A-Za-z0-9_-]{1,64}$", widget=forms.HiddenInput)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from http import HTTPStatus
 
 import pytest
@@ -12,13 +13,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from myspacecore.tenancy.models import AuditLogEntry, Lease, Unit
-from myspacecore.tenancy.services.roster import lease_import, lease_import_preview
+from myspacecore.tenancy.services.roster import lease_import, lease_import_preview, roster_upload_keep
 
 pytestmark = pytest.mark.django_db
 
 IMPORT_URL = reverse("admin:tenancy_lease_import")
 EXPORT_URL = reverse("admin:tenancy_lease_export")
 HEADER = "物件名,部屋番号,入居者電話番号,ユーザー属性,契約開始日,契約終了日\n"
+ROW_A = "A-PROPERTY メゾン,A-901,090-2000-0001,rental_resident,2026-04-01,\n"
 
 
 def upload(client, content: str, encoding: str = "utf-8"):
@@ -39,7 +41,7 @@ def test_preview_lists_what_would_change_and_writes_nothing(client, tenants):
     assert not Unit.objects.filter(number="302").exists()
 
     confirm = response.context["confirm_form"]
-    done = client.post(IMPORT_URL, {"content": confirm.initial["content"], "operator": confirm.initial["operator"]})
+    done = client.post(IMPORT_URL, {"token": confirm.initial["token"]})
     assert done.status_code == HTTPStatus.FOUND
     assert Lease.objects.count() == before + 2
     new_unit = Unit.objects.get(number="302")
@@ -104,6 +106,29 @@ def test_duplicate_rows_and_bad_headers_are_reported(tenants):
     assert "1行目「部屋番号」: 必須の列がありません。" in messages
 
 
+def test_the_preview_of_a_file_with_errors_shows_every_line_with_its_own(client, tenants):
+    a, _b = tenants
+    client.force_login(a.admin)
+    content = HEADER + ROW_A + "A-PROPERTY メゾン,A-902,電話,rental_resident,2026-04-01,2026-01-01\n"
+    response = upload(client, content)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.context.get("confirm_form") is None
+    lines = response.context["plan"].lines
+    assert [line.line for line in lines] == [2, 3]
+    assert lines[0].errors == [] and lines[0].row.phone_number == "+819020000001"
+    assert [(error.line, error.column) for error in lines[1].errors] == [(3, "入居者電話番号")]
+    rows = re.findall(r"<tr>.*?</tr>", response.content.decode().split('id="import-preview"')[1], re.DOTALL)
+    assert len(rows) == 1 + 2  # the header and both lines
+    assert "「入居者電話番号」: 正しい電話番号を入力してください。" in rows[2]
+
+
+def test_a_cell_over_the_csv_field_limit_is_an_error_of_the_file(tenants):
+    a, _b = tenants
+    plan = lease_import_preview(operator=a.operator, content=HEADER + ROW_A + "x" * 200_000 + ",A-902\n")
+    assert [str(error) for error in plan.errors] == ["3行目「-」: CSVとして読めない行です。"]
+    assert not plan.is_valid
+
+
 def test_shift_jis_files_from_excel_are_read(client, tenants):
     a, _b = tenants
     client.force_login(a.admin)
@@ -131,7 +156,9 @@ def test_a_forged_confirmation_for_another_operator_is_refused(client, tenants):
     a, b = tenants
     client.force_login(a.admin)
     content = HEADER + "B-PROPERTY メゾン,B-901,090-2000-0009,owner,2026-04-01,\n"
-    response = client.post(IMPORT_URL, {"content": content, "operator": b.operator.pk})
+    # The console never keeps a file of B for A: plant one, as a forged confirmation would need.
+    token = roster_upload_keep(user=a.admin, operator=b.operator, content=content)
+    response = client.post(IMPORT_URL, {"token": token})
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert not Lease.objects.filter(phone_number="+819020000009").exists()
 

@@ -1,9 +1,21 @@
-"""The operator's roster as CSV: import of leases (preview, then all-or-nothing) and export.
+"""The operator's roster as CSV: import of leases (upload, preview, confirm) and export.
 
 Our own small importer rather than django-import-export: the rules are few and ours
 (scope to one operator, units created on the fly, phone numbers in Japanese formats,
 errors naming the row and the column in Japanese), the package is not installed, and
 its admin integration would bypass the operator scoping we apply to every admin view.
+Its shape is the package's admin import, though:
+
+1. upload: the console decodes the file (`roster_csv_decode`) and previews it;
+2. preview: `lease_import_preview` reads every line into a `RosterLine` (the cells as
+   written, the typed `RosterRow` once they parse, its `RowError`s) and writes nothing.
+   A clean preview is kept server-side (`roster_upload_keep`) under a token bound to the
+   staff member and the operator; only the token goes back to the browser;
+3. confirm: `roster_upload_take` hands the upload over once, and `lease_import` checks
+   it again and writes every row or none.
+
+Checks are lists of small functions: a check of one row goes in `ROW_CHECKS`, a check
+across the rows of the file (duplicates, overlaps) in `ROSTER_CHECKS`.
 
 The file is a header row then one lease per row. Columns (English key or Japanese label):
 property/物件名, unit/部屋番号, phone_number/入居者電話番号, attribute/ユーザー属性
@@ -16,10 +28,12 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-from collections.abc import Iterable, Iterator
+import secrets
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -35,6 +49,8 @@ if TYPE_CHECKING:
 
 MAX_ROWS = 10_000
 MAX_BYTES = 2 * 1024 * 1024
+# How long a previewed file waits for its confirmation.
+UPLOAD_LIFETIME = datetime.timedelta(minutes=30)
 
 # (key, Japanese label): the export writes the labels, the import accepts either.
 COLUMNS = [
@@ -46,36 +62,45 @@ COLUMNS = [
     ("end_date", "契約終了日"),
 ]
 REQUIRED = ("property", "unit", "phone_number", "attribute", "start_date")
+COLUMN_KEYS = {name: key for key, label in COLUMNS for name in (key, label)}
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d")
 # Cells a spreadsheet would run as a formula (CSV injection) get a leading apostrophe.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+# What a preview is made of
+# ------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class RowError:
-    row: int
+    """One problem of the file: its line (1 is the header), the column as the file names it, what is wrong."""
+
+    line: int
     column: str
     message: str
 
     def __str__(self) -> str:
         return _("%(row)d行目「%(column)s」: %(message)s") % {
-            "row": self.row,
+            "row": self.line,
             "column": self.column,
             "message": self.message,
         }
 
 
 @dataclass
-class PlannedLease:
-    row: int
+class RosterRow:
+    """One lease of the file, typed: what the import writes for that line."""
+
+    line: int
     property: Property
     unit_number: str
-    unit: Unit | None  # None: the unit is created by the import
-    phone_number: str
+    phone_number: str  # E.164
     attribute: UserAttribute
     start_date: datetime.date
     end_date: datetime.date | None
-    existing: Lease | None  # not None: this row updates that lease
+    unit: Unit | None = None  # None: the import creates the unit
+    existing: Lease | None = None  # not None: this row updates that lease
 
     @property
     def creates_unit(self) -> bool:
@@ -83,11 +108,30 @@ class PlannedLease:
 
 
 @dataclass
+class RosterLine:
+    """One line of the file as the preview shows it: the cells as written, the typed row once
+    every cell parses (None before), and the errors of the line."""
+
+    line: int
+    cells: dict[str, str]
+    row: RosterRow | None = None
+    errors: list[RowError] = field(default_factory=list)
+
+
+@dataclass
 class LeaseImportPlan:
     """What an import would do, computed without writing anything (the preview)."""
 
-    rows: list[PlannedLease] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
+    lines: list[RosterLine] = field(default_factory=list)
+    file_errors: list[RowError] = field(default_factory=list)  # the file as a whole: header, size
+
+    @property
+    def errors(self) -> list[RowError]:
+        return [*self.file_errors, *(error for line in self.lines for error in line.errors)]
+
+    @property
+    def rows(self) -> list[RosterRow]:
+        return [line.row for line in self.lines if line.row is not None and not line.errors]
 
     @property
     def is_valid(self) -> bool:
@@ -102,6 +146,48 @@ class LeaseImportPlan:
         return sum(1 for row in self.rows if row.existing is not None)
 
 
+@dataclass(frozen=True)
+class RosterHeader:
+    """Where each column is in the file, and its name as the file writes it (key or label)."""
+
+    positions: dict[str, int]
+    names: dict[str, str]
+
+    def cells(self, record: list[str]) -> dict[str, str]:
+        """Every column's cell of one record, stripped; "" for a cell or column that is not there."""
+        cells = dict.fromkeys((key for key, _label in COLUMNS), "")
+        for key, position in self.positions.items():
+            if position < len(record):
+                cells[key] = record[position].strip()
+        return cells
+
+
+@dataclass(frozen=True)
+class RosterContext:
+    """What the lines are checked against: the operator's roster, read once per preview."""
+
+    operator: Operator
+    header: RosterHeader
+    properties: dict[str, Property]
+    units: dict[tuple[int, str], Unit]
+    attributes: dict[str, UserAttribute]  # by code and by name
+
+    def error(self, line: int, key: str, message: str) -> RowError:
+        return RowError(line, self.header.names.get(key, key), message)
+
+
+class _FileRefused(Exception):
+    """The file as a whole cannot be previewed: its errors are the whole preview."""
+
+    def __init__(self, *errors: RowError) -> None:
+        super().__init__("; ".join(str(error) for error in errors))
+        self.errors = list(errors)
+
+
+# Reading the file
+# ------------------------------------------------------------------------------
+
+
 def roster_csv_decode(raw: bytes) -> str:
     """UTF-8 (with or without the BOM Excel writes) or Shift_JIS (cp932, Japanese Excel's default)."""
     if len(raw) > MAX_BYTES:
@@ -114,162 +200,274 @@ def roster_csv_decode(raw: bytes) -> str:
     raise ValidationError(_("文字コードを判別できません。UTF-8 または Shift_JIS で保存してください。"))
 
 
-def _parse_date(value: str) -> datetime.date | None:
-    for fmt in DATE_FORMATS:
-        try:
-            return datetime.datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-def _header_keys(header: list[str]) -> tuple[dict[str, int], dict[str, str], list[RowError]]:
-    """Column index and displayed name of each key, from a header of keys or Japanese labels."""
-    by_name = {}
-    for key, label in COLUMNS:
-        by_name[key] = key
-        by_name[label] = key
-    index, names, errors = {}, {}, []
-    for position, name in enumerate(header):
-        key = by_name.get(name.strip())
+def _header_read(record: list[str] | None) -> RosterHeader:
+    """The header row, of keys or Japanese labels: every unknown, repeated or missing column refuses the file."""
+    if not record:
+        raise _FileRefused(RowError(1, "-", _("ファイルが空です。")))
+    positions: dict[str, int] = {}
+    names: dict[str, str] = {}
+    errors = []
+    for position, cell in enumerate(record):
+        name = cell.strip()
+        key = COLUMN_KEYS.get(name)
         if key is None:
-            errors.append(RowError(1, name.strip(), _("不明な列です。")))
-        elif key in index:
-            errors.append(RowError(1, name.strip(), _("同じ列が2回あります。")))
+            errors.append(RowError(1, name, _("不明な列です。")))
+        elif key in positions:
+            errors.append(RowError(1, name, _("同じ列が2回あります。")))
         else:
-            index[key] = position
-            names[key] = name.strip()
-    for key, label in COLUMNS:
-        if key in REQUIRED and key not in index:
-            errors.append(RowError(1, label, _("必須の列がありません。")))
-    return index, names, errors
+            positions[key] = position
+            names[key] = name
+    errors += [
+        RowError(1, label, _("必須の列がありません。"))
+        for key, label in COLUMNS
+        if key in REQUIRED and key not in positions
+    ]
+    if errors:
+        raise _FileRefused(*errors)
+    return RosterHeader(positions=positions, names=names)
 
 
-def lease_import_preview(*, operator: Operator, content: str) -> LeaseImportPlan:
-    """Validate every row of the CSV against the operator's roster and say what the import would do.
-
-    Reads only. Properties must already be on the operator's roster (a typo must not
-    create a building); a unit number not yet on the property is created by the import.
-    """
-    plan = LeaseImportPlan()
-    reader = csv.reader(io.StringIO(content))
-    header = next(reader, None)
-    if not header:
-        plan.errors.append(RowError(1, "-", _("ファイルが空です。")))
-        return plan
-    index, names, header_errors = _header_keys(header)
-    if header_errors:
-        plan.errors.extend(header_errors)
-        return plan
-
+def _records_read(reader: Iterator[list[str]], header: RosterHeader) -> list[tuple[int, dict[str, str]]]:
+    """(line number, cells) of each non-blank record, up to MAX_ROWS of them."""
     records = []
-    for line_number, record in enumerate(reader, start=2):
+    for line, record in enumerate(reader, start=2):
         if not any(cell.strip() for cell in record):
             continue
         if len(records) >= MAX_ROWS:
-            plan.errors.append(RowError(line_number, "-", _("行数が多すぎます（%(max)d行まで）。") % {"max": MAX_ROWS}))
-            return plan
-        records.append((line_number, record))
+            raise _FileRefused(RowError(line, "-", _("行数が多すぎます（%(max)d行まで）。") % {"max": MAX_ROWS}))
+        records.append((line, header.cells(record)))
     if not records:
-        plan.errors.append(RowError(2, "-", _("取り込む行がありません。")))
-        return plan
+        raise _FileRefused(RowError(2, "-", _("取り込む行がありません。")))
+    return records
 
-    properties = {prop.name: prop for prop in Property.objects.filter(operator=operator)}
-    units = {(unit.property_id, unit.number): unit for unit in Unit.objects.filter(property__operator=operator)}
-    attributes = {}
+
+def _file_read(content: str) -> tuple[RosterHeader, list[tuple[int, dict[str, str]]]]:
+    """The header and the records of the file, or _FileRefused."""
+    reader = csv.reader(io.StringIO(content))
+    try:
+        header = _header_read(next(reader, None))
+        return header, _records_read(reader, header)
+    except csv.Error:
+        # e.g. a cell over the csv module's field limit (128 KiB): a refusal, not a server error.
+        raise _FileRefused(RowError(reader.line_num, "-", _("CSVとして読めない行です。"))) from None
+
+
+# Reading the cells: one parser per column, each raising ValidationError with the cell's message
+# ------------------------------------------------------------------------------
+
+
+def _property_parse(text: str, roster: RosterContext) -> Property:
+    # Only a building already on the operator's roster: a typo must not create one.
+    prop = roster.properties.get(text)
+    if prop is None:
+        raise ValidationError(_("この物件は登録されていません。先に物件を登録してください。"))
+    return prop
+
+
+def _unit_number_parse(text: str, roster: RosterContext) -> str:
+    if len(text) > Unit._meta.get_field("number").max_length:
+        raise ValidationError(_("部屋番号が長すぎます。"))
+    return text
+
+
+def _phone_number_parse(text: str, roster: RosterContext) -> str:
+    phone = phone_to_python(text, region="JP")
+    if not (isinstance(phone, PhoneNumber) and phone.is_valid()):
+        raise ValidationError(_("正しい電話番号を入力してください。"))
+    return phone.as_e164
+
+
+def _attribute_parse(text: str, roster: RosterContext) -> UserAttribute:
+    attribute = roster.attributes.get(text)
+    if attribute is None:
+        raise ValidationError(_("ユーザー属性が正しくありません（コードまたは名称）。"))
+    return attribute
+
+
+def _date_parse(text: str, roster: RosterContext) -> datetime.date:
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValidationError(_("日付は YYYY-MM-DD の形式で入力してください。"))
+
+
+CELL_PARSERS: dict[str, Callable[[str, RosterContext], Any]] = {
+    "property": _property_parse,
+    "unit": _unit_number_parse,
+    "phone_number": _phone_number_parse,
+    "attribute": _attribute_parse,
+    "start_date": _date_parse,
+    "end_date": _date_parse,
+}
+
+
+# The checks: of one typed row, then across the rows of the file
+# ------------------------------------------------------------------------------
+
+
+def _end_not_before_start(row: RosterRow, roster: RosterContext) -> Iterator[RowError]:
+    if row.end_date is not None and row.end_date < row.start_date:
+        yield roster.error(row.line, "end_date", _("契約終了日は契約開始日以降にしてください。"))
+
+
+def _no_repeated_lease(rows: list[RosterRow], roster: RosterContext) -> Iterator[RowError]:
+    """The same unit, phone number and start date twice: the second is an error naming the first."""
+    seen: dict[tuple[int, str, str, datetime.date], int] = {}
+    for row in rows:
+        key = (row.property.pk, row.unit_number, row.phone_number, row.start_date)
+        if key in seen:
+            message = _("%(row)d行目と同じ入居契約です。") % {"row": seen[key]}
+            yield roster.error(row.line, "phone_number", message)
+        else:
+            seen[key] = row.line
+
+
+# A check of one row (it has every cell typed) or of all the rows (each without errors of its own).
+ROW_CHECKS: list[Callable[[RosterRow, RosterContext], Iterable[RowError]]] = [_end_not_before_start]
+ROSTER_CHECKS: list[Callable[[list[RosterRow], RosterContext], Iterable[RowError]]] = [_no_repeated_lease]
+
+
+# The preview
+# ------------------------------------------------------------------------------
+
+
+def _roster_context(*, operator: Operator, header: RosterHeader) -> RosterContext:
+    """The operator's properties, units and the user attributes: three queries, whatever the file's size."""
     # accounts' attribute model, as the lease names it: tenancy sits below accounts.
-    for attribute in Lease._meta.get_field("attribute").related_model.objects.all():
+    attribute_model = Lease._meta.get_field("attribute").related_model
+    attributes = {}
+    for attribute in attribute_model.objects.all():
         attributes[attribute.code] = attribute
         attributes[attribute.name] = attribute
-    parsed = []
-    for line_number, record in records:
-        row = _row_parse(
-            line_number=line_number,
-            cells={key: (record[i].strip() if i < len(record) else "") for key, i in index.items()},
-            names=names,
-            properties=properties,
-            attributes=attributes,
-            errors=plan.errors,
-        )
-        if row is not None:
-            parsed.append(row)
+    return RosterContext(
+        operator=operator,
+        header=header,
+        properties={prop.name: prop for prop in Property.objects.filter(operator=operator)},
+        units={(unit.property_id, unit.number): unit for unit in Unit.objects.filter(property__operator=operator)},
+        attributes=attributes,
+    )
 
-    existing = _existing_leases(operator=operator, rows=parsed)
-    seen: dict[tuple, int] = {}
-    for row in parsed:
-        prop, unit_number, phone, attribute, start, end = row["values"]
-        key = (prop.pk, unit_number, phone, start)
-        if key in seen:
-            plan.errors.append(
-                RowError(row["line"], names["phone_number"], _("%(row)d行目と同じ入居契約です。") % {"row": seen[key]})
-            )
-            continue
-        seen[key] = row["line"]
-        unit = units.get((prop.pk, unit_number))
-        plan.rows.append(
-            PlannedLease(
-                row=row["line"],
-                property=prop,
-                unit_number=unit_number,
-                unit=unit,
-                phone_number=phone,
-                attribute=attribute,
-                start_date=start,
-                end_date=end,
-                existing=existing.get((unit.pk, phone, start)) if unit else None,
-            )
-        )
-    if plan.errors:
-        plan.rows = []
+
+def _cells_parse(line: int, cells: dict[str, str], roster: RosterContext) -> tuple[dict[str, Any], list[RowError]]:
+    """Each filled cell typed by its column's parser; an empty optional cell is None."""
+    values: dict[str, Any] = {}
+    errors = []
+    for key, parse in CELL_PARSERS.items():
+        try:
+            values[key] = parse(cells[key], roster) if cells[key] else None
+        except ValidationError as error:
+            errors.append(roster.error(line, key, error.messages[0]))
+    return values, errors
+
+
+def _line_read(line: int, cells: dict[str, str], roster: RosterContext) -> RosterLine:
+    """One line: a missing required cell, else every cell's error, else the row's checks."""
+    result = RosterLine(line=line, cells=cells)
+    result.errors = [roster.error(line, key, _("入力してください。")) for key in REQUIRED if not cells[key]]
+    if result.errors:
+        return result
+    values, result.errors = _cells_parse(line, cells, roster)
+    if result.errors:
+        return result
+    result.row = RosterRow(
+        line=line,
+        property=values["property"],
+        unit_number=values["unit"],
+        phone_number=values["phone_number"],
+        attribute=values["attribute"],
+        start_date=values["start_date"],
+        end_date=values["end_date"],
+        unit=roster.units.get((values["property"].pk, values["unit"])),
+    )
+    result.errors = [error for check in ROW_CHECKS for error in check(result.row, roster)]
+    return result
+
+
+def _existing_match(rows: list[RosterRow], roster: RosterContext) -> None:
+    """Point each row at the lease it updates (same unit, phone number and start date): one query."""
+    phones = {row.phone_number for row in rows}
+    if not phones:
+        return
+    leases = Lease.objects.filter(unit__property__operator=roster.operator, phone_number__in=phones)
+    existing = {(lease.unit_id, lease.phone_number.as_e164, lease.start_date): lease for lease in leases}
+    for row in rows:
+        if row.unit is not None:
+            row.existing = existing.get((row.unit.pk, row.phone_number, row.start_date))
+
+
+def lease_import_preview(*, operator: Operator, content: str) -> LeaseImportPlan:
+    """Check every line of the CSV against the operator's roster and say what the import would do.
+
+    Reads only. Every line is in the plan with its errors (by line and column); the plan is
+    valid when no line and nothing of the file has one. Properties must already be on the
+    operator's roster; a unit number not yet on the property is created by the import.
+    """
+    try:
+        header, records = _file_read(content)
+    except _FileRefused as refused:
+        return LeaseImportPlan(file_errors=refused.errors)
+    roster = _roster_context(operator=operator, header=header)
+    plan = LeaseImportPlan(lines=[_line_read(line, cells, roster) for line, cells in records])
+    _existing_match(plan.rows, roster)
+    lines = {line.line: line for line in plan.lines}
+    rows = plan.rows
+    for check in ROSTER_CHECKS:
+        for error in check(rows, roster):
+            lines[error.line].errors.append(error)
     return plan
 
 
-def _row_parse(*, line_number, cells, names, properties, attributes, errors) -> dict | None:
-    row_errors = []
-
-    def error(key: str, message: str) -> None:
-        row_errors.append(RowError(line_number, names.get(key, key), message))
-
-    for key in REQUIRED:
-        if not cells.get(key):
-            error(key, _("入力してください。"))
-    if row_errors:
-        errors.extend(row_errors)
-        return None
-    prop = properties.get(cells["property"])
-    if prop is None:
-        error("property", _("この物件は登録されていません。先に物件を登録してください。"))
-    unit_number = cells["unit"]
-    if len(unit_number) > Unit._meta.get_field("number").max_length:
-        error("unit", _("部屋番号が長すぎます。"))
-    phone = phone_to_python(cells["phone_number"], region="JP")
-    if not (isinstance(phone, PhoneNumber) and phone.is_valid()):
-        error("phone_number", _("正しい電話番号を入力してください。"))
-    attribute = attributes.get(cells["attribute"])
-    if attribute is None:
-        error("attribute", _("ユーザー属性が正しくありません（コードまたは名称）。"))
-    start = _parse_date(cells["start_date"])
-    if start is None:
-        error("start_date", _("日付は YYYY-MM-DD の形式で入力してください。"))
-    end = None
-    if cells.get("end_date"):
-        end = _parse_date(cells["end_date"])
-        if end is None:
-            error("end_date", _("日付は YYYY-MM-DD の形式で入力してください。"))
-        elif start is not None and end < start:
-            error("end_date", _("契約終了日は契約開始日以降にしてください。"))
-    if row_errors:
-        errors.extend(row_errors)
-        return None
-    return {"line": line_number, "values": (prop, unit_number, phone.as_e164, attribute, start, end)}
+# Between the preview and the confirmation: the file kept server-side
+# ------------------------------------------------------------------------------
 
 
-def _existing_leases(*, operator: Operator, rows: list[dict]) -> dict[tuple, Lease]:
-    phones = {row["values"][2] for row in rows}
-    if not phones:
-        return {}
-    leases = Lease.objects.filter(unit__property__operator=operator, phone_number__in=phones)
-    return {(lease.unit_id, lease.phone_number.as_e164, lease.start_date): lease for lease in leases}
+@dataclass(frozen=True)
+class RosterUpload:
+    """A previewed file waiting for its confirmation, and the operator it was previewed for."""
+
+    operator_id: int
+    content: str
+
+
+def _upload_key(user: User) -> str:
+    # One waiting upload per staff member: a new preview replaces the last, so the cache
+    # holds at most one file (2 MB) per person, whatever they upload.
+    return f"tenancy:roster-upload:{user.pk}"
+
+
+def roster_upload_keep(*, user: User, operator: Operator, content: str) -> str:
+    """Keep a previewed file in the cache for UPLOAD_LIFETIME and return its token.
+
+    The token is random and is the only thing the confirmation form carries; the file
+    never goes back to the browser. It is bound to `user` (only they can redeem it) and
+    to `operator` (whom the import is for).
+    """
+    token = secrets.token_urlsafe(32)
+    kept = {"token": token, "operator_id": operator.pk, "content": content}
+    cache.set(_upload_key(user), kept, timeout=int(UPLOAD_LIFETIME.total_seconds()))
+    return token
+
+
+def roster_upload_take(*, user: User, token: str) -> RosterUpload:
+    """The file `user` kept under `token`, removed so it is used only once.
+
+    An expired, used, replaced or someone else's token raises ValidationError, and
+    leaves what is kept untouched (a wrong guess cannot spoil another's upload).
+    """
+    key = _upload_key(user)
+    kept = cache.get(key)
+    # delete() says whether it removed the entry: of two confirmations at once, one wins.
+    if not (kept and token and secrets.compare_digest(kept["token"].encode(), token.encode()) and cache.delete(key)):
+        raise ValidationError(
+            _("アップロードから時間が経ったか、すでに取り込み済みです。もう一度アップロードしてください。")
+        )
+    return RosterUpload(operator_id=kept["operator_id"], content=kept["content"])
+
+
+# The import
+# ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -279,58 +477,69 @@ class LeaseImportResult:
     units_created: int
 
 
+def _unit_for(row: RosterRow, new_units: dict[tuple[int, str], Unit]) -> Unit:
+    """The row's unit, created once for all the rows that name it."""
+    if row.unit is not None:
+        return row.unit
+    key = (row.property.pk, row.unit_number)
+    if key not in new_units:
+        unit = Unit(property=row.property, number=row.unit_number)
+        unit.full_clean()
+        unit.save()
+        new_units[key] = unit
+    return new_units[key]
+
+
+def _lease_for(row: RosterRow, unit: Unit) -> Lease:
+    """The lease the row updates (attribute and end date) or adds, validated, not saved."""
+    if row.existing is not None:
+        lease = row.existing
+        lease.attribute = row.attribute
+        lease.end_date = row.end_date
+    else:
+        lease = Lease(
+            unit=unit,
+            phone_number=row.phone_number,
+            attribute=row.attribute,
+            start_date=row.start_date,
+            end_date=row.end_date,
+        )
+    # The foreign keys come from rows loaded by the preview: skip their one-query-per-row checks.
+    lease.full_clean(exclude=["unit", "attribute", "resident"])
+    return lease
+
+
 @transaction.atomic
 def lease_import(*, operator: Operator, content: str, acting_user: User) -> LeaseImportResult:
     """Import the CSV into the operator's roster: every row or none (one transaction).
 
-    The file is validated again here (the preview may be stale); any error raises
-    ValidationError with one message per error, naming the row and the column.
+    The file is checked again here (the roster may have changed since the preview); any
+    error raises ValidationError with one message per error, naming the row and the column.
     """
     # Serialise imports of one operator: two at once would both create the same unit.
     Operator.objects.select_for_update().filter(pk=operator.pk).first()
     plan = lease_import_preview(operator=operator, content=content)
     if not plan.is_valid:
         raise ValidationError([str(error) for error in plan.errors] or [_("取り込む行がありません。")])
-    created_units: dict[tuple[int, str], Unit] = {}
-    to_create, to_update = [], []
-    for row in plan.rows:
-        unit = row.unit
-        if unit is None:
-            key = (row.property.pk, row.unit_number)
-            if key not in created_units:
-                new_unit = Unit(property=row.property, number=row.unit_number)
-                new_unit.full_clean()
-                new_unit.save()
-                created_units[key] = new_unit
-            unit = created_units[key]
-        if row.existing is not None:
-            lease = row.existing
-            lease.attribute = row.attribute
-            lease.end_date = row.end_date
-            to_update.append(lease)
-        else:
-            lease = Lease(
-                unit=unit,
-                phone_number=row.phone_number,
-                attribute=row.attribute,
-                start_date=row.start_date,
-                end_date=row.end_date,
-            )
-            to_create.append(lease)
-        # The foreign keys come from rows loaded above: skip their one-query-per-row checks.
-        lease.full_clean(exclude=["unit", "attribute", "resident"])
+    new_units: dict[tuple[int, str], Unit] = {}
+    leases = [_lease_for(row, _unit_for(row, new_units)) for row in plan.rows]
+    to_create = [lease for lease in leases if lease.pk is None]
+    to_update = [lease for lease in leases if lease.pk is not None]
     Lease.objects.bulk_create(to_create, batch_size=1000)
     Lease.objects.bulk_update(to_update, ["attribute", "end_date"], batch_size=1000)
-    result = LeaseImportResult(created=len(to_create), updated=len(to_update), units_created=len(created_units))
+    result = LeaseImportResult(created=len(to_create), updated=len(to_update), units_created=len(new_units))
     audit_log_record(
         actor=acting_user,
         operator=operator,
         action=AuditLogEntry.Action.LEASE_IMPORT,
-        target_label=ngettext("入居契約 %(count)d件", "入居契約 %(count)d件", len(plan.rows))
-        % {"count": len(plan.rows)},
+        target_label=ngettext("入居契約 %(count)d件", "入居契約 %(count)d件", len(leases)) % {"count": len(leases)},
         new_value=f"created={result.created} updated={result.updated} units_created={result.units_created}",
     )
     return result
+
+
+# The export
+# ------------------------------------------------------------------------------
 
 
 def _cell(value: str) -> str:
