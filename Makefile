@@ -36,6 +36,7 @@ test-integration: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 ## Refresh and compile the English catalogue (Japanese is the source language).
 messages: $(STAMP)

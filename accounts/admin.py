@@ -33,6 +33,7 @@ from myspacecore.tenancy.scoped_admin import (
     PlatformOnlyAdmin,
     ReadOnlyAdminMixin,
     ScopedModelAdmin,
+    acting_staff,
     phone_search_term,
 )
 
@@ -46,7 +47,7 @@ class ResidentAccountAdmin(ScopedModelAdmin):
     list_select_related = ["attribute", "profile"]
     list_filter = ["attribute", "is_active"]
     search_fields = ["phone_number__exact"]
-    fields = ["phone_number", "nickname", "email", "attribute", "is_active", "date_joined", "last_login"]
+    fields = ("phone_number", "nickname", "email", "attribute", "is_active", "date_joined", "last_login")
     readonly_fields = fields
     actions = ["end_sessions"]
     change_form_template = "admin/accounts/residentaccount/change_form.html"
@@ -84,7 +85,7 @@ class ResidentAccountAdmin(ScopedModelAdmin):
     def end_sessions(self, request: HttpRequest, queryset):
         count = 0
         for resident in queryset:
-            resident_sessions_end_on_request(resident=resident, acting_user=request.user)
+            resident_sessions_end_on_request(resident=resident, acting_user=acting_staff(request))
             count += 1
         self.message_user(
             request,
@@ -118,7 +119,9 @@ class ResidentAccountAdmin(ScopedModelAdmin):
             if form.is_valid():
                 try:
                     resident_phone_change_on_request(
-                        resident=resident, new_phone=form.cleaned_data["phone_number"], acting_user=request.user
+                        resident=resident,
+                        new_phone=form.cleaned_data["phone_number"],
+                        acting_user=acting_staff(request),
                     )
                 except ValidationError as error:
                     # Keyed `phone_number`: the message lands next to the field.
@@ -158,7 +161,7 @@ class StaffAccountAdmin(ScopedModelAdmin):
         done = refused = 0
         for staff in queryset:
             try:
-                staff_otp_reset(staff=staff, acting_user=request.user)
+                staff_otp_reset(staff=staff, acting_user=acting_staff(request))
             except PermissionDenied:
                 refused += 1
             else:
@@ -200,18 +203,22 @@ class StaffAccountAdmin(ScopedModelAdmin):
 
     def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
         data = form.cleaned_data
+        acting = acting_staff(request)
         try:
             if change:
-                staff_account_update(
-                    staff=obj, role=data["role"], is_active=data["is_active"], acting_user=request.user
-                )
+                staff_account_update(staff=obj, role=data["role"], is_active=data["is_active"], acting_user=acting)
             else:
+                # Platform staff choose the operator (the form requires it); an operator admin's
+                # new staff join its own operator. Staff of no operator cannot add (has_add_permission).
+                operator = data.get("operator") or acting.operator
+                if operator is None:
+                    raise PermissionDenied
                 staff = staff_account_create(
-                    operator=data.get("operator") or request.user.operator,
+                    operator=operator,
                     username=data["username"],
                     password=data["password1"],
                     role=data["role"],
-                    acting_user=request.user,
+                    acting_user=acting,
                 )
                 obj.pk = staff.pk
                 obj._state.adding = False
@@ -244,7 +251,7 @@ class VerificationCodeAdmin(ReadOnlyAdminMixin, PlatformOnlyAdmin):
     list_display = ["purpose", "channel", "target", "state", "delivery", "created_at", "expires_at"]
     list_filter = ["purpose", "state", "delivery"]
     search_fields = ["target__exact"]
-    fields = [
+    fields = (
         "purpose",
         "channel",
         "target",
@@ -256,7 +263,7 @@ class VerificationCodeAdmin(ReadOnlyAdminMixin, PlatformOnlyAdmin):
         "expires_at",
         "used_at",
         "delivered_at",
-    ]
+    )
     readonly_fields = fields
 
 

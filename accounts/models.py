@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import secrets
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -66,7 +67,7 @@ class UserAttribute(models.Model):
 # ------------------------------------------------------------------------------
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, username: str | None = None, password: str | None = None, **extra):
@@ -130,10 +131,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Part of the session hash: replacing it ends every session of the account.
     session_token = models.CharField(max_length=32, default=new_session_token, editable=False)
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "username"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = _("アカウント")
@@ -158,7 +159,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_resident(self) -> bool:
         return self.phone_number is not None
 
-    def _session_hash(self, secret: str | None = None) -> str:
+    def _session_hash(self, secret: str | bytes | None = None) -> str:
         return salted_hmac(
             "accounts.User.session_hash",
             f"{self.password}:{self.session_token}",

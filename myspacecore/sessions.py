@@ -15,9 +15,14 @@ ten minutes.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
+
+if TYPE_CHECKING:
+    from django.contrib.sessions.models import Session
+    from django.core.cache.backends.base import BaseCache
 
 logger = logging.getLogger("django.contrib.sessions")
 
@@ -25,6 +30,13 @@ CACHED_COPY_MAX_AGE = 10 * 60
 
 
 class SessionStore(CachedDBStore):
+    if TYPE_CHECKING:
+        # Django's own private members this store builds on; django-stubs leaves them out.
+        _cache: BaseCache
+        _session: dict[str, Any]
+
+        def _get_session_from_db(self) -> Session | None: ...
+
     def _cache_call(self, method: str, *args):
         try:
             return getattr(self._cache, method)(*args)

@@ -46,7 +46,7 @@ class PinCodeAdmin(OperatorScopedAdminMixin, admin.ModelAdmin):
     list_display = ["label", "masked_pin", "device", "valid_from", "valid_until", "created_at"]
     list_select_related = ["device"]
     search_fields = ["device__serial_number__exact"]
-    fields = ["device", "label", "masked_pin", "valid_from", "valid_until", "created_at"]
+    fields = ("device", "label", "masked_pin", "valid_from", "valid_until", "created_at")
     readonly_fields = fields
 
     @admin.display(description=_("暗証番号"))

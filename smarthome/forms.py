@@ -78,7 +78,8 @@ class PinCodeForm(forms.Form):
         return pin
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         valid_from, valid_until = cleaned.get("valid_from"), cleaned.get("valid_until")
         if valid_from and valid_until and valid_until <= valid_from:
             self.add_error("valid_until", ValidationError(_("有効終了日時は有効開始日時より後にしてください。")))

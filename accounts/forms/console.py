@@ -57,7 +57,8 @@ class StaffAccountForm(forms.ModelForm):
             self.fields["operator"].required = True
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if "password1" not in self.fields or not cleaned.get("password1"):
             return cleaned
         if cleaned["password1"] != cleaned.get("password2"):

@@ -41,9 +41,10 @@ def account_delete(*, user: User) -> AccountDeletion | None:
     tabs: the row lock makes the second one find nothing). The caller logs the request
     out; every other session of the account ends here.
     """
-    user = User.objects.select_for_update().filter(pk=user.pk, phone_number__isnull=False).first()
-    if user is None:
+    locked = User.objects.select_for_update().filter(pk=user.pk, phone_number__isnull=False).first()
+    if locked is None:
         return None
+    user = locked  # the locked row from here on
     # Before the row goes: the rooms read what they need of the account (its leases' units).
     erased = {holder.key: holder.erase(user) for holder in personal_data_holders()}
 

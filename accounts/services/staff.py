@@ -41,7 +41,7 @@ def staff_account_create(*, operator: Operator, username: str, password: str, ro
         actor=acting_user,
         operator=operator,
         action=AuditLogEntry.Action.STAFF_CREATE,
-        target_label=staff.username,
+        target_label=staff.get_username(),
         new_value=role,
     )
     return staff

@@ -230,7 +230,7 @@ _CLAIMED_FIELDS = ("channel", "target", "language")
 def _delivery_sql(vendor: str) -> dict[str, str]:
     meta, quote = VerificationCode._meta, connection.ops.quote_name
     table = quote(meta.db_table)
-    column = {field.name: quote(field.column) for field in meta.concrete_fields}
+    column = {field.name: quote(field.column) for field in meta.concrete_fields if field.column is not None}
     attempts = column["delivery_attempts"]
     returning = ", ".join(column[name] for name in _CLAIMED_FIELDS)
     if vendor == "postgresql":

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.forms.deletion import DeletionAgreeForm
 from accounts.services.deletion import account_delete
-from accounts.views.access import resident_required
+from accounts.views.access import ResidentRequest, resident_required
 
 SESSION_AGREED = "accounts.deletion.agreed_at"
 SESSION_DONE = "accounts.deletion.done_at"
@@ -41,7 +41,7 @@ def _about_page(request: HttpRequest, form: DeletionAgreeForm, status: int = HTT
 @never_cache
 @resident_required
 @require_http_methods(["GET", "POST"])
-def deletion_about(request: HttpRequest) -> HttpResponse:
+def deletion_about(request: ResidentRequest) -> HttpResponse:
     """「設定情報の削除」について: what goes, what stays; tick 「同意します」 → 「設定情報の削除」."""
     if request.method == "GET":
         return _about_page(request, DeletionAgreeForm())
@@ -56,7 +56,7 @@ def deletion_about(request: HttpRequest) -> HttpResponse:
 @never_cache
 @resident_required
 @require_http_methods(["GET", "POST"])
-def deletion_confirm(request: HttpRequest) -> HttpResponse:
+def deletion_confirm(request: ResidentRequest) -> HttpResponse:
     """The last question: 「削除」 deletes, ends every session and shows the done page."""
     if not _fresh(request.session.get(SESSION_AGREED), AGREEMENT_SECONDS):
         messages.error(request, _("「同意します」にチェックを入れてから「設定情報の削除」を押してください。"))

@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 from django.db import connection
 
@@ -26,7 +26,7 @@ class CleanupProgress(Protocol):
     def advance(self, done: int) -> None: ...
 
 
-def progress_wants_total(progress: CleanupProgress | None) -> bool:
+def progress_wants_total(progress: CleanupProgress | None) -> TypeGuard[CleanupProgress]:
     """Whether `progress.start` needs a COUNT (a progress that draws nothing sets `wants_total = False`)."""
     return progress is not None and getattr(progress, "wants_total", True)
 

@@ -60,7 +60,7 @@ def demo_accounts_seed(*, today: datetime.date | None = None) -> DemoAccounts:
     }
     leases = []
     for phone, attribute_code, unit_number, start, end in DEMO_RESIDENTS:
-        if unit_number is None:
+        if unit_number is None or start is None:  # an owner: no lease
             continue
         lease, _ = Lease.objects.update_or_create(
             unit=units[unit_number],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from myspacecore.help.services import COMMENT_MAX_LENGTH
+from myspacecore.help.models import COMMENT_MAX_LENGTH
 from myspacecore.help.topics import QUERY_MAX_LENGTH
 
 

@@ -10,6 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+# TextField's max_length only sizes the form field; the service checks it (help_feedback_create).
+COMMENT_MAX_LENGTH = 1000
+
 
 class HelpFeedback(models.Model):
     """One answer to "Was this helpful?" on a help page; anonymous (no account, no IP kept)."""
@@ -17,7 +20,7 @@ class HelpFeedback(models.Model):
     # The slug of a topic in myspacecore.help.topics (the registry is code, not a table).
     topic = models.CharField(_("ヘルプ項目"), max_length=64, db_index=True)
     helpful = models.BooleanField(_("役に立った"))
-    comment = models.TextField(_("コメント"), max_length=1000, blank=True)
+    comment = models.TextField(_("コメント"), max_length=COMMENT_MAX_LENGTH, blank=True)
     language = models.CharField(_("言語"), max_length=8, blank=True)
     created_at = models.DateTimeField(_("日時"), default=timezone.now, db_index=True)
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django.db.models import Count, Q
 
 from myspacecore.help.models import HelpFeedback
 
 
-def help_feedback_summary() -> list[dict]:
+class HelpFeedbackCounts(TypedDict):
+    topic: str
+    yes: int
+    no: int
+    comments: int
+
+
+def help_feedback_summary() -> list[HelpFeedbackCounts]:
     """Per help topic: how many answered yes, no, and left a comment (for platform staff)."""
     return list(
         HelpFeedback.objects.values("topic")

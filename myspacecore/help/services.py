@@ -6,10 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from myspacecore.help.models import HelpFeedback
+from myspacecore.help.models import COMMENT_MAX_LENGTH, HelpFeedback
 from myspacecore.help.topics import help_topic_get
-
-COMMENT_MAX_LENGTH = HelpFeedback._meta.get_field("comment").max_length
 
 
 @transaction.atomic

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.template.loader import render_to_string
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Longest query the search looks at; anything longer is cut, never an error.
 QUERY_MAX_LENGTH = 100
@@ -22,17 +26,18 @@ QUERY_MAX_LENGTH = 100
 @dataclass(frozen=True)
 class HelpCategory:
     slug: str
-    title: str
+    # Lazy translations: the registry is built at import, the text is read in the request's language.
+    title: StrOrPromise
 
 
 @dataclass(frozen=True)
 class HelpTopic:
     slug: str
     category: str
-    title: str
-    summary: str
+    title: StrOrPromise
+    summary: StrOrPromise
     # Words a resident may type that the text itself does not contain.
-    keywords: tuple[str, ...] = field(default=())
+    keywords: tuple[StrOrPromise, ...] = field(default=())
 
     @property
     def template_name(self) -> str:

@@ -70,5 +70,3 @@ ANYMAIL = {"POSTMARK_SERVER_TOKEN": env("POSTMARK_SERVER_TOKEN", default="")}
 # SMS through a real provider (Twilio by default)
 # ------------------------------------------------------------------------------
 SMS_BACKEND = env("SMS_BACKEND", default="accounts.sms.backends.twilio.SmsBackend")
-
-LOGGING["root"]["level"] = env("DJANGO_LOG_LEVEL", default="INFO")  # noqa: F405

@@ -9,8 +9,11 @@ builds on it; a start-up check refuses an admin that does not.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import models
 from django.http import Http404, HttpRequest
@@ -20,6 +23,15 @@ from phonenumber_field.phonenumber import PhoneNumber
 from phonenumber_field.phonenumber import to_python as phone_to_python
 
 from myspacecore.tenancy.scoping import operator_scope, operator_scope_q, user_in_scope
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+    # What the mixins below are mixed into, for the type checker: their `super()` calls and
+    # `self.model` are ModelAdmin's. At run time they stay plain mixins.
+    _ModelAdminBase = admin.ModelAdmin[Any]
+else:
+    _ModelAdminBase = object
 
 # Counting more rows than this per page view costs more than the number tells anyone.
 COUNT_CAP = 1_000
@@ -33,7 +45,9 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: COUNT_CAP + 1].count()
+        capped = self.object_list[: COUNT_CAP + 1]
+        # The admin pages a QuerySet; anything else is counted as Django's Paginator does.
+        return capped.count() if isinstance(capped, models.QuerySet) else len(capped)
 
 
 class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
@@ -68,13 +82,24 @@ class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
         return self.related_list_url is not None or super().has_output()
 
 
+def acting_staff(request: HttpRequest) -> User:
+    """The staff member behind a console request, as the audit rows record them.
+
+    The console's `admin_view` lets no anonymous request through; this says so to the
+    type checker once, instead of every admin method casting `request.user`.
+    """
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    return request.user
+
+
 def _changelist_url(site: admin.AdminSite, model: type[models.Model]) -> str | None:
     if not site.is_registered(model):
         return None
     return reverse(f"{site.name}:{model._meta.app_label}_{model._meta.model_name}_changelist")
 
 
-class OperatorScopedAdminMixin:
+class OperatorScopedAdminMixin(_ModelAdminBase):
     """Put first in the bases of every ModelAdmin of the site: it scopes everything it shows.
 
     Object pages (change, delete, history and the custom object views) answer 404 for
@@ -156,7 +181,7 @@ def phone_search_term(search_term: str) -> str:
     return phone.as_e164 if isinstance(phone, PhoneNumber) and phone.is_valid() else search_term
 
 
-class ReadOnlyAdminMixin:
+class ReadOnlyAdminMixin(_ModelAdminBase):
     """A record the console shows and never writes: no add, change or delete, for anyone."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -169,7 +194,7 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class PlatformOnlyMixin:
+class PlatformOnlyMixin(_ModelAdminBase):
     """Superusers only, whatever permissions a group might carry."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:

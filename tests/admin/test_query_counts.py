@@ -13,7 +13,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.models import VerificationCode, VerificationTarget
-from myspacecore.tenancy.models import AuditLogEntry
+from myspacecore.tenancy import scoped_admin
+from myspacecore.tenancy.models import AuditLogEntry, Unit
 from tests.admin.conftest import tenant_build
 from tests.factories import LeaseFactory, ProfileFactory, ResidentFactory, StaffFactory, UnitFactory
 from tests.smarthome.factories import PinCodeFactory, RemoteControlSettingFactory, UnitSmartLockFactory
@@ -84,3 +85,13 @@ def test_every_changelist_has_a_bounded_query_count(client, operator_groups, dja
             response = client.get(url)
         assert response.status_code == HTTPStatus.OK
         assert count_queries(client, url) == few[url], f"{url}: queries grow with rows"
+
+
+def test_the_capped_paginator_counts_at_most_one_past_the_cap(monkeypatch, django_assert_num_queries):
+    """A QuerySet is counted in one capped COUNT; any other sequence by its length, as Django's Paginator does."""
+    monkeypatch.setattr(scoped_admin, "COUNT_CAP", 3)
+    UnitFactory.create_batch(5)
+    with django_assert_num_queries(1):
+        assert scoped_admin.CappedCountPaginator(Unit.objects.order_by("pk"), 2).count == 4
+    assert scoped_admin.CappedCountPaginator(list(range(5)), 2).count == 4
+    assert scoped_admin.CappedCountPaginator(list(range(2)), 2).count == 2
