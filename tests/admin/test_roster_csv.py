@@ -129,6 +129,23 @@ def test_a_cell_over_the_csv_field_limit_is_an_error_of_the_file(tenants):
     assert not plan.is_valid
 
 
+def test_a_unit_number_longer_than_the_field_is_an_error_of_its_cell(tenants):
+    a, _b = tenants
+    too_long = "9" * (Unit._meta.get_field("number").max_length + 1)
+    row = f"A-PROPERTY メゾン,{too_long},090-2000-0001,rental_resident,2026-04-01,\n"
+    plan = lease_import_preview(operator=a.operator, content=HEADER + row)
+    assert [str(error) for error in plan.errors] == ["2行目「部屋番号」: 部屋番号が長すぎます。"]
+
+
+def test_a_unit_number_field_without_a_length_limit_takes_a_long_number(tenants, monkeypatch):
+    """max_length is optional on a CharField: None means no limit, not a TypeError in the preview."""
+    a, _b = tenants
+    monkeypatch.setattr(Unit._meta.get_field("number"), "max_length", None)
+    row = f"A-PROPERTY メゾン,{'9' * 40},090-2000-0001,rental_resident,2026-04-01,\n"
+    plan = lease_import_preview(operator=a.operator, content=HEADER + row)
+    assert plan.errors == [] and plan.lines[0].row.unit_number == "9" * 40
+
+
 def test_shift_jis_files_from_excel_are_read(client, tenants):
     a, _b = tenants
     client.force_login(a.admin)

@@ -25,13 +25,14 @@ unit, phone number and start date match an existing lease updates it; otherwise 
 
 from __future__ import annotations
 
+import builtins
 import csv
 import datetime
 import io
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -102,7 +103,9 @@ class RosterRow:
     unit: Unit | None = None  # None: the import creates the unit
     existing: Lease | None = None  # not None: this row updates that lease
 
-    @property
+    # `builtins.property`: in this class body `property` is the field above, and once that
+    # field had a default, a bare `@property` would decorate with the Property model.
+    @builtins.property
     def creates_unit(self) -> bool:
         return self.unit is None
 
@@ -229,7 +232,7 @@ def _header_read(record: list[str] | None) -> RosterHeader:
 
 def _records_read(reader: Iterator[list[str]], header: RosterHeader) -> list[tuple[int, dict[str, str]]]:
     """(line number, cells) of each non-blank record, up to MAX_ROWS of them."""
-    records = []
+    records: list[tuple[int, dict[str, str]]] = []
     for line, record in enumerate(reader, start=2):
         if not any(cell.strip() for cell in record):
             continue
@@ -265,7 +268,9 @@ def _property_parse(text: str, roster: RosterContext) -> Property:
 
 
 def _unit_number_parse(text: str, roster: RosterContext) -> str:
-    if len(text) > Unit._meta.get_field("number").max_length:
+    # The model's limit, read from the field; a CharField may have none (max_length None).
+    max_length = Unit._meta.get_field("number").max_length
+    if max_length is not None and len(text) > max_length:
         raise ValidationError(_("部屋番号が長すぎます。"))
     return text
 
@@ -335,9 +340,10 @@ ROSTER_CHECKS: list[Callable[[list[RosterRow], RosterContext], Iterable[RowError
 
 def _roster_context(*, operator: Operator, header: RosterHeader) -> RosterContext:
     """The operator's properties, units and the user attributes: three queries, whatever the file's size."""
-    # accounts' attribute model, as the lease names it: tenancy sits below accounts.
-    attribute_model = Lease._meta.get_field("attribute").related_model
-    attributes = {}
+    # accounts' attribute model, as the lease names it: tenancy sits below accounts, so it is
+    # not imported, and the field's related model is typed as any model.
+    attribute_model = cast("type[UserAttribute]", Lease._meta.get_field("attribute").related_model)
+    attributes: dict[str, UserAttribute] = {}
     for attribute in attribute_model.objects.all():
         attributes[attribute.code] = attribute
         attributes[attribute.name] = attribute
