@@ -52,8 +52,11 @@ class ProfileBasicsForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Built per request: the range moves with the calendar.
-        self.fields["birth_year"].choices = [("", _("選択してください")), *((y, str(y)) for y in birth_year_range())]
-        self.fields["birth_year"].help_text = _("登録後は変更できません。")
+        birth_year = self.fields["birth_year"]
+        # `fields` is typed as plain Fields; this one is the TypedChoiceField declared above.
+        assert isinstance(birth_year, forms.TypedChoiceField)
+        birth_year.choices = [("", _("選択してください")), *((y, str(y)) for y in birth_year_range())]
+        birth_year.help_text = _("登録後は変更できません。")
         self.fields["gender"].help_text = _("登録後は変更できません。")
 
 

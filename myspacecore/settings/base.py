@@ -138,7 +138,7 @@ REQUEST_BODY_MAX_BYTES = 256 * 1024
 REQUEST_BODY_MAX_BYTES_BY_URL_NAME = {"admin:tenancy_lease_import": 2 * 1024 * 1024 + 64 * 1024}
 
 # Permissions-Policy (django-permissions-policy): no page of ours uses any of these.
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (
         "accelerometer",
