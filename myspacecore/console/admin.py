@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import csv
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -36,6 +38,7 @@ from myspacecore.tenancy.scoped_admin import (
     PlatformOnlyMixin,
     ReadOnlyAdminMixin,
     ScopedModelAdmin,
+    acting_staff,
     phone_search_term,
 )
 from myspacecore.tenancy.scoping import operator_scope
@@ -50,6 +53,9 @@ from myspacecore.tenancy.services.roster import (
     roster_upload_take,
 )
 from smarthome.services import unit_move_out_now
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class _Echo:
@@ -110,7 +116,7 @@ class PropertyAdmin(ScopedModelAdmin):
         return super().get_list_filter(request) if request.user.is_superuser else []
 
     def get_changeform_initial_data(self, request: HttpRequest):
-        return {"operator": request.user.operator_id, **super().get_changeform_initial_data(request)}
+        return {"operator": acting_staff(request).operator_id, **super().get_changeform_initial_data(request)}
 
     @admin.display(description=_("この物件の一覧"))
     def lists_of_property(self, obj: Property) -> str:
@@ -152,10 +158,10 @@ class UnitAdmin(ScopedModelAdmin):
                 "title": _("退去リセットの確認"),
                 "unit": unit,
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
             }
             return TemplateResponse(request, "admin/tenancy/unit/move_out_confirm.html", context)
-        result = unit_move_out_now(unit=unit, acting_user=request.user)
+        result = unit_move_out_now(unit=unit, acting_user=acting_staff(request))
         remotes = ngettext("リモコン情報 %(count)d件", "リモコン情報 %(count)d件", result.remote_settings) % {
             "count": result.remote_settings
         }
@@ -207,7 +213,7 @@ class LeaseAdmin(ScopedModelAdmin):
         return super().get_search_results(request, queryset, phone_search_term(search_term))
 
     @admin.display(description=_("契約状況"))
-    def status_display(self, obj: Lease) -> str:
+    def status_display(self, obj: Lease) -> StrOrPromise:
         return obj.status().label
 
     @admin.display(description=_("アカウント連携"), boolean=True)
@@ -256,7 +262,11 @@ class LeaseAdmin(ScopedModelAdmin):
         form = LeaseImportForm(request.POST, request.FILES, user=request.user)
         if not form.is_valid():
             return self._import_page(request, {"form": form}, HTTPStatus.BAD_REQUEST)
-        operator = form.cleaned_data.get("operator") or request.user.operator
+        staff = acting_staff(request)
+        # The form asks for the operator when the staff member has none of their own.
+        operator = form.cleaned_data.get("operator") or staff.operator
+        if operator is None:
+            raise PermissionDenied
         try:
             # One byte over the limit is enough to refuse it; never read a huge upload whole.
             content = roster_csv_decode(form.cleaned_data["file"].read(ROSTER_MAX_BYTES + 1))
@@ -266,7 +276,7 @@ class LeaseAdmin(ScopedModelAdmin):
         plan = lease_import_preview(operator=operator, content=content)
         if not plan.is_valid:
             return self._import_page(request, {"form": form, "plan": plan}, HTTPStatus.BAD_REQUEST)
-        token = roster_upload_keep(user=request.user, operator=operator, content=content)
+        token = roster_upload_keep(user=staff, operator=operator, content=content)
         confirm_form = LeaseImportConfirmForm(initial={"token": token})
         return self._import_page(request, {"form": form, "plan": plan, "confirm_form": confirm_form})
 
@@ -275,10 +285,11 @@ class LeaseAdmin(ScopedModelAdmin):
         confirm_form = LeaseImportConfirmForm(request.POST)
         # A malformed token was never issued: refused as an expired one is.
         token = confirm_form.cleaned_data["token"] if confirm_form.is_valid() else ""
+        staff = acting_staff(request)
         try:
-            upload = roster_upload_take(user=request.user, token=token)
+            upload = roster_upload_take(user=staff, token=token)
             operator = self._import_operator(request, upload.operator_id)
-            result = lease_import(operator=operator, content=upload.content, acting_user=request.user)
+            result = lease_import(operator=operator, content=upload.content, acting_user=staff)
         except ValidationError as error:
             context = {"form": LeaseImportForm(user=request.user), "import_errors": error.messages}
             return self._import_page(request, context, HTTPStatus.BAD_REQUEST)
@@ -310,11 +321,10 @@ class LeaseAdmin(ScopedModelAdmin):
 
 @admin.register(AuditLogEntry)
 class AuditLogEntryAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
-    list_display = ["created_at", "actor_label", "action", "target_label", "old_value", "new_value", "operator"]
+    fields = ("created_at", "actor_label", "action", "target_label", "old_value", "new_value", "operator")
+    list_display = readonly_fields = fields
     list_select_related = ["operator"]
     list_filter = ["action"]
-    fields = list_display
-    readonly_fields = list_display
 
 
 # Platform staff only: the staff groups
@@ -324,6 +334,8 @@ class AuditLogEntryAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
 admin.site.unregister(Group)
 
 
+# django-stubs types GroupAdmin.formfield_for_manytomany's request as optional; Django always
+# passes one, and the scoping mixin must not accept None (unscoped choices).
 @admin.register(Group)
-class GroupAdmin(PlatformOnlyMixin, OperatorScopedAdminMixin, DjangoGroupAdmin):
+class GroupAdmin(PlatformOnlyMixin, OperatorScopedAdminMixin, DjangoGroupAdmin):  # type: ignore[misc]
     """Django's group admin, scoped like the rest, for platform staff only."""
