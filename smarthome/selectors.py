@@ -1,5 +1,6 @@
 """Reads of the smarthome app. Every lookup a resident makes goes through `*_for_user`,
-so another account's device, remote or PIN is simply not found (404), whatever the id."""
+so another account's device, remote or PIN is simply not found (404), whatever the id.
+They take the page's `request.user` as it is: an anonymous user sees nothing."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from myspacecore.tenancy.models import Lease
 from .models import Device, PinCode, RemoteControlSetting
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from accounts.models import User
 
 
@@ -31,7 +34,7 @@ def _devices_visible_q(*, user: User, on: datetime.date | None = None) -> Q:
     return Q(pk__in=own.union(of_unit))
 
 
-def devices_for_user(*, user: User, on: datetime.date | None = None) -> QuerySet[Device]:
+def devices_for_user(*, user: User | AnonymousUser, on: datetime.date | None = None) -> QuerySet[Device]:
     """The devices a resident sees, as a QuerySet to prefetch on (the data export); the device
     list page reads the same devices with their counts through `device_list_for_user`."""
     if not user.is_authenticated:
@@ -71,7 +74,7 @@ _DEVICE_LIST_SQL = """
 """
 
 
-def device_list_for_user(*, user: User, on: datetime.date | None = None) -> list[Device]:
+def device_list_for_user(*, user: User | AnonymousUser, on: datetime.date | None = None) -> list[Device]:
     """The devices of the device list page: those of `devices_for_user`, in the same order,
     with `remote_setting_count`, `pin_code_count`, and `unit_number` / `property_name`
     (None for an own device) instead of the related unit and property."""
@@ -81,7 +84,7 @@ def device_list_for_user(*, user: User, on: datetime.date | None = None) -> list
     return list(Device.objects.raw(_DEVICE_LIST_SQL, [user.pk, user.pk, on, on]))
 
 
-def device_get_for_user(*, user: User, device_id: int) -> Device:
+def device_get_for_user(*, user: User | AnonymousUser, device_id: int) -> Device:
     """One device the resident may see and edit; Http404 for any other id."""
     if not user.is_authenticated:
         raise Http404
@@ -90,7 +93,7 @@ def device_get_for_user(*, user: User, device_id: int) -> Device:
     )
 
 
-def remote_setting_get_for_user(*, user: User, remote_setting_id: int) -> RemoteControlSetting:
+def remote_setting_get_for_user(*, user: User | AnonymousUser, remote_setting_id: int) -> RemoteControlSetting:
     if not user.is_authenticated:
         raise Http404
     visible_devices = Device.objects.filter(_devices_visible_q(user=user)).values("pk")
@@ -100,7 +103,7 @@ def remote_setting_get_for_user(*, user: User, remote_setting_id: int) -> Remote
     )
 
 
-def pin_code_get_for_user(*, user: User, pin_code_id: int) -> PinCode:
+def pin_code_get_for_user(*, user: User | AnonymousUser, pin_code_id: int) -> PinCode:
     if not user.is_authenticated:
         raise Http404
     visible_devices = Device.objects.filter(_devices_visible_q(user=user)).values("pk")

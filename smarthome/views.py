@@ -1,24 +1,26 @@
 """My page > Smart home: a resident's devices, remote-control settings and smart-lock PINs.
 
-Every lookup goes through a `*_for_user` selector (another account's id answers 404),
-every change through one service, and each completed action leaves a message.
+Resident pages (staff get 403, as on accounts' pages); every lookup goes through a
+`*_for_user` selector (another account's id answers 404), every change through one
+service, and each completed action leaves a message.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from myspacecore.core.access import resident_required
+
 from . import selectors, services
 from .forms import PinCodeForm, RemoteSettingForm
 
 
-@login_required
+@resident_required
 @require_GET
 def device_list(request: HttpRequest) -> HttpResponse:
     devices = selectors.device_list_for_user(user=request.user)
@@ -29,7 +31,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
     return render(request, "smarthome/device_list.html", context)
 
 
-@login_required
+@resident_required
 @require_GET
 def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
     device = selectors.device_get_for_user(user=request.user, device_id=device_id)
@@ -41,7 +43,7 @@ def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
     return render(request, "smarthome/device_detail.html", context)
 
 
-@login_required
+@resident_required
 @require_http_methods(["GET", "POST"])
 def remote_setting_create(request: HttpRequest, device_id: int) -> HttpResponse:
     device = selectors.device_get_for_user(user=request.user, device_id=device_id)
@@ -57,7 +59,7 @@ def remote_setting_create(request: HttpRequest, device_id: int) -> HttpResponse:
     return render(request, "smarthome/remote_setting_form.html", {"device": device, "form": form, "is_new": True})
 
 
-@login_required
+@resident_required
 @require_http_methods(["GET", "POST"])
 def remote_setting_update(request: HttpRequest, remote_setting_id: int) -> HttpResponse:
     remote_setting = selectors.remote_setting_get_for_user(user=request.user, remote_setting_id=remote_setting_id)
@@ -80,7 +82,7 @@ def remote_setting_update(request: HttpRequest, remote_setting_id: int) -> HttpR
     return render(request, "smarthome/remote_setting_form.html", context)
 
 
-@login_required
+@resident_required
 @require_http_methods(["GET", "POST"])
 def remote_setting_delete(request: HttpRequest, remote_setting_id: int) -> HttpResponse:
     remote_setting = selectors.remote_setting_get_for_user(user=request.user, remote_setting_id=remote_setting_id)
@@ -95,7 +97,7 @@ def remote_setting_delete(request: HttpRequest, remote_setting_id: int) -> HttpR
     )
 
 
-@login_required
+@resident_required
 @require_http_methods(["GET", "POST"])
 def pin_code_create(request: HttpRequest, device_id: int) -> HttpResponse:
     device = selectors.device_get_for_user(user=request.user, device_id=device_id)
@@ -113,7 +115,7 @@ def pin_code_create(request: HttpRequest, device_id: int) -> HttpResponse:
     return render(request, "smarthome/pin_code_form.html", {"device": device, "form": form})
 
 
-@login_required
+@resident_required
 @require_http_methods(["GET", "POST"])
 def pin_code_delete(request: HttpRequest, pin_code_id: int) -> HttpResponse:
     pin_code = selectors.pin_code_get_for_user(user=request.user, pin_code_id=pin_code_id)

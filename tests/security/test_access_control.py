@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Profile, User
 from smarthome.models import PinCode, RemoteControlSetting
-from tests.factories import LeaseFactory, OperatorFactory, ProfileFactory, ResidentFactory, attribute
+from tests.factories import LeaseFactory, OperatorFactory, ProfileFactory, ResidentFactory, StaffFactory, attribute
 from tests.smarthome.factories import (
     DeviceFactory,
     PinCodeFactory,
@@ -102,6 +102,16 @@ def test_anonymous_visitor_reaches_no_smart_home_page(victim_objects):
         response = getattr(Client(), method)(url, data)
         assert response.status_code == HTTPStatus.FOUND, (method, url)
         assert response.url.startswith(reverse("accounts:signin"))
+    assert_untouched(victim_objects)
+
+
+@pytest.mark.parametrize("is_superuser", [False, True])
+def test_staff_get_403_on_every_smart_home_page(victim_objects, is_superuser):
+    """Staff are signed in but are not residents: 403, as on accounts' resident pages, not an empty page."""
+    staff = signed_in(StaffFactory(is_superuser=is_superuser))
+    for method, url, data in [("get", reverse("smarthome:device_list"), None), *attacks(victim_objects)]:
+        response = getattr(staff, method)(url, data)
+        assert response.status_code == HTTPStatus.FORBIDDEN, (method, url)
     assert_untouched(victim_objects)
 
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
-from smarthome.selectors import device_get_for_user, device_list_for_user, devices_for_user, pin_codes_active
+from smarthome.selectors import (
+    device_get_for_user,
+    device_list_for_user,
+    devices_for_user,
+    pin_code_get_for_user,
+    pin_codes_active,
+    remote_setting_get_for_user,
+)
 from tests.factories import LeaseFactory, ResidentFactory
 from tests.smarthome.factories import (
     DeviceFactory,
@@ -103,3 +111,20 @@ def test_device_list_page_has_counts_and_the_unit_of_each_device():
         for d in device_list_for_user(user=resident)
     }
     assert listed == {hub: (2, 0, None, None), lock: (0, 3, lock.unit.property.name, lock.unit.number)}
+
+
+def test_an_anonymous_user_finds_no_device_remote_or_pin():
+    """The `*_for_user` selectors take a page's `request.user` as it is: anonymous sees nothing."""
+    lock = SmartLockFactory()
+    remote = RemoteControlSettingFactory(device=lock)
+    pin = PinCodeFactory(device=lock)
+    anonymous = AnonymousUser()
+    assert list(devices_for_user(user=anonymous)) == []
+    assert device_list_for_user(user=anonymous) == []
+    for lookup, kwargs in [
+        (device_get_for_user, {"device_id": lock.pk}),
+        (remote_setting_get_for_user, {"remote_setting_id": remote.pk}),
+        (pin_code_get_for_user, {"pin_code_id": pin.pk}),
+    ]:
+        with pytest.raises(Http404):
+            lookup(user=anonymous, **kwargs)
