@@ -6,6 +6,8 @@ account uses the address is said only after the code proved it (no oracle).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -13,6 +15,10 @@ from django.utils.translation import gettext as _
 from accounts.flows.messages import CODE_SENT_TO_EMAIL
 from accounts.flows.pending import EMAIL, PendingVerification, SessionPendingStore
 from accounts.services.profile import profile_email_change
+
+if TYPE_CHECKING:
+    # The request of a page under resident_required: a type only, no arrow to the views.
+    from accounts.views.access import ResidentRequest
 
 SESSION_KEY = "accounts.profile.email_change"
 
@@ -32,19 +38,19 @@ def email_change_wait_seconds(email: str | None) -> int:
     return EMAIL.wait_seconds(email)
 
 
-def email_change_start(request: HttpRequest, *, email: str) -> PendingVerification:
+def email_change_start(request: ResidentRequest, *, email: str) -> PendingVerification:
     """Send a code to `email`; raises ValidationError "wait" or "locked"."""
     pending = PendingVerification.initiate(request, kind=EMAIL, store=_store(request), value=email, user=request.user)
     messages.success(request, CODE_SENT_TO_EMAIL)
     return pending
 
 
-def email_change_resume(request: HttpRequest) -> PendingVerification | None:
+def email_change_resume(request: ResidentRequest) -> PendingVerification | None:
     """The change waiting for its code; None when no code is pending."""
     return PendingVerification.resume(request, kind=EMAIL, store=_store(request), user=request.user)
 
 
-def email_change_confirm(request: HttpRequest, pending: PendingVerification, *, raw_code: str) -> None:
+def email_change_confirm(request: ResidentRequest, pending: PendingVerification, *, raw_code: str) -> None:
     """Verify the code, then set the address.
 
     Raises ValidationError when the code does not verify (the address is kept for the send

@@ -6,6 +6,8 @@ account uses the number is said only after the code proved it (no oracle).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -13,6 +15,10 @@ from django.utils.translation import gettext as _
 from accounts.flows.messages import CODE_SENT_TO_NEW_PHONE
 from accounts.flows.pending import PHONE_CHANGE, PendingVerification, SessionPendingStore
 from accounts.services.profile import user_phone_change
+
+if TYPE_CHECKING:
+    # The request of a page under resident_required: a type only, no arrow to the views.
+    from accounts.views.access import ResidentRequest
 
 SESSION_KEY = "accounts.profile.phone_change"
 
@@ -32,7 +38,7 @@ def phone_change_wait_seconds(phone: str | None) -> int:
     return PHONE_CHANGE.wait_seconds(phone)
 
 
-def phone_change_start(request: HttpRequest, *, phone: str) -> PendingVerification:
+def phone_change_start(request: ResidentRequest, *, phone: str) -> PendingVerification:
     """Send a code to the new number `phone` (E.164); raises ValidationError "wait" or "locked"."""
     pending = PendingVerification.initiate(
         request, kind=PHONE_CHANGE, store=_store(request), value=phone, user=request.user
@@ -41,12 +47,12 @@ def phone_change_start(request: HttpRequest, *, phone: str) -> PendingVerificati
     return pending
 
 
-def phone_change_resume(request: HttpRequest) -> PendingVerification | None:
+def phone_change_resume(request: ResidentRequest) -> PendingVerification | None:
     """The change waiting for its code; None when no code is pending."""
     return PendingVerification.resume(request, kind=PHONE_CHANGE, store=_store(request), user=request.user)
 
 
-def phone_change_confirm(request: HttpRequest, pending: PendingVerification, *, raw_code: str) -> None:
+def phone_change_confirm(request: ResidentRequest, pending: PendingVerification, *, raw_code: str) -> None:
     """Verify the code, then change the number (other sessions end, the old number is told).
 
     Raises ValidationError when the code does not verify (the number is kept for the send

@@ -9,7 +9,7 @@ summary is confirmed, and that goes through the idempotent `profile_register` se
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.http import HttpRequest
@@ -19,6 +19,10 @@ from accounts.flows.messages import CODE_SENT_TO_EMAIL
 from accounts.flows.pending import EMAIL, PendingState, PendingVerification, stored_code_id, stored_value
 from accounts.models import Profile, User
 from accounts.services.profile import email_validate_available, profile_register
+
+if TYPE_CHECKING:
+    # The request of a page under resident_required: a type only, no arrow to the views.
+    from accounts.views.access import ResidentRequest
 
 SESSION_KEY = "accounts.register"
 BASICS = ("nickname", "birth_year", "gender")
@@ -111,7 +115,7 @@ def registration_email_typed(state: WizardState, *, email: str) -> None:
         state.update(email_draft=email, code_id=None)
 
 
-def registration_email_start(request: HttpRequest, state: WizardState, *, email: str) -> PendingVerification:
+def registration_email_start(request: ResidentRequest, state: WizardState, *, email: str) -> PendingVerification:
     """Send a code to `email`; raises ValidationError "wait" or "locked"."""
     pending = PendingVerification.initiate(
         request, kind=EMAIL, store=WizardPendingStore(state), value=email, user=request.user
@@ -120,13 +124,13 @@ def registration_email_start(request: HttpRequest, state: WizardState, *, email:
     return pending
 
 
-def registration_email_resume(request: HttpRequest, state: WizardState) -> PendingVerification | None:
+def registration_email_resume(request: ResidentRequest, state: WizardState) -> PendingVerification | None:
     """The address waiting for its code; None when no code is pending."""
     return PendingVerification.resume(request, kind=EMAIL, store=WizardPendingStore(state), user=request.user)
 
 
 def registration_email_confirm(
-    request: HttpRequest, state: WizardState, pending: PendingVerification, *, raw_code: str
+    request: ResidentRequest, state: WizardState, pending: PendingVerification, *, raw_code: str
 ) -> None:
     """Verify the code; the address becomes the wizard's, unless another account uses it.
 

@@ -12,7 +12,7 @@ from http import HTTPStatus
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -34,7 +34,13 @@ from accounts.flows.phone_change import (
 )
 from accounts.forms.profile import CodeForm, EmailForm, NicknameForm, PhoneForm
 from accounts.services.profile import profile_nickname_change
-from accounts.views.access import attribute_allows, can_change_phone, can_set_email, resident_required
+from accounts.views.access import (
+    ResidentRequest,
+    attribute_allows,
+    can_change_phone,
+    can_set_email,
+    resident_required,
+)
 from accounts.views.code_pages import code_context, wait_context
 from myspacecore.tenancy.selectors import operator_contact_for_user
 
@@ -42,7 +48,7 @@ from myspacecore.tenancy.selectors import operator_contact_for_user
 # ------------------------------------------------------------------------------
 
 
-def _edit_page(request: HttpRequest, *, form: NicknameForm, status: int = HTTPStatus.OK) -> HttpResponse:
+def _edit_page(request: ResidentRequest, *, form: NicknameForm, status: int = HTTPStatus.OK) -> HttpResponse:
     user = request.user
     allowed_phone = can_change_phone(user)
     context = {
@@ -57,7 +63,7 @@ def _edit_page(request: HttpRequest, *, form: NicknameForm, status: int = HTTPSt
 
 @resident_required
 @require_http_methods(["GET", "POST"])
-def profile_edit(request: HttpRequest) -> HttpResponse:
+def profile_edit(request: ResidentRequest) -> HttpResponse:
     """Nickname form (「設定情報変更」); birth year and gender shown, never in the form."""
     profile = request.user.profile
     if request.method == "POST":
@@ -81,7 +87,7 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
 @resident_required
 @attribute_allows(can_change_phone)
 @require_http_methods(["GET", "POST"])
-def profile_phone(request: HttpRequest) -> HttpResponse:
+def profile_phone(request: ResidentRequest) -> HttpResponse:
     """New number -> 「送信する」: an SMS code goes to the new number."""
     draft = phone_change_draft(request)
     # A PhoneNumber (not the E.164 string) so the field shows the national format.
@@ -102,7 +108,7 @@ def profile_phone(request: HttpRequest) -> HttpResponse:
 @resident_required
 @attribute_allows(can_change_phone)
 @require_http_methods(["GET", "POST"])
-def profile_phone_verify(request: HttpRequest) -> HttpResponse:
+def profile_phone_verify(request: ResidentRequest) -> HttpResponse:
     """Code -> 「認証する」: the number changes, other sessions end, the old number is told."""
     pending = phone_change_resume(request)
     if pending is None:
@@ -126,7 +132,7 @@ def profile_phone_verify(request: HttpRequest) -> HttpResponse:
 @resident_required
 @attribute_allows(can_set_email)
 @require_http_methods(["GET", "POST"])
-def profile_email(request: HttpRequest) -> HttpResponse:
+def profile_email(request: ResidentRequest) -> HttpResponse:
     """Address -> 「送信する」: an e-mail code goes to the new address."""
     draft = email_change_draft(request)
     form = EmailForm(request.POST if request.method == "POST" else None, initial={"email": draft or ""})
@@ -149,7 +155,7 @@ def profile_email(request: HttpRequest) -> HttpResponse:
 @resident_required
 @attribute_allows(can_set_email)
 @require_http_methods(["GET", "POST"])
-def profile_email_verify(request: HttpRequest) -> HttpResponse:
+def profile_email_verify(request: ResidentRequest) -> HttpResponse:
     """Code -> 「認証する」: the address is set; the old one (if any) is told."""
     pending = email_change_resume(request)
     if pending is None:

@@ -15,11 +15,14 @@ So each step checks what it needs and redirects to the right step otherwise.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import Concatenate, ParamSpec
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -37,16 +40,20 @@ from accounts.flows.registration import (
 )
 from accounts.forms.profile import CodeForm, ProfileBasicsForm, RegisterEmailForm
 from accounts.models import Profile
-from accounts.views.access import attribute_allows, can_set_email, resident_required
+from accounts.views.access import ResidentRequest, attribute_allows, can_set_email, resident_required
 from accounts.views.code_pages import code_context, wait_context
 
+P = ParamSpec("P")
 
-def wizard_step(view):
+
+def wizard_step(
+    view: Callable[Concatenate[ResidentRequest, WizardState, P], HttpResponseBase],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
     """A resident without a profile; with a profile, the wizard is over: go to the edit page."""
 
     @resident_required
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
+    def wrapper(request: ResidentRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         if Profile.objects.filter(user=request.user).exists():
             return redirect("accounts:register_done" if request.method == "POST" else "accounts:profile")
         return view(request, WizardState(request), *args, **kwargs)
@@ -54,13 +61,13 @@ def wizard_step(view):
     return wrapper
 
 
-def _step_after_basics(request: HttpRequest, state: WizardState) -> str:
+def _step_after_basics(request: ResidentRequest, state: WizardState) -> str:
     if can_set_email(request.user) and not state.get("email_done"):
         return "accounts:register_email"
     return "accounts:register_confirm"
 
 
-def _steps(request: HttpRequest, current: int) -> dict:
+def _steps(request: ResidentRequest, current: int) -> dict:
     """The progress list: which steps this account has, and where it is."""
     labels = [(1, _("基本情報"))]
     if can_set_email(request.user):
@@ -71,7 +78,7 @@ def _steps(request: HttpRequest, current: int) -> dict:
 
 @wizard_step
 @require_http_methods(["GET", "POST"])
-def register_basics(request: HttpRequest, state: WizardState) -> HttpResponse:
+def register_basics(request: ResidentRequest, state: WizardState) -> HttpResponse:
     """Step 1: nickname, birth year, gender -> 「次へ」. What was typed before is prefilled."""
     if request.method == "POST":
         form = ProfileBasicsForm(request.POST)
@@ -86,7 +93,7 @@ def register_basics(request: HttpRequest, state: WizardState) -> HttpResponse:
 @wizard_step
 @attribute_allows(can_set_email)
 @require_http_methods(["GET", "POST"])
-def register_email(request: HttpRequest, state: WizardState) -> HttpResponse:
+def register_email(request: ResidentRequest, state: WizardState) -> HttpResponse:
     """Step 2 (only if the attribute allows): address -> 「送信」 sends an e-mail code."""
     if not state.has_basics:
         return redirect("accounts:register")
@@ -122,7 +129,7 @@ def register_email(request: HttpRequest, state: WizardState) -> HttpResponse:
 @wizard_step
 @attribute_allows(can_set_email)
 @require_http_methods(["GET", "POST"])
-def register_code(request: HttpRequest, state: WizardState) -> HttpResponse:
+def register_code(request: ResidentRequest, state: WizardState) -> HttpResponse:
     """Step 3: code -> 「認証する」. One try: wrong or expired -> wait, back to step 2 (address kept)."""
     if not state.has_basics:
         return redirect("accounts:register")
@@ -143,7 +150,7 @@ def register_code(request: HttpRequest, state: WizardState) -> HttpResponse:
 
 @wizard_step
 @require_http_methods(["GET", "POST"])
-def register_confirm(request: HttpRequest, state: WizardState) -> HttpResponse:
+def register_confirm(request: ResidentRequest, state: WizardState) -> HttpResponse:
     """Step 4: the summary -> 「設定完了」 creates the profile (atomically, once)."""
     if not state.has_basics:
         return redirect("accounts:register")
@@ -180,7 +187,7 @@ def register_confirm(request: HttpRequest, state: WizardState) -> HttpResponse:
 
 @resident_required
 @require_GET
-def register_done(request: HttpRequest) -> HttpResponse:
+def register_done(request: ResidentRequest) -> HttpResponse:
     """Step 5: 「利用開始」 -> My page. Only once the profile exists."""
     profile = Profile.objects.filter(user=request.user).first()
     if profile is None:
