@@ -108,7 +108,7 @@ class SessionPendingStore:
 
     def save(self, state: PendingState) -> None:
         """Write the state under the key."""
-        data = {self.value_name: state.value}
+        data: dict[str, str | int] = {self.value_name: state.value}
         if state.code_id is not None:
             data["code_id"] = state.code_id
         self.session[self.key] = data

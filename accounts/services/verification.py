@@ -334,7 +334,7 @@ def _settle(code_id: int, state: str, now: datetime) -> bool:
 
 def verification_code_verify(
     *,
-    code_id: int,
+    code_id: int | None,
     purpose: str,
     target: str,
     raw_code,
@@ -343,8 +343,9 @@ def verification_code_verify(
     """Check `raw_code` against code `code_id`, issued for exactly this purpose, target and user.
 
     Success marks the code USED and resets the target's failures. A wrong or expired code
-    is burned and counted (VerificationFailed with the wait); a code already settled raises
-    VerificationFailed("used"). Raises VerificationLocked for a locked target.
+    is burned and counted (VerificationFailed with the wait); a code already settled, or no
+    code (`code_id` None: the flow gave it up), raises VerificationFailed("used"). Raises
+    VerificationLocked for a locked target.
     """
     plain = normalize_code(raw_code)
     user_id = user.pk if user is not None else None
@@ -354,7 +355,7 @@ def verification_code_verify(
         row = _target_row_locked(target)
         if _is_locked(row):
             raise VerificationLocked(target)
-        code = VerificationCode.objects.filter(pk=code_id).first()
+        code = VerificationCode.objects.filter(pk=code_id).first() if code_id is not None else None
         if code is None or code.state != VerificationCode.State.PENDING:
             raise VerificationFailed("used", retry_after=_wait_of(row, now))
 

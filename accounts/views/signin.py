@@ -64,7 +64,9 @@ def signin(request: HttpRequest) -> HttpResponse:
         form.add_error(None, exc)
         if exc.code == "locked":
             return _phone_page(request, form, status=HTTPStatus.FORBIDDEN)
-        return _phone_page(request, form, wait=exc.params["seconds"], status=HTTPStatus.TOO_MANY_REQUESTS)
+        # The other refusal is "wait", whose params carry the seconds (flows.messages.wait_error).
+        wait = exc.params["seconds"] if exc.params else 0
+        return _phone_page(request, form, wait=wait, status=HTTPStatus.TOO_MANY_REQUESTS)
     return redirect("accounts:signin_code")
 
 

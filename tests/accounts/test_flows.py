@@ -244,6 +244,17 @@ def test_abort_gives_the_code_up_and_keeps_the_value(django_capture_on_commit_ca
     assert VerificationCode.objects.get().state == VerificationCode.State.PENDING, "the engine is not asked"
 
 
+def test_verify_after_abort_is_refused_as_used_and_leaves_the_code_alone(django_capture_on_commit_callbacks):
+    """After abort there is no code id: the engine finds no code, as for one already settled."""
+    request = next_request()
+    pending = initiate(django_capture_on_commit_callbacks, request)
+    pending.abort()
+    with pytest.raises(ValidationError) as excinfo:
+        pending.verify(last_sms_code(PHONE))
+    assert refusal(excinfo) == ("used", "この認証コードは使用できません。新しい認証コードを送信してください。")
+    assert VerificationCode.objects.get().state == VerificationCode.State.PENDING
+
+
 # Missing and stale state
 # ------------------------------------------------------------------------------
 
