@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 
 from myspacecore.core.app_settings import AppSettings
+from myspacecore.core.retry import CODE_DELIVERY, RETRY_POLICIES
 
 _DEFAULTS: dict[str, object] = {
     # A code is valid this long after it is issued (SPEC: 5 minutes).
@@ -25,8 +26,9 @@ _DEFAULTS: dict[str, object] = {
     "MAX_WAIT": datetime.timedelta(hours=1),
     # NIST SP 800-63B-4 §3.2.2: at most 100 consecutive failures, then staff must unlock.
     "MAX_CONSECUTIVE_FAILURES": 100,
-    # Delivery retries on transient provider errors (exponential backoff, bounded).
-    "DELIVERY_MAX_RETRIES": 5,
+    # Delivery retries on transient provider errors; the backoff is the code delivery policy's
+    # (myspacecore.core.retry), and so is this default.
+    "DELIVERY_MAX_RETRIES": RETRY_POLICIES[CODE_DELIVERY].max_retries,
     # Rate limits in django-ratelimit notation, one place for all of them.
     "RATE_LIMITS": {
         "code_send_target": "5/h",

@@ -36,13 +36,14 @@ def accounts_settings_check(app_configs=None, **kwargs) -> list[Error]:
 def _broker_visibility_errors() -> list[Error]:
     """A Redis broker must not hand a code's delivery out again while a live worker still holds it.
 
-    The longest hold is a retry waiting out its countdown (at most RETRY_BACKOFF_MAX) and then
-    running up to the hard time limit (acks_late). Past the visibility timeout kombu puts the
-    message back on the queue, and a second worker would run it beside the first.
+    The longest hold is a retry waiting out its countdown (at most the longest of any task's
+    retry policy, myspacecore.core.retry) and then running up to the hard time limit
+    (acks_late). Past the visibility timeout kombu puts the message back on the queue, and a
+    second worker would run it beside the first.
     """
     from django.conf import settings
 
-    from .tasks import RETRY_BACKOFF_MAX
+    from myspacecore.core.retry import longest_countdown
 
     if not str(getattr(settings, "CELERY_BROKER_URL", "")).startswith(("redis://", "rediss://", "sentinel://")):
         return []
@@ -51,7 +52,7 @@ def _broker_visibility_errors() -> list[Error]:
         return [Error("CELERY_TASK_TIME_LIMIT must be set: acks_late tasks need a bounded run.", id="accounts.E007")]
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
     visibility_timeout = options.get("visibility_timeout", 3600)  # kombu's default
-    longest_hold = time_limit + RETRY_BACKOFF_MAX
+    longest_hold = time_limit + longest_countdown()
     if visibility_timeout <= longest_hold:
         return [
             Error(
