@@ -29,7 +29,54 @@ def accounts_settings_check(app_configs=None, **kwargs) -> list[Error]:
             Fernet(key)
         except (ValueError, TypeError):
             errors.append(Error("An ACCOUNTS_DELIVERY_KEYS entry is not a Fernet key.", id="accounts.E006"))
+    errors += _rate_limit_errors()
     errors += _broker_visibility_errors()
+    return errors
+
+
+# Settings merged into ACCOUNTS_RATE_LIMITS: still set, they would be silently ignored.
+_RETIRED_RATE_SETTINGS = {
+    "ACCOUNTS_ADMIN_LOGIN_RATES": "admin_login_username / admin_login_ip",
+    "ACCOUNTS_ADMIN_OTP_RATES": "admin_otp_user / admin_otp_ip",
+}
+
+
+def _rate_limit_errors() -> list[Error]:
+    """Every rate of the table, and the SMS cap as a rate, parses (django-ratelimit would read
+    "5/hr" as 5/h, and fail on "five/h" only at the first request); every key names a limit
+    the site counts; no rate is set by a retired setting name."""
+    from django.conf import settings
+
+    from myspacecore.core.ratelimits import parse_rate
+
+    from .app_settings import DEFAULT_RATE_LIMITS
+
+    if not isinstance(app_settings.RATE_LIMITS, dict):
+        return [Error("ACCOUNTS_RATE_LIMITS must be a table of rates (a dict).", id="accounts.E008")]
+    errors: list[Error] = []
+    rates = {
+        **{f"ACCOUNTS_RATE_LIMITS[{key!r}]": rate for key, rate in app_settings.RATE_LIMITS.items()},
+        # Counted as a rate per hour of the whole site (accounts.ratelimits); 0 turns it off.
+        "ACCOUNTS_SMS_GLOBAL_HOURLY_CAP": f"{app_settings.SMS_GLOBAL_HOURLY_CAP}/h",
+    }
+    for name, rate in rates.items():
+        try:
+            parse_rate(rate)
+        except ValueError as exc:
+            errors.append(Error(f"{name}: {exc}.", id="accounts.E008"))
+    unknown = sorted(set(app_settings.RATE_LIMITS) - set(DEFAULT_RATE_LIMITS))
+    if unknown:
+        errors.append(
+            Error(
+                f"ACCOUNTS_RATE_LIMITS names no limit of the site: {', '.join(unknown)}.",
+                hint=f"The limits are: {', '.join(DEFAULT_RATE_LIMITS)}.",
+                id="accounts.E009",
+            )
+        )
+    for name, keys in _RETIRED_RATE_SETTINGS.items():
+        if hasattr(settings, name):
+            hint = f"Set ACCOUNTS_RATE_LIMITS {keys} instead."
+            errors.append(Error(f"{name} is no longer read.", hint=hint, id="accounts.E010"))
     return errors
 
 
