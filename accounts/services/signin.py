@@ -35,7 +35,7 @@ def _roster_leases(phone_number: str):
 
 
 def _lease_in_force_first(leases: list[Lease]) -> Lease | None:
-    current = [lease for lease in leases if lease.is_in_force]
+    current = [lease for lease in leases if lease.is_in_force]  # type: ignore[attr-defined]  # with_in_force
     # Among current leases the most recent start wins; otherwise the soonest future one.
     return current[-1] if current else (leases[0] if leases else None)
 

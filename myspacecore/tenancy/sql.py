@@ -20,7 +20,10 @@ def table(model: type[models.Model]) -> str:
 
 def column(alias: str, model: type[models.Model], field_name: str) -> str:
     """The quoted column of `model`'s field `field_name` in the table named `alias` in the query."""
-    return f"{alias}.{connection.ops.quote_name(model._meta.get_field(field_name).column)}"
+    field = model._meta.get_field(field_name)
+    if not isinstance(field, models.Field) or not field.column:
+        raise ValueError(f"{model.__name__}.{field_name} has no column of its own")
+    return f"{alias}.{connection.ops.quote_name(field.column)}"
 
 
 def lease_in_force_sql(alias: str, on: datetime.date) -> tuple[str, list[datetime.date]]:
