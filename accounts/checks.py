@@ -29,20 +29,68 @@ def accounts_settings_check(app_configs=None, **kwargs) -> list[Error]:
             Fernet(key)
         except (ValueError, TypeError):
             errors.append(Error("An ACCOUNTS_DELIVERY_KEYS entry is not a Fernet key.", id="accounts.E006"))
+    errors += _rate_limit_errors()
     errors += _broker_visibility_errors()
+    return errors
+
+
+# Settings merged into ACCOUNTS_RATE_LIMITS: still set, they would be silently ignored.
+_RETIRED_RATE_SETTINGS = {
+    "ACCOUNTS_ADMIN_LOGIN_RATES": "admin_login_username / admin_login_ip",
+    "ACCOUNTS_ADMIN_OTP_RATES": "admin_otp_user / admin_otp_ip",
+}
+
+
+def _rate_limit_errors() -> list[Error]:
+    """Every rate of the table, and the SMS cap as a rate, parses (django-ratelimit would read
+    "5/hr" as 5/h, and fail on "five/h" only at the first request); every key names a limit
+    the site counts; no rate is set by a retired setting name."""
+    from django.conf import settings
+
+    from myspacecore.core.ratelimits import parse_rate
+
+    from .app_settings import DEFAULT_RATE_LIMITS
+
+    if not isinstance(app_settings.RATE_LIMITS, dict):
+        return [Error("ACCOUNTS_RATE_LIMITS must be a table of rates (a dict).", id="accounts.E008")]
+    errors: list[Error] = []
+    rates = {
+        **{f"ACCOUNTS_RATE_LIMITS[{key!r}]": rate for key, rate in app_settings.RATE_LIMITS.items()},
+        # Counted as a rate per hour of the whole site (accounts.ratelimits); 0 turns it off.
+        "ACCOUNTS_SMS_GLOBAL_HOURLY_CAP": f"{app_settings.SMS_GLOBAL_HOURLY_CAP}/h",
+    }
+    for name, rate in rates.items():
+        try:
+            parse_rate(rate)
+        except ValueError as exc:
+            errors.append(Error(f"{name}: {exc}.", id="accounts.E008"))
+    unknown = sorted(set(app_settings.RATE_LIMITS) - set(DEFAULT_RATE_LIMITS))
+    if unknown:
+        errors.append(
+            Error(
+                f"ACCOUNTS_RATE_LIMITS names no limit of the site: {', '.join(unknown)}.",
+                hint=f"The limits are: {', '.join(DEFAULT_RATE_LIMITS)}.",
+                id="accounts.E009",
+            )
+        )
+    for name, keys in _RETIRED_RATE_SETTINGS.items():
+        if hasattr(settings, name):
+            hint = f"Set ACCOUNTS_RATE_LIMITS {keys} instead."
+            errors.append(Error(f"{name} is no longer read.", hint=hint, id="accounts.E010"))
     return errors
 
 
 def _broker_visibility_errors() -> list[Error]:
     """A Redis broker must not hand a code's delivery out again while a live worker still holds it.
 
-    The longest hold is a retry waiting out its countdown (at most RETRY_BACKOFF_MAX) and then
-    running up to the hard time limit (acks_late). Past the visibility timeout kombu puts the
-    message back on the queue, and a second worker would run it beside the first.
+    The longest hold is a retry waiting out its countdown (at most the longest of any task's
+    retry policy, myspacecore.core.retry) and then running up to the hard time limit
+    (acks_late). Past the visibility timeout kombu puts the message back on the queue, and a
+    second worker would run it beside the first.
     """
     from django.conf import settings
 
-    from .tasks import RETRY_BACKOFF_MAX
+    from myspacecore.core.retry import longest_countdown
 
     if not str(getattr(settings, "CELERY_BROKER_URL", "")).startswith(("redis://", "rediss://", "sentinel://")):
         return []
@@ -51,7 +99,7 @@ def _broker_visibility_errors() -> list[Error]:
         return [Error("CELERY_TASK_TIME_LIMIT must be set: acks_late tasks need a bounded run.", id="accounts.E007")]
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
     visibility_timeout = options.get("visibility_timeout", 3600)  # kombu's default
-    longest_hold = time_limit + RETRY_BACKOFF_MAX
+    longest_hold = time_limit + longest_countdown()
     if visibility_timeout <= longest_hold:
         return [
             Error(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import smtplib
@@ -11,14 +12,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from accounts.sms import SmsTransientError, send_sms
+from myspacecore.core.retry import CODE_DELIVERY, NOTICE, RETRY_POLICIES, RetryPolicy, retry_or_give_up
 
 logger = logging.getLogger(__name__)
 
-# Exponential backoff of delivery retries: 2, 4, 8, 16, 32 … seconds, capped. The cap bounds
-# every retry countdown of this module: the broker's visibility timeout must outlast it
-# (accounts.checks, E007).
-RETRY_BACKOFF_BASE = 2
-RETRY_BACKOFF_MAX = 300
+
+def _delivery_policy() -> RetryPolicy:
+    """The code delivery policy, with ACCOUNTS_DELIVERY_MAX_RETRIES retries."""
+    from accounts.app_settings import app_settings
+
+    return dataclasses.replace(RETRY_POLICIES[CODE_DELIVERY], max_retries=app_settings.DELIVERY_MAX_RETRIES)
 
 
 @functools.cache
@@ -53,8 +56,8 @@ def verification_code_send(self, code_id: int, sealed: str):
     """Deliver code `code_id` (sealed plain code in `sealed`) by SMS or e-mail.
 
     Idempotent: a code that is no longer pending, or already sent, is skipped; an expired
-    one is recorded as SKIPPED and never sent. Transient provider errors are retried with
-    exponential backoff up to DELIVERY_MAX_RETRIES, then the delivery is recorded FAILED.
+    one is recorded as SKIPPED and never sent. Transient provider errors are retried on the
+    code delivery policy (myspacecore.core.retry), then the delivery is recorded FAILED.
     Returns the outcome (for logs and tests).
 
     A delivery is two statements: the claim (one conditional UPDATE that counts the
@@ -82,9 +85,10 @@ def verification_code_send(self, code_id: int, sealed: str):
         code = None if plain is None else verification_code_delivery_claim(code_id=code_id, now=now)
     except (OperationalError, InterfaceError) as exc:
         # The database went away (an outage, a restart, a connection cut mid-task): nothing
-        # was sent. Again later, on a new connection.
-        logger.warning("verification code #%s: database unavailable (%s), retry", code_id, type(exc).__name__)
-        return _retry_later(self, exc)
+        # was sent. Again later, on a new connection; once retries run out Celery raises.
+        return retry_or_give_up(
+            self, exc, policy=_delivery_policy(), what=f"verification code #{code_id}: database", logger=logger
+        )
     if code is None:
         # Not claimed: settled, already sent, or expired. Only an expired one is recorded.
         if verification_code_delivery_skip(code_id=code_id, now=None if plain is None else now):
@@ -109,33 +113,17 @@ def verification_code_send(self, code_id: int, sealed: str):
 
 
 def _delivery_retry_or_fail(task, code, exc: BaseException) -> str:
-    from accounts.app_settings import app_settings
     from accounts.services.verification import mask_target
 
-    if not _is_transient(exc) or task.request.retries >= app_settings.DELIVERY_MAX_RETRIES:
+    if not _is_transient(exc):
         return _delivery_failed(code, exc)
-    logger.warning(
-        "verification code #%s to %s: transient %s, retry %s in %s s",
-        code.pk, mask_target(code.target), type(exc).__name__, task.request.retries + 1, _countdown(task),
-    )
-    return _retry_later(task, exc)
-
-
-def _countdown(task) -> int:
-    return min(RETRY_BACKOFF_BASE ** (task.request.retries + 1), RETRY_BACKOFF_MAX)
-
-
-def _retry_later(task, exc: BaseException):
-    """Retry with backoff, at most DELIVERY_MAX_RETRIES times (then Celery raises `exc`)."""
-    from accounts.app_settings import app_settings
-
-    # On a worker retry() raises Retry; run eagerly (tests, local development) it returns
-    # the retry, which Celery applies at once, without the countdown.
-    return task.retry(
-        exc=exc,
-        countdown=_countdown(task),
-        max_retries=app_settings.DELIVERY_MAX_RETRIES,
-        throw=not task.request.is_eager,
+    return retry_or_give_up(
+        task,
+        exc,
+        policy=_delivery_policy(),
+        what=f"verification code #{code.pk} to {mask_target(code.target)}",
+        logger=logger,
+        give_up=functools.partial(_delivery_failed, code, exc),
     )
 
 
@@ -175,9 +163,7 @@ def _delivery_failed(code, exc: BaseException) -> str:
 @shared_task(
     name="accounts.user_phone_changed_notice_send",
     autoretry_for=(ConnectionError, TimeoutError, SmsTransientError),
-    retry_backoff=True,
-    retry_backoff_max=RETRY_BACKOFF_MAX,
-    max_retries=5,
+    **RETRY_POLICIES[NOTICE].task_options(),
     ignore_result=True,
 )
 def user_phone_changed_notice_send(*, old_phone: str, language: str) -> None:
@@ -190,9 +176,7 @@ def user_phone_changed_notice_send(*, old_phone: str, language: str) -> None:
 @shared_task(
     name="accounts.profile_email_changed_notice_send",
     autoretry_for=(ConnectionError, TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError),
-    retry_backoff=True,
-    retry_backoff_max=RETRY_BACKOFF_MAX,
-    max_retries=5,
+    **RETRY_POLICIES[NOTICE].task_options(),
     ignore_result=True,
 )
 def profile_email_changed_notice_send(*, old_email: str, language: str) -> None:

@@ -12,7 +12,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from myspacecore.tenancy.models import Lease
+from myspacecore.tenancy.models import Lease, Property, Unit
+from myspacecore.tenancy.sql import lease_in_force_sql, table
 
 from .models import Device, PinCode, RemoteControlSetting
 
@@ -28,7 +29,7 @@ def _devices_visible_q(*, user: User, on: datetime.date | None = None) -> Q:
     A UNION of two indexed lookups: `owner_user = … OR unit_id IN (…)` made PostgreSQL
     scan every device (1.5 s with 100,000 residents, see bench/README.md).
     """
-    current_units = Lease.objects.current(on).filter(resident=user).values("unit_id")
+    current_units = Lease.objects.in_force(on).filter(resident=user).values("unit_id")
     own = Device.objects.filter(owner_user=user).order_by().values("pk")
     of_unit = Device.objects.filter(unit__in=current_units).order_by().values("pk")
     return Q(pk__in=own.union(of_unit))
@@ -42,7 +43,7 @@ def devices_for_user(*, user: User | AnonymousUser, on: datetime.date | None = N
     # The units are read first, so the device lookup is `owner_user = … OR unit_id IN (<ids>)`:
     # PostgreSQL ORs the two indexes (BitmapOr) as it cannot with a subquery, and the ORM
     # builds this much faster than the union `_devices_visible_q` needs (bench/README.md).
-    unit_ids = list(Lease.objects.current(on).filter(resident=user).order_by().values_list("unit_id", flat=True))
+    unit_ids = list(Lease.objects.in_force(on).filter(resident=user).order_by().values_list("unit_id", flat=True))
     visible = Q(owner_user=user) | Q(unit_id__in=unit_ids) if unit_ids else Q(owner_user=user)
     return (
         Device.objects.filter(visible).select_related("unit__property").order_by("unit_id", "name", "pk")
@@ -56,22 +57,25 @@ def devices_for_user(*, user: User | AnonymousUser, on: datetime.date | None = N
 # about ten times running them (bench/README.md, pages.py). Each branch of the UNION is an
 # index lookup (owner_user_id; lease resident_id -> device unit_id); `OR unit_id IN (SELECT …)`
 # would scan every device.
-_DEVICE_LIST_SQL = """
-    SELECT d.*, u.number AS unit_number, p.name AS property_name,
-           (SELECT count(*) FROM smarthome_remotecontrolsetting r WHERE r.device_id = d.id) AS remote_setting_count,
-           (SELECT count(*) FROM smarthome_pincode c WHERE c.device_id = d.id) AS pin_code_count
-    FROM smarthome_device d
-    LEFT JOIN accounts_unit u ON u.id = d.unit_id
-    LEFT JOIN accounts_property p ON p.id = u.property_id
-    WHERE d.id IN (
-        SELECT id FROM smarthome_device WHERE owner_user_id = %s
-        UNION
-        SELECT unit_device.id FROM smarthome_device unit_device
-        JOIN accounts_lease l ON l.unit_id = unit_device.unit_id
-        WHERE l.resident_id = %s AND l.start_date <= %s AND (l.end_date IS NULL OR l.end_date >= %s)
-    )
-    ORDER BY d.unit_id, d.name, d.id
-"""
+def _device_list_sql(*, user_id: int, on: datetime.date) -> tuple[str, list[object]]:
+    in_force, in_force_params = lease_in_force_sql("l", on)
+    sql = f"""
+        SELECT d.*, u.number AS unit_number, p.name AS property_name,
+               (SELECT count(*) FROM {table(RemoteControlSetting)} r WHERE r.device_id = d.id) AS remote_setting_count,
+               (SELECT count(*) FROM {table(PinCode)} c WHERE c.device_id = d.id) AS pin_code_count
+        FROM {table(Device)} d
+        LEFT JOIN {table(Unit)} u ON u.id = d.unit_id
+        LEFT JOIN {table(Property)} p ON p.id = u.property_id
+        WHERE d.id IN (
+            SELECT id FROM {table(Device)} WHERE owner_user_id = %s
+            UNION
+            SELECT unit_device.id FROM {table(Device)} unit_device
+            JOIN {table(Lease)} l ON l.unit_id = unit_device.unit_id
+            WHERE l.resident_id = %s AND {in_force}
+        )
+        ORDER BY d.unit_id, d.name, d.id
+    """  # noqa: S608 - names from the models' _meta, values are parameters
+    return sql, [user_id, user_id, *in_force_params]
 
 
 def device_list_for_user(*, user: User | AnonymousUser, on: datetime.date | None = None) -> list[Device]:
@@ -80,8 +84,8 @@ def device_list_for_user(*, user: User | AnonymousUser, on: datetime.date | None
     (None for an own device) instead of the related unit and property."""
     if not user.is_authenticated:
         return []
-    on = on or timezone.localdate()
-    return list(Device.objects.raw(_DEVICE_LIST_SQL, [user.pk, user.pk, on, on]))
+    sql, params = _device_list_sql(user_id=user.pk, on=on or timezone.localdate())
+    return list(Device.objects.raw(sql, params))
 
 
 def device_get_for_user(*, user: User | AnonymousUser, device_id: int) -> Device:

@@ -242,12 +242,12 @@ def units_awaiting_reset(*, on: datetime.date | None = None) -> QuerySet[Unit]:
     """
     on = on or timezone.localdate()
     last_end = (
-        Lease.objects.filter(unit=OuterRef("pk"), end_date__lt=on).order_by("-end_date").values("end_date")[:1]
+        Lease.objects.past(on).filter(unit=OuterRef("pk")).order_by("-end_date").values("end_date")[:1]
     )
     return (
         Unit.objects.annotate(last_lease_end=Subquery(last_end))
         .filter(last_lease_end__isnull=False)
-        .exclude(pk__in=Lease.objects.current(on).values("unit_id"))
+        .exclude(pk__in=Lease.objects.in_force(on).values("unit_id"))
         .annotate(last_reset_on=TruncDate("last_reset_at", tzinfo=timezone.get_current_timezone()))
         .filter(Q(last_reset_at__isnull=True) | Q(last_reset_on__lte=F("last_lease_end")))
     )

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from celery import shared_task
 
+from myspacecore.core.retry import RETRY_POLICIES, SETTINGS_PURGE, retry_or_give_up
+
 logger = logging.getLogger(__name__)
 
-# Bounded exponential backoff of purge retries: 2, 4, 8, 16, 32 s.
-PURGE_MAX_RETRIES = 5
-RETRY_BACKOFF_BASE = 2
-RETRY_BACKOFF_MAX = 300
+PURGE_RETRY = RETRY_POLICIES[SETTINGS_PURGE]
 # Sweeps may run long on a first run over a big table; cut short they just lose one batch.
 SWEEP_SOFT_TIME_LIMIT = 25 * 60
 SWEEP_TIME_LIMIT = 30 * 60
@@ -38,31 +38,35 @@ def settings_purge_request_run(self, purge_request_id: int) -> str:
 
     Idempotent, so `acks_late` and redelivery after a lost worker are safe: the purge is
     one transaction, a killed worker leaves it pending, and a done request is skipped.
-    Transient errors are retried with backoff up to PURGE_MAX_RETRIES, then the request is
-    marked FAILED for `manage.py cleanup_purge_requests`. Returns the outcome.
+    Transient errors are retried on the settings purge policy (myspacecore.core.retry), then
+    the request is marked FAILED for `manage.py cleanup_purge_requests`. Returns the outcome.
     """
-    from smarthome.services import settings_purge_request_fail, settings_purge_request_process
+    from smarthome.services import settings_purge_request_process
 
     try:
         purge_request = settings_purge_request_process(purge_request_id=purge_request_id)
     except _transient_errors() as exc:
-        if self.request.retries >= PURGE_MAX_RETRIES:
-            settings_purge_request_fail(purge_request_id=purge_request_id, error=exc)
-            return "failed"
-        countdown = min(RETRY_BACKOFF_BASE ** (self.request.retries + 1), RETRY_BACKOFF_MAX)
-        logger.warning(
-            "settings purge request #%s: %s, retry %s in %s s",
-            purge_request_id, type(exc).__name__, self.request.retries + 1, countdown,
+        return retry_or_give_up(
+            self,
+            exc,
+            policy=PURGE_RETRY,
+            what=f"settings purge request #{purge_request_id}",
+            logger=logger,
+            give_up=functools.partial(_purge_request_failed, purge_request_id, exc),
         )
-        # Eager (tests, local development) retry() returns instead of raising; see accounts.tasks.
-        return self.retry(exc=exc, countdown=countdown, max_retries=PURGE_MAX_RETRIES, throw=not self.request.is_eager)
     except Exception as exc:  # a bug or bad data: record it; the sweep tries again later
         logger.exception("settings purge request #%s failed", purge_request_id)
-        settings_purge_request_fail(purge_request_id=purge_request_id, error=exc)
-        return "failed"
+        return _purge_request_failed(purge_request_id, exc)
     if purge_request is None:
         return "missing"
     return "done"
+
+
+def _purge_request_failed(purge_request_id: int, exc: BaseException) -> str:
+    from smarthome.services import settings_purge_request_fail
+
+    settings_purge_request_fail(purge_request_id=purge_request_id, error=exc)
+    return "failed"
 
 
 @shared_task(

@@ -17,7 +17,6 @@ import unicodedata
 import regex
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -228,9 +227,7 @@ def user_phone_change(
     if old_phone:
         # The roster follows the account: otherwise whoever is given the old number next would
         # be linked to this resident's lease at their first sign-in.
-        Lease.objects.filter(resident=user, phone_number=old_phone).filter(
-            Q(end_date__isnull=True) | Q(end_date__gte=timezone.localdate())
-        ).update(phone_number=e164)
+        Lease.objects.filter(resident=user, phone_number=old_phone).not_ended().update(phone_number=e164)
         language = user.language
         transaction.on_commit(
             lambda: user_phone_changed_notice_send.apply_async(

@@ -6,7 +6,6 @@ import logging
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User, UserAttribute
@@ -24,19 +23,19 @@ class SignInRefused(Exception):
 
 
 def _roster_leases(phone_number: str):
-    """Current and future leases of the number, the one in force (else the soonest) first."""
+    """Leases of the number in force or yet to start (`is_in_force` says which), by start."""
     today = timezone.localdate()
     return (
         Lease.objects.filter(phone_number=phone_number)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .not_ended(today)
+        .with_in_force(today)
         .select_related("attribute")
         .order_by("start_date", "pk")
     )
 
 
 def _lease_in_force_first(leases: list[Lease]) -> Lease | None:
-    today = timezone.localdate()
-    current = [lease for lease in leases if lease.start_date <= today]
+    current = [lease for lease in leases if lease.is_in_force]  # type: ignore[attr-defined]  # with_in_force
     # Among current leases the most recent start wins; otherwise the soonest future one.
     return current[-1] if current else (leases[0] if leases else None)
 

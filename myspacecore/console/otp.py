@@ -124,8 +124,11 @@ def admin_otp_step_redirect(request: HttpRequest) -> HttpResponseRedirect | None
 
 def admin_otp_retry_after(request: HttpRequest, *, increment: bool) -> int:
     """Count (or only look at) failed tokens of this account and IP; seconds to wait, 0 if none."""
-    rates = app_settings.ADMIN_OTP_RATES
-    limits = [("admin_otp_ip", rates["ip"], BY_IP), ("admin_otp_user", rates["user"], request.user.pk)]
+    rates = app_settings.RATE_LIMITS
+    limits = [
+        ("admin_otp_ip", rates["admin_otp_ip"], BY_IP),
+        ("admin_otp_user", rates["admin_otp_user"], request.user.pk),
+    ]
     return failures_retry_after(request, limits, increment=increment)
 
 

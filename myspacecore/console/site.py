@@ -5,7 +5,7 @@ Installed as the default site (`OperatorAdminConfig` in INSTALLED_APPS replaces
 `myspacecore/urls.py` keeps `admin.site.urls`.
 
 Failed sign-ins are counted per IP and per username on the shared cache (django-ratelimit,
-rates in `app_settings.ADMIN_LOGIN_RATES`); once either is over its rate, the sign-in
+rates `admin_login_*` of `app_settings.RATE_LIMITS`); once either is over its rate, the sign-in
 answers 429 without checking the password, so a guesser learns nothing more until the
 window ends.
 """
@@ -24,11 +24,11 @@ from myspacecore.core.ratelimits import BY_IP, failures_retry_after
 
 def admin_login_retry_after(request: HttpRequest, *, increment: bool) -> int:
     """Count (or only look at) the failed sign-ins of this IP and username; seconds to wait, 0 if none."""
-    rates = app_settings.ADMIN_LOGIN_RATES
-    limits: list[tuple[str, str, object]] = [("admin_login_ip", rates["ip"], BY_IP)]
+    rates = app_settings.RATE_LIMITS
+    limits: list[tuple[str, str, object]] = [("admin_login_ip", rates["admin_login_ip"], BY_IP)]
     username = request.POST.get("username", "").strip().casefold()
     if username:
-        limits.append(("admin_login_username", rates["username"], username))
+        limits.append(("admin_login_username", rates["admin_login_username"], username))
     return failures_retry_after(request, limits, increment=increment)
 
 

@@ -9,7 +9,7 @@ be queued either) instead of a redis error becoming a 500.
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django_ratelimit.core import get_usage
+from django_ratelimit.core import _split_rate, get_usage, rate_re
 from redis.exceptions import RedisError
 
 from myspacecore.core.exceptions import RateLimited, ServiceUnavailable
@@ -30,6 +30,22 @@ BY_IP = object()
 # Every counter's cache key starts with this (kept from when all limits lived in accounts:
 # renaming it would reset every counter at the deploy).
 GROUP_PREFIX = "accounts."
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """(count, seconds) of a rate such as "5/15m", read by django-ratelimit's own parser.
+
+    Stricter about the text than django-ratelimit, which reads only the front of the string
+    ("5/hr" as 5/h, "5/" as 5 a second): the whole text must be a rate with its period.
+    ValueError when it is not.
+    """
+    match = rate_re.fullmatch(rate) if isinstance(rate, str) else None
+    if match is None or match.group(3) is None:
+        raise ValueError(f"{rate!r} is not a rate such as '5/h' or '20/15m' (periods: s, m, h, d)")
+    count, seconds = _split_rate(rate)
+    if seconds <= 0:
+        raise ValueError(f"{rate!r} has an empty window")
+    return count, seconds
 
 
 def _key(key: object):

@@ -18,14 +18,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.decorators import ratelimit
 
+from accounts.app_settings import app_settings
+from myspacecore.core.ratelimits import parse_rate
 from myspacecore.core.refusals import ratelimited
 from myspacecore.help.forms import HelpFeedbackForm, HelpSearchForm
 from myspacecore.help.services import help_feedback_create
 from myspacecore.help.topics import HelpTopic, help_topic_get, help_topics_by_category, help_topics_search
 from myspacecore.tenancy.selectors import operator_contact_for_user
 
-# Answers per IP: enough for a household reading several pages, too few to flood the table.
-FEEDBACK_RATE = "10/h"
+
+def _feedback_rate(group: str, request: HttpRequest) -> str:
+    """Answers per IP: `help_feedback` of the site's rate table, read at each request."""
+    return app_settings.RATE_LIMITS["help_feedback"]
 
 
 def _topic_or_404(slug: str) -> HelpTopic:
@@ -67,12 +71,14 @@ def help_topic(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["POST"])
-@ratelimit(key="ip", rate=FEEDBACK_RATE, method="POST", block=False, group="accounts.help_feedback")
+@ratelimit(key="ip", rate=_feedback_rate, method="POST", block=False, group="accounts.help_feedback")
 def help_feedback(request: HttpRequest, slug: str) -> HttpResponse:
     """「はい」 / 「いいえ」 (+ optional comment) -> stored, thanked, back to the page."""
     topic = _topic_or_404(slug)
     if getattr(request, "limited", False):
-        return ratelimited(request, retry_after=60 * 60)
+        # At most one window away (django-ratelimit does not say how much of it is left).
+        _count, window = parse_rate(app_settings.RATE_LIMITS["help_feedback"])
+        return ratelimited(request, retry_after=window)
     form = HelpFeedbackForm(request.POST)
     if form.is_valid():
         try:

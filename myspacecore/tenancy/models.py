@@ -82,19 +82,45 @@ class Unit(models.Model):
 
 
 class LeaseQuerySet(models.QuerySet):
-    """Lease states by date: future (not started), current (in force), past (ended)."""
+    """Lease states by day, each rule written once. `on` is a local date, today by default.
 
-    def current(self, on: datetime.date | None = None) -> LeaseQuerySet:
-        on = on or timezone.localdate()
-        return self.filter(start_date__lte=on).filter(
-            models.Q(end_date__isnull=True) | models.Q(end_date__gte=on)
+    The raw-SQL reads (bench/README.md) take the in-force rule from
+    `myspacecore.tenancy.sql.lease_in_force_sql`, its twin in SQL: a change to the rule (issue
+    14: "and accepted by the resident") is made to `_in_force_q` and that function together;
+    tests/tenancy/test_lease_rules.py fails when the two disagree on any boundary day.
+    """
+
+    @staticmethod
+    def _in_force_q(on: datetime.date) -> models.Q:
+        # In force through its end day: the end date is the last day of the lease.
+        return models.Q(start_date__lte=on) & (models.Q(end_date__isnull=True) | models.Q(end_date__gte=on))
+
+    def in_force(self, on: datetime.date | None = None) -> LeaseQuerySet:
+        """Leases in force on day `on`: started on or before it, ending on or after it (or never)."""
+        return self.filter(self._in_force_q(on or timezone.localdate()))
+
+    def with_in_force(self, on: datetime.date | None = None) -> LeaseQuerySet:
+        """Each lease with `is_in_force` (bool): whether it is in force on day `on` (the same rule)."""
+        in_force = models.ExpressionWrapper(
+            self._in_force_q(on or timezone.localdate()), output_field=models.BooleanField()
         )
+        return self.annotate(is_in_force=in_force)
+
+    def not_ended(self, on: datetime.date | None = None) -> LeaseQuerySet:
+        """Leases in force or yet to start on day `on`: ending on or after it, or never."""
+        on = on or timezone.localdate()
+        return self.filter(models.Q(end_date__isnull=True) | models.Q(end_date__gte=on))
 
     def future(self, on: datetime.date | None = None) -> LeaseQuerySet:
+        """Leases that start after day `on`."""
         return self.filter(start_date__gt=on or timezone.localdate())
 
     def past(self, on: datetime.date | None = None) -> LeaseQuerySet:
+        """Leases that ended before day `on`."""
         return self.filter(end_date__lt=on or timezone.localdate())
+
+    # The console's status filter (Lease.Status.CURRENT) says "current": the same rule.
+    current = in_force
 
 
 class Lease(models.Model):

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from django.apps import apps
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
 
 from myspacecore.tenancy.roles import OPERATOR_ADMIN_GROUP, OPERATOR_GROUPS
 
@@ -24,22 +23,20 @@ NOTHING = Q(pk__in=[])
 # lease's indexed `resident_id`, so a changelist page (ORDER BY -pk LIMIT 100) walks the
 # primary-key index and stops at the page size instead of materialising every row of a
 # large operator first. PostgreSQL may still hash the residency test once per query (the
-# operator's current leases: ~100 ms for 100,000) when a page meets residents' own
+# operator's leases not ended: ~100 ms for 100,000) when a page meets residents' own
 # devices; numbers in bench/admin_scale.py.
 
 
-def _current_leases(operator_id: int) -> models.QuerySet:
-    """The operator's current and future leases. A past lease does not make a resident:
+def _leases_not_ended(operator_id: int) -> models.QuerySet:
+    """The operator's leases in force or yet to start. A past lease does not make a resident:
     after moving out, their phone number and sessions are no longer that operator's business."""
     Lease = apps.get_model("tenancy", "Lease")
-    return Lease.objects.filter(unit__property__operator_id=operator_id).filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=timezone.localdate())
-    )
+    return Lease.objects.filter(unit__property__operator_id=operator_id).not_ended()
 
 
 def _is_resident(operator_id: int, ref: str) -> Exists:
-    """The account in column `ref` is on a current or future lease of the operator."""
-    return Exists(_current_leases(operator_id).filter(resident_id=OuterRef(ref)))
+    """The account in column `ref` is on a lease of the operator that has not ended."""
+    return Exists(_leases_not_ended(operator_id).filter(resident_id=OuterRef(ref)))
 
 
 def _residents(operator_id: int) -> Q:

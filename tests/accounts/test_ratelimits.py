@@ -109,9 +109,11 @@ def test_verify_limit_answers_429_with_retry_after(client, rates, settings):
 
 
 def test_a_rate_table_override_keeps_the_rates_it_does_not_name(settings):
-    settings.ACCOUNTS_RATE_LIMITS = {"code_send_ip": "7/h"}
-    settings.ACCOUNTS_ADMIN_LOGIN_RATES = {"ip": "3/15m"}
+    settings.ACCOUNTS_RATE_LIMITS = {"code_send_ip": "7/h", "admin_login_ip": "3/15m"}
 
     assert app_settings.RATE_LIMITS["code_send_ip"] == "7/h"
     assert app_settings.RATE_LIMITS["code_send_target"] == "5/h"
-    assert app_settings.ADMIN_LOGIN_RATES == {"username": "5/15m", "ip": "3/15m"}
+    assert (app_settings.RATE_LIMITS["admin_login_username"], app_settings.RATE_LIMITS["admin_login_ip"]) == (
+        "5/15m",
+        "3/15m",
+    )

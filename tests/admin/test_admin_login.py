@@ -45,7 +45,7 @@ def test_a_username_that_reads_ip_is_still_counted_per_username(client):
 
 
 def test_failures_from_one_ip_across_usernames_lock_that_ip(client, settings):
-    settings.ACCOUNTS_ADMIN_LOGIN_RATES = {"ip": "3/15m"}
+    settings.ACCOUNTS_RATE_LIMITS = {"admin_login_ip": "3/15m"}
     StaffFactory(username="bob")
     with time_machine.travel("2026-11-25 10:00:00+00:00", tick=False):
         for name in ("u1", "u2", "u3"):

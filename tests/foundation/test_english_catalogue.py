@@ -41,62 +41,72 @@ class Entry:
         return self.msgid if len(self.msgid) <= 60 else self.msgid[:60] + "…"
 
 
-def po_entries(path: Path) -> list[Entry]:
-    """The entries of a .po file (header included), parsed as msgfmt reads them."""
-    entries: list[Entry] = []
-    entry, keyword = Entry(), None
+class _PoReader:
+    """Reads a .po file line by line as msgfmt does, into `entries` (see po_entries)."""
 
-    def close() -> None:
-        nonlocal entry, keyword
-        if keyword is not None:
-            entries.append(entry)
-        entry, keyword = Entry(), None
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: list[Entry] = []
+        self.entry, self.keyword = Entry(), None
 
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    def close(self) -> None:
+        if self.keyword is not None:
+            self.entries.append(self.entry)
+        self.entry, self.keyword = Entry(), None
+
+    def read(self, raw: str) -> None:
         line = raw.strip()
         if not line:
-            close()
-            continue
+            self.close()
+            return
         obsolete = line.startswith("#~")
         if obsolete:
             line = line[2:].strip()
             if line.startswith("|"):
-                continue  # `#~|`: the previous msgid of an obsolete entry
+                return  # `#~|`: the previous msgid of an obsolete entry
         elif line.startswith("#"):
-            if keyword is not None:
-                close()  # a comment begins the next entry even without a blank line
-            if line.startswith("#,"):
-                entry.flags.update(flag.strip() for flag in line[2:].split(","))
-            continue
-        word, _, rest = line.partition(" ")
+            self.comment(line)
+            return
         if line.startswith('"'):
-            value = ast.literal_eval(line)
-            if keyword == "msgid":
-                entry.msgid += value
-            elif keyword == "msgid_plural":
-                entry.msgid_plural += value
-            elif keyword == "msgctxt":
-                entry.msgctxt += value
-            else:
-                entry.msgstr[-1] += value
-            continue
-        if word in ("msgctxt", "msgid") and keyword is not None and keyword.startswith("msgstr"):
-            close()
-        entry.obsolete = entry.obsolete or obsolete
-        value = ast.literal_eval(rest)
-        if word == "msgctxt":
-            entry.msgctxt = value
-        elif word == "msgid":
-            entry.msgid = value
-        elif word == "msgid_plural":
-            entry.msgid_plural = value
-        elif word == "msgstr" or word.startswith("msgstr["):
-            entry.msgstr.append(value)
+            self.continuation(ast.literal_eval(line))
         else:
-            raise AssertionError(f"{path}: cannot read {raw!r}")
-        keyword = word
-    close()
-    return entries
+            self.keyword_line(raw, line, obsolete=obsolete)
+
+    def comment(self, line: str) -> None:
+        if self.keyword is not None:
+            self.close()  # a comment begins the next entry even without a blank line
+        if line.startswith("#,"):
+            self.entry.flags.update(flag.strip() for flag in line[2:].split(","))
+
+    def continuation(self, value: str) -> None:
+        """A string line: the rest of the keyword read last."""
+        if self.keyword in ("msgid", "msgid_plural", "msgctxt"):
+            setattr(self.entry, self.keyword, getattr(self.entry, self.keyword) + value)
+        else:
+            self.entry.msgstr[-1] += value
+
+    def keyword_line(self, raw: str, line: str, *, obsolete: bool) -> None:
+        word, _, rest = line.partition(" ")
+        if word in ("msgctxt", "msgid") and self.keyword is not None and self.keyword.startswith("msgstr"):
+            self.close()
+        self.entry.obsolete = self.entry.obsolete or obsolete
+        value = ast.literal_eval(rest)
+        if word in ("msgctxt", "msgid", "msgid_plural"):
+            setattr(self.entry, word, value)
+        elif word == "msgstr" or word.startswith("msgstr["):
+            self.entry.msgstr.append(value)
+        else:
+            raise AssertionError(f"{self.path}: cannot read {raw!r}")
+        self.keyword = word
+
+
+def po_entries(path: Path) -> list[Entry]:
+    """The entries of a .po file (header included), parsed as msgfmt reads them."""
+    reader = _PoReader(path)
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        reader.read(raw)
+    reader.close()
+    return reader.entries
 
 
 def live(entries: list[Entry]) -> list[Entry]:

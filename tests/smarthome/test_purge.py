@@ -12,7 +12,7 @@ from accounts.services.deletion import account_delete
 from smarthome import services
 from smarthome.models import Device, PinCode, RemoteControlSetting, SettingsPurgeRequest
 from smarthome.services import settings_purge_request_process
-from smarthome.tasks import PURGE_MAX_RETRIES, settings_purge_request_run
+from smarthome.tasks import PURGE_RETRY, settings_purge_request_run
 from tests.factories import LeaseFactory, ProfileFactory, ResidentFactory, UnitFactory, attribute
 from tests.smarthome.factories import (
     DeviceFactory,
@@ -180,7 +180,7 @@ def test_task_retries_transient_errors_with_a_bound_then_marks_failed(monkeypatc
 
     monkeypatch.setattr(services, "settings_purge_request_process", flaky)
     assert settings_purge_request_run.apply(args=(purge_request.pk,)).get() == "failed"
-    assert len(calls) == PURGE_MAX_RETRIES + 1
+    assert len(calls) == PURGE_RETRY.max_retries + 1
     purge_request.refresh_from_db()
     assert (purge_request.state, purge_request.last_error) == ("failed", "OperationalError")
 

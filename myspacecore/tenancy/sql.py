@@ -1,0 +1,37 @@
+"""Plain SQL for the reads that are faster without the ORM (bench/README.md).
+
+Table and column names come from the models' `_meta`, quoted by the database's own rules,
+and the tenancy rules those reads apply come from here, never retyped in a query.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import connection, models
+
+from myspacecore.tenancy.models import Lease
+
+
+def table(model: type[models.Model]) -> str:
+    """The quoted table name of `model`, for a FROM or JOIN clause."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def column(alias: str, model: type[models.Model], field_name: str) -> str:
+    """The quoted column of `model`'s field `field_name` in the table named `alias` in the query."""
+    field = model._meta.get_field(field_name)
+    if not isinstance(field, models.Field) or not field.column:
+        raise ValueError(f"{model.__name__}.{field_name} has no column of its own")
+    return f"{alias}.{connection.ops.quote_name(field.column)}"
+
+
+def lease_in_force_sql(alias: str, on: datetime.date) -> tuple[str, list[datetime.date]]:
+    """`Lease.objects.in_force(on)` as a WHERE fragment on the lease table named `alias`.
+
+    Returns the fragment (parenthesised, to AND with others) and its parameters, in order.
+    The twin of `LeaseQuerySet._in_force_q`: change the two together.
+    """
+    start = column(alias, Lease, "start_date")
+    end = column(alias, Lease, "end_date")
+    return f"({start} <= %s AND ({end} IS NULL OR {end} >= %s))", [on, on]
