@@ -50,6 +50,13 @@ class UserAttribute(models.Model):
         help_text=_("登録時のメールアドレス入力ステップも、これで表示が決まります。"),
     )
     can_change_phone = models.BooleanField(_("電話番号の変更（本人）"), default=False)
+    # An account with accepted leases of several operators takes the attribute of highest
+    # precedence among them (the most restrictive); with none, `owner`.
+    precedence = models.PositiveSmallIntegerField(
+        _("優先度"),
+        default=0,
+        help_text=_("複数の入居契約を承認したアカウントは、優先度が最も高い属性になります。"),
+    )
 
     class Meta:
         verbose_name = _("ユーザー属性")

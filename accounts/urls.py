@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import deletion, export, mypage, profile, register, signin
+from .views import deletion, export, invitations, mypage, profile, register, signin
 
 app_name = "accounts"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("signin/code/", signin.signin_code, name="signin_code"),
     path("mypage/", mypage.mypage, name="mypage"),
     path("signout/", mypage.signout, name="signout"),
+    # Operators' roster entries naming the account's number, waiting for its answer.
+    path("mypage/invitations/", invitations.invitations, name="invitations"),
     # MySpaceCore profile: the registration wizard and the edit page.
     path("mypage/myspacecore/", profile.profile_edit, name="profile"),
     path("mypage/myspacecore/phone/", profile.profile_phone, name="profile_phone"),

@@ -97,3 +97,7 @@ class LeaseFactory(factory.django.DjangoModelFactory):
     attribute = factory.LazyFunction(lambda: attribute("rental_resident"))
     start_date = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=30))
     end_date = None
+    resident = None
+    # A lease linked to an account is one its resident accepted (the only way a link is made).
+    acceptance = factory.LazyAttribute(lambda o: Lease.Acceptance.ACCEPTED if o.resident else Lease.Acceptance.PENDING)
+    answered_at = factory.LazyAttribute(lambda o: timezone.now() if o.resident else None)

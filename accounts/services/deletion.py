@@ -20,6 +20,7 @@ from django.db.models import Q
 from accounts.models import Profile, User, VerificationCode, VerificationTarget
 from accounts.services.sessions import user_sessions_end
 from myspacecore.core.personal_data import personal_data_holders
+from myspacecore.tenancy.services.invitations import leases_release
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ def account_delete(*, user: User) -> AccountDeletion | None:
     user = locked  # the locked row from here on
     # Before the row goes: the rooms read what they need of the account (its leases' units).
     erased = {holder.key: holder.erase(user) for holder in personal_data_holders()}
+    # The roster entries stay the operator's; a fresh account of the number is asked again.
+    leases_release(user=user)
 
     user_sessions_end(user=user)
     _verification_traces_delete(user=user)

@@ -10,11 +10,17 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from myspacecore.tenancy.selectors import lease_invitations_for
+
 
 @login_required
 @require_GET
 def mypage(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/mypage.html", {"profile": getattr(request.user, "profile", None)})
+    user = request.user
+    invitations = lease_invitations_for(phone_number=str(user.phone_number)) if user.is_resident else []
+    return render(
+        request, "accounts/mypage.html", {"profile": getattr(user, "profile", None), "invitations": invitations}
+    )
 
 
 @require_POST

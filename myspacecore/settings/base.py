@@ -126,6 +126,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
+    "accounts.middleware.LeaseInvitationsMiddleware",
     "accounts.middleware.ProfileRequiredMiddleware",
     # Last, so it sees a view's exception first: 429 / 503 pages for the code flows' refusals.
     "myspacecore.core.refusals.RefusalPagesMiddleware",

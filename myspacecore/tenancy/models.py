@@ -122,14 +122,32 @@ class LeaseQuerySet(models.QuerySet):
     # The console's status filter (Lease.Status.CURRENT) says "current": the same rule.
     current = in_force
 
+    def accepted(self) -> LeaseQuerySet:
+        """Leases the named resident accepted: only these grant anything (SPEC "tenancy trust")."""
+        return self.filter(acceptance=Lease.Acceptance.ACCEPTED)
+
+    def granting(self, on: datetime.date | None = None) -> LeaseQuerySet:
+        """Leases that grant access on `on`: accepted by their resident and in force."""
+        return self.accepted().in_force(on)
+
 
 class Lease(models.Model):
-    """A resident entry of the roster: registered by the operator before first sign-in."""
+    """A resident entry of the roster: an operator's invitation to the number it names.
+
+    It grants nothing until the resident, signed in with that number, accepts it (then
+    `resident` links the account); a resident who says "this is not me" declines it. An
+    operator's entry never changes an account by itself.
+    """
 
     class Status(models.TextChoices):
         FUTURE = "future", _("開始前")
         CURRENT = "current", _("契約中")
         PAST = "past", _("終了")
+
+    class Acceptance(models.TextChoices):
+        PENDING = "pending", _("入居者の確認待ち")
+        ACCEPTED = "accepted", _("入居者が承認")
+        DECLINED = "declined", _("入居者が辞退（心当たりなし）")
 
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="leases", verbose_name=_("住戸"))
     phone_number = PhoneNumberField(_("入居者電話番号"), db_index=True)
@@ -138,7 +156,12 @@ class Lease(models.Model):
     )
     start_date = models.DateField(_("契約開始日"))
     end_date = models.DateField(_("契約終了日"), null=True, blank=True)
-    # Set when that number signs in; the entry outlives the account (operator's data).
+    acceptance = models.CharField(
+        _("入居者の確認"), max_length=16, choices=Acceptance.choices, default=Acceptance.PENDING
+    )
+    # When the resident accepted or declined (None while pending).
+    answered_at = models.DateTimeField(_("確認日時"), null=True, blank=True)
+    # Set when the resident accepts; the entry outlives the account (operator's data).
     resident = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -160,6 +183,11 @@ class Lease(models.Model):
             models.CheckConstraint(
                 condition=models.Q(end_date__isnull=True) | models.Q(end_date__gte=models.F("start_date")),
                 name="lease_end_not_before_start",
+            ),
+            # Only an accepted entry links an account (an account's deletion leaves it unlinked).
+            models.CheckConstraint(
+                condition=models.Q(resident__isnull=True) | models.Q(acceptance="accepted"),
+                name="lease_linked_only_when_accepted",
             ),
         ]
         indexes = [models.Index(fields=["end_date"], name="lease_end_date_idx")]

@@ -22,21 +22,23 @@ NOTHING = Q(pk__in=[])
 # Rules follow the row's foreign keys with joins and test residency with EXISTS on the
 # lease's indexed `resident_id`, so a changelist page (ORDER BY -pk LIMIT 100) walks the
 # primary-key index and stops at the page size instead of materialising every row of a
-# large operator first. PostgreSQL may still hash the residency test once per query (the
-# operator's leases not ended: ~100 ms for 100,000) when a page meets residents' own
-# devices; numbers in bench/admin_scale.py.
+# large operator first (bench/admin_scale.py).
 
 
-def _leases_not_ended(operator_id: int) -> models.QuerySet:
-    """The operator's leases in force or yet to start. A past lease does not make a resident:
-    after moving out, their phone number and sessions are no longer that operator's business."""
+def _granting_leases(operator_id: int) -> models.QuerySet:
+    """The operator's leases that grant it sight of their resident today: accepted and in force.
+
+    A pending or declined entry shows nobody (the resident has not said it is theirs); an
+    ended lease neither: after moving out, the resident's number and sessions are no longer
+    that operator's business (the lease row stays, as the operator's record).
+    """
     Lease = apps.get_model("tenancy", "Lease")
-    return Lease.objects.filter(unit__property__operator_id=operator_id).not_ended()
+    return Lease.objects.granting().filter(unit__property__operator_id=operator_id)
 
 
 def _is_resident(operator_id: int, ref: str) -> Exists:
-    """The account in column `ref` is on a lease of the operator that has not ended."""
-    return Exists(_leases_not_ended(operator_id).filter(resident_id=OuterRef(ref)))
+    """The account in column `ref` holds an accepted lease in force of the operator."""
+    return Exists(_granting_leases(operator_id).filter(resident_id=OuterRef(ref)))
 
 
 def _residents(operator_id: int) -> Q:
@@ -48,12 +50,11 @@ def _staff(operator_id: int) -> Q:
 
 
 def _devices(prefix: str = "") -> Callable[[int], Q]:
-    """A device is the operator's through its unit, or through its owner's lease."""
+    """A device is the operator's only through its unit: never a resident's own device
+    (bought themselves), whoever's lease the resident holds."""
 
     def rule(operator_id: int) -> Q:
-        return Q(**{f"{prefix}unit__property__operator_id": operator_id}) | (
-            Q(**{f"{prefix}owner_user__isnull": False}) & Q(_is_resident(operator_id, f"{prefix}owner_user_id"))
-        )
+        return Q(**{f"{prefix}unit__property__operator_id": operator_id})
 
     return rule
 

@@ -36,3 +36,24 @@ def operator_contact_for_user(*, user: User) -> Operator | None:
     """The operator of the unit of the account's current lease (the company to call), if any."""
     sql, params = _operator_contact_sql(user_id=user.pk, on=timezone.localdate())
     return next(iter(Operator.objects.raw(sql, params)), None)
+
+
+def lease_invitations_for(*, phone_number: str) -> list[Lease]:
+    """The pending, not yet ended leases naming `phone_number`, with their unit, property and operator."""
+    today = timezone.localdate()
+    return list(
+        Lease.objects.filter(phone_number=phone_number, acceptance=Lease.Acceptance.PENDING)
+        .not_ended(today)
+        .select_related("unit__property__operator")
+        .order_by("start_date", "pk")
+    )
+
+
+def lease_invitations_exist(*, phone_number: str) -> bool:
+    """Whether any lease waits for this number's answer (one indexed EXISTS)."""
+    today = timezone.localdate()
+    return (
+        Lease.objects.filter(phone_number=phone_number, acceptance=Lease.Acceptance.PENDING)
+        .not_ended(today)
+        .exists()
+    )
