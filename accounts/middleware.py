@@ -5,37 +5,29 @@ from __future__ import annotations
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from myspacecore.tenancy.selectors import lease_invitations_exist
+from accounts.flows.signin import INVITATIONS_PENDING
 
 # Paths a resident without a profile may still reach (besides the wizard itself).
 ALLOWED_PREFIXES = ("/signout/", "/i18n/", "/text-size/", "/static/", "/healthz", "/help/", "/mypage/invitations/")
-# Set in the session once its invitations were looked at: a sign-in starts a new session.
-INVITATIONS_CHECKED = "accounts.invitations_checked"
 
 
 class LeaseInvitationsMiddleware:
     """Right after a sign-in, a resident whose number an operator registered is shown that
     entry first, to accept or decline, before registration or My page.
 
-    Once per session (one indexed EXISTS, then a flag): "later" leads on to the site, and My
-    page keeps listing what still waits.
+    The sign-in flow looks once (one indexed EXISTS) and leaves a flag in the new session;
+    this shows the page once per sign-in ("later" leads on to the site), and My page keeps
+    listing what still waits. No query here.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        user = getattr(request, "user", None)
-        if (
-            user is not None
-            and user.is_authenticated
-            and user.is_resident
-            and not request.session.get(INVITATIONS_CHECKED)
-            and not request.path.startswith(ALLOWED_PREFIXES)
-        ):
-            request.session[INVITATIONS_CHECKED] = True
-            if lease_invitations_exist(phone_number=str(user.phone_number)):
-                return redirect("accounts:invitations")
+        session = getattr(request, "session", None)
+        if session is not None and session.get(INVITATIONS_PENDING) and not request.path.startswith(ALLOWED_PREFIXES):
+            del session[INVITATIONS_PENDING]
+            return redirect("accounts:invitations")
         return self.get_response(request)
 
 

@@ -19,12 +19,17 @@ from accounts.flows.messages import CODE_SENT_BY_SMS, wait_error
 from accounts.flows.pending import SIGN_IN, PendingState, PendingVerification, SessionPendingStore, stored_value
 from accounts.models import User
 from accounts.services.signin import SignInRefused, resident_sign_in
+from myspacecore.tenancy.selectors import lease_invitations_exist
 
 # {"code_id": int, "phone": E.164}: the code being entered, between the two pages.
 SESSION_PENDING = "accounts_signin"
 # The number to show again in the phone field.
 SESSION_PHONE = "accounts_signin_phone"
 AUTH_BACKEND = "accounts.backends.SessionUserBackend"
+
+
+# Set at sign-in when an operator's entry waits for this number's answer.
+INVITATIONS_PENDING = "accounts.invitations_pending"
 
 
 class SignInPendingStore(SessionPendingStore):
@@ -106,5 +111,8 @@ def signin_complete(request: HttpRequest, pending: PendingVerification, *, raw_c
         # new key at every sign-in. (A session of another account is flushed.)
         request.session.cycle_key()
     login(request, user, backend=AUTH_BACKEND)
+    if lease_invitations_exist(phone_number=pending.value):
+        # An operator registered this number: its entry is shown first (LeaseInvitationsMiddleware).
+        request.session[INVITATIONS_PENDING] = True
     messages.success(request, _("サインインしました。"))
     return user

@@ -81,7 +81,7 @@ def demo_accounts_seed(*, today: datetime.date | None = None) -> DemoAccounts:
 
 
 def _demo_operator_console_seed(*, operator: Operator, leases: list[Lease]) -> None:
-    """The operator admin account, and one resident account linked to its lease (as sign-in links it)."""
+    """The operator admin account, and one resident account that accepted its lease."""
     from django.contrib.auth.models import Group
 
     operator_admin = User.objects.filter(username=DEMO_OPERATOR_ADMIN_USERNAME).first()
@@ -98,5 +98,8 @@ def _demo_operator_console_seed(*, operator: Operator, leases: list[Lease]) -> N
         phone_number=DEMO_LINKED_RESIDENT_PHONE, defaults={"attribute": lease.attribute}
     )
     if lease.resident_id != resident.pk:
+        # As if the resident had accepted the operator's entry at an earlier sign-in.
         lease.resident = resident
-        lease.save(update_fields=["resident"])
+        lease.acceptance = Lease.Acceptance.ACCEPTED
+        lease.answered_at = timezone.now()
+        lease.save(update_fields=["resident", "acceptance", "answered_at"])

@@ -18,6 +18,7 @@ from kombu.exceptions import OperationalError as BrokerDown
 
 from accounts.models import Profile, User, VerificationCode, VerificationTarget
 from accounts.services.deletion import account_delete
+from accounts.services.invitations import lease_invitation_answer
 from accounts.services.signin import resident_sign_in
 from accounts.services.verification import verification_code_issue
 from myspacecore.tenancy.models import Lease
@@ -216,7 +217,11 @@ def test_signing_in_again_with_the_same_number_starts_a_fresh_account(resident, 
     assert not Device.objects.filter(owner_user=fresh).exists()
     assert not PinCode.objects.exists()
     lease.refresh_from_db()
-    assert lease.resident == fresh, "the operator's roster entry links the new account"
+    assert lease.resident is None and lease.acceptance == lease.Acceptance.PENDING, "the entry asks again"
+    lease_invitation_answer(user=fresh, lease_id=lease.pk, accept=True)
+    lease.refresh_from_db()
+    fresh.refresh_from_db()
+    assert lease.resident == fresh, "the operator's roster entry links the new account once accepted"
     assert fresh.attribute == attribute("rental_resident")
     # The unit's settings were protected by the lease in force; they were the unit's, not the profile's.
     assert RemoteControlSetting.objects.filter(device__unit=unit).count() == 1

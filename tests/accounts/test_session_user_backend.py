@@ -49,7 +49,8 @@ def test_edit_page_of_a_rental_resident_takes_at_most_three_queries(django_asser
     lease = LeaseFactory(attribute=attribute("rental_resident"))
     profile = ProfileFactory(user__attribute=attribute("rental_resident"), user__phone_number=lease.phone_number)
     lease.resident = profile.user
-    lease.save(update_fields=["resident"])
+    lease.acceptance = lease.Acceptance.ACCEPTED
+    lease.save(update_fields=["resident", "acceptance"])
     client = signed_in(profile.user)
     client.get(reverse("accounts:profile"))
     # The session (in the database under the test settings), the user with its attribute and

@@ -9,6 +9,7 @@ from http import HTTPStatus
 import pytest
 import time_machine
 from django.contrib.auth import SESSION_KEY
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -17,6 +18,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from accounts import sms
 from accounts.flows.signin import SESSION_PENDING
 from accounts.models import User, VerificationCode
+from accounts.services.invitations import lease_invitation_answer
 from accounts.services.signin import resident_sign_in
 from myspacecore.tenancy.models import Lease
 from tests.accounts.verification_helpers import last_sms_code
@@ -153,28 +155,55 @@ def test_unknown_number_becomes_an_owner(client, send):
     assert User.objects.get(phone_number=PHONE).attribute.code == "owner"
 
 
-def test_lease_number_is_linked_and_takes_the_lease_attribute(client, send):
+def test_a_lease_naming_the_number_links_nothing_at_sign_in_and_is_shown_first(client, send):
+    lease = LeaseFactory(phone_number=PHONE, attribute=attribute("managed"))
+    response = sign_in(client, send)
+    user = User.objects.get(phone_number=PHONE)
+    assert user.attribute.code == "owner", "an operator's entry changes nothing until it is accepted"
+    lease.refresh_from_db()
+    assert lease.resident is None and lease.acceptance == Lease.Acceptance.PENDING
+    assert response.url == MYPAGE
+    assert client.get(MYPAGE).url == reverse("accounts:invitations")
+    # Shown once per sign-in: "later" leads on to the site.
+    assert client.get(MYPAGE).url == reverse("accounts:register")
+
+
+def test_accepting_the_lease_links_it_and_takes_its_attribute(client, send):
     lease = LeaseFactory(phone_number=PHONE, attribute=attribute("managed"))
     sign_in(client, send)
+    response = client.post(reverse("accounts:invitations"), {"lease": lease.pk, "answer": "accept"})
+    assert response.status_code == HTTPStatus.FOUND
     user = User.objects.get(phone_number=PHONE)
-    assert user.attribute.code == "managed"
     lease.refresh_from_db()
-    assert lease.resident == user
+    assert lease.resident == user and lease.acceptance == Lease.Acceptance.ACCEPTED
+    assert user.attribute.code == "managed"
 
 
-def test_future_lease_is_linked_too():
+def test_declining_the_lease_leaves_the_account_as_it_was(client, send):
+    lease = LeaseFactory(phone_number=PHONE, attribute=attribute("managed"))
+    sign_in(client, send)
+    client.post(reverse("accounts:invitations"), {"lease": lease.pk, "answer": "decline"})
+    lease.refresh_from_db()
+    assert lease.resident is None and lease.acceptance == Lease.Acceptance.DECLINED
+    assert User.objects.get(phone_number=PHONE).attribute.code == "owner"
+
+
+def test_a_future_lease_is_an_invitation_too_and_grants_its_attribute_once_it_starts():
     lease = LeaseFactory(
         phone_number=PHONE,
         attribute=attribute("rental_resident"),
         start_date=timezone.localdate() + datetime.timedelta(days=10),
     )
     user = resident_sign_in(phone_number=PHONE)
+    lease_invitation_answer(user=user, lease_id=lease.pk, accept=True)
+    user.refresh_from_db()
+    assert user.attribute.code == "owner", "a lease not yet started grants nothing"
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=11)):
+        user = resident_sign_in(phone_number=PHONE)
     assert user.attribute.code == "rental_resident"
-    lease.refresh_from_db()
-    assert lease.resident == user
 
 
-def test_ended_lease_is_not_linked():
+def test_ended_lease_is_no_invitation():
     today = timezone.localdate()
     lease = LeaseFactory(
         phone_number=PHONE,
@@ -183,18 +212,33 @@ def test_ended_lease_is_not_linked():
     )
     user = resident_sign_in(phone_number=PHONE)
     assert user.attribute.code == "owner"
+    with pytest.raises(ValidationError):
+        lease_invitation_answer(user=user, lease_id=lease.pk, accept=True)
     lease.refresh_from_db()
     assert lease.resident is None
 
 
-def test_existing_account_is_reused_and_takes_a_new_lease_attribute():
+def test_existing_account_is_reused_and_keeps_its_attribute_until_it_accepts():
     user = ResidentFactory(phone_number=PHONE)
-    LeaseFactory(phone_number=PHONE, attribute=attribute("rental_resident"))
+    lease = LeaseFactory(phone_number=PHONE, attribute=attribute("rental_resident"))
     assert resident_sign_in(phone_number=PHONE) == user
     user.refresh_from_db()
-    assert user.attribute.code == "rental_resident"
+    assert user.attribute.code == "owner"
     assert User.objects.filter(phone_number=PHONE).count() == 1
+    lease_invitation_answer(user=user, lease_id=lease.pk, accept=True)
+    user.refresh_from_db()
+    assert user.attribute.code == "rental_resident"
     assert Lease.objects.get().resident == user
+
+
+def test_another_numbers_lease_cannot_be_answered():
+    user = resident_sign_in(phone_number=PHONE)
+    other = LeaseFactory(phone_number="+819099998888")
+    for accept in (True, False):
+        with pytest.raises(ValidationError):
+            lease_invitation_answer(user=user, lease_id=other.pk, accept=accept)
+    other.refresh_from_db()
+    assert other.acceptance == Lease.Acceptance.PENDING and other.resident is None
 
 
 def test_resident_sign_in_never_yields_staff():
