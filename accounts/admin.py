@@ -47,7 +47,9 @@ class ResidentAccountAdmin(ScopedModelAdmin):
     list_select_related = ["attribute", "profile"]
     list_filter = ["attribute", "is_active"]
     search_fields = ["phone_number__exact"]
-    fields = ("phone_number", "nickname", "email", "attribute", "is_active", "date_joined", "last_login")
+    # No e-mail address: the operator reaches its residents by phone, and the notices of a
+    # change are ours to send; the address is none of the company's business.
+    fields = ("phone_number", "nickname", "attribute", "is_active", "date_joined", "last_login")
     readonly_fields = fields
     actions = ["end_sessions"]
     change_form_template = "admin/accounts/residentaccount/change_form.html"
@@ -73,13 +75,6 @@ class ResidentAccountAdmin(ScopedModelAdmin):
     def nickname(self, obj: User) -> str:
         profile = getattr(obj, "profile", None)
         return profile.nickname if profile else "-"
-
-    @admin.display(description=_("メールアドレス"))
-    def email(self, obj: User) -> str:
-        profile = getattr(obj, "profile", None)
-        if not (profile and profile.email):
-            return "-"
-        return profile.email
 
     @admin.action(description=_("選択した入居者のすべてのセッションを終了"), permissions=["change"])
     def end_sessions(self, request: HttpRequest, queryset):

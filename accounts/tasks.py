@@ -166,11 +166,23 @@ def _delivery_failed(code, exc: BaseException) -> str:
     **RETRY_POLICIES[NOTICE].task_options(),
     ignore_result=True,
 )
-def user_phone_changed_notice_send(*, old_phone: str, language: str) -> None:
-    """Tell the old number that the account moved to another number (no new number in the text)."""
-    with override(language):
-        body = _("【SpaceCore】ご登録の電話番号が変更されました。お心当たりがない場合は、サポートまでご連絡ください。")
-    send_sms(old_phone, body)
+def user_phone_changed_notice_send(
+    *, old_phone: str, language: str, operator_id: int | None = None, email: str | None = None
+) -> None:
+    """Tell the old number (and the account's address) that the sign-in number changed, who
+    changed it, and whom to call if that was not the resident's wish (no new number in the text).
+
+    `operator_id`: the management company that changed it from the console; otherwise the
+    resident did, and the contact is SpaceCore support.
+    """
+    from django.core.mail import send_mail
+
+    from accounts.notices import phone_change_notice
+
+    sms_text, subject, body = phone_change_notice(operator_id=operator_id, language=language)
+    send_sms(old_phone, sms_text)
+    if email:
+        send_mail(subject, body, None, [email])
 
 
 @shared_task(

@@ -28,7 +28,7 @@ from accounts.services.sessions import user_sessions_end
 from accounts.tasks import profile_email_changed_notice_send, user_phone_changed_notice_send
 from myspacecore.core.masking import mask_email, mask_phone
 from myspacecore.core.phone_numbers import jp_mobile_validate
-from myspacecore.tenancy.models import Lease
+from myspacecore.tenancy.models import Lease, Operator
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +192,7 @@ def user_phone_change(
     new_phone: str,
     acting_user: User | None = None,
     keep: HttpRequest | None = None,
+    changed_by: Operator | None = None,
 ) -> User:
     """Change the account's sign-in phone number, end its sessions and notify the old number.
 
@@ -227,13 +228,19 @@ def user_phone_change(
     if old_phone:
         # The roster follows the account: otherwise whoever is given the old number next would
         # be linked to this resident's lease at their first sign-in.
-        Lease.objects.filter(resident=user, phone_number=old_phone).not_ended().update(phone_number=e164)
+        # An operator's change moves only that operator's entries: never another's lease.
+        following = Lease.objects.filter(resident=user, phone_number=old_phone).not_ended()
+        if changed_by is not None:
+            following = following.filter(unit__property__operator=changed_by)
+        following.update(phone_number=e164)
         language = user.language
+        email = Profile.objects.filter(user=user).values_list("email", flat=True).first() or None
+        notice = {"old_phone": old_phone, "language": language, "operator_id": changed_by.pk if changed_by else None}
         transaction.on_commit(
             lambda: user_phone_changed_notice_send.apply_async(
-                kwargs={"old_phone": old_phone, "language": language},
-                # What Celery logs of the task (received, succeeded): never the full number.
-                kwargsrepr=repr({"old_phone": mask_phone(old_phone), "language": language}),
+                kwargs={**notice, "email": email},
+                # What Celery logs of the task (received, succeeded): never the number or address in clear.
+                kwargsrepr=repr({**notice, "old_phone": mask_phone(old_phone), "email": email and mask_email(email)}),
             )
         )
     logger.info(

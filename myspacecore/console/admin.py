@@ -196,13 +196,24 @@ class LeaseStatusFilter(admin.SimpleListFilter):
 
 @admin.register(Lease)
 class LeaseAdmin(ScopedModelAdmin):
-    list_display = ["unit", "phone_number", "attribute", "start_date", "end_date", "status_display", "linked"]
+    list_display = ["unit", "phone_number", "attribute", "start_date", "end_date", "status_display", "acceptance"]
     list_select_related = ["unit__property", "attribute"]
-    list_filter = [LeaseStatusFilter, "attribute", "unit__property"]
+    list_filter = [LeaseStatusFilter, "acceptance", "attribute", "unit__property"]
     search_fields = ["phone_number__exact"]
     autocomplete_fields = ["unit"]
-    readonly_fields = ["resident", "created_at"]
-    fields = ["unit", "phone_number", "attribute", "start_date", "end_date", "resident", "created_at"]
+    # The resident's answer is theirs to give: the console shows it and never sets it.
+    readonly_fields = ["acceptance", "answered_at", "resident", "created_at"]
+    fields = [
+        "unit",
+        "phone_number",
+        "attribute",
+        "start_date",
+        "end_date",
+        "acceptance",
+        "answered_at",
+        "resident",
+        "created_at",
+    ]
     change_list_template = "admin/tenancy/lease/change_list.html"
 
     def get_queryset(self, request: HttpRequest):
@@ -215,10 +226,6 @@ class LeaseAdmin(ScopedModelAdmin):
     @admin.display(description=_("契約状況"))
     def status_display(self, obj: Lease) -> StrOrPromise:
         return obj.status().label
-
-    @admin.display(description=_("アカウント連携"), boolean=True)
-    def linked(self, obj: Lease) -> bool:
-        return obj.resident_id is not None
 
     def get_urls(self):
         return [

@@ -319,6 +319,10 @@ SMARTHOME_PIN_KEYS = env.list("SMARTHOME_PIN_KEYS", default=[])
 # The newest entry seals codes in the task message, so the broker never holds one in clear.
 ACCOUNTS_DELIVERY_KEYS = env.list("ACCOUNTS_DELIVERY_KEYS", default=[])
 ACCOUNTS_SMS_GLOBAL_HOURLY_CAP = env.int("ACCOUNTS_SMS_GLOBAL_HOURLY_CAP", default=1000)
+# SpaceCore support, named in change notices as whom to call when a resident did not ask for
+# the change (a management company's change names that company instead).
+SUPPORT_CONTACT_PHONE = env("SUPPORT_CONTACT_PHONE", default="")
+SUPPORT_CONTACT_EMAIL = env("SUPPORT_CONTACT_EMAIL", default="support@space-core.net")
 # The name authenticator apps show beside a staff member's admin TOTP entry.
 OTP_TOTP_ISSUER = "MySpaceCore"
 
