@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,7 +33,7 @@ def _invitation_for_update(*, user: User, lease_id: int) -> Lease:
     lease = (
         Lease.objects.select_for_update()
         .filter(pk=lease_id, phone_number=user.phone_number, acceptance=Lease.Acceptance.PENDING)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .not_ended(today)
         .first()
     )
     if lease is None:
@@ -75,6 +74,6 @@ def leases_release(*, user: User) -> int:
     today = timezone.localdate()
     return (
         Lease.objects.filter(resident=user)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .not_ended(today)
         .update(resident=None, acceptance=Lease.Acceptance.PENDING, answered_at=None)
     )
