@@ -89,7 +89,7 @@ def verification_code_send(self, code_id: int, sealed: str):
         return retry_or_give_up(
             self, exc, policy=_delivery_policy(), what=f"verification code #{code_id}: database", logger=logger
         )
-    if code is None:
+    if code is None or plain is None:
         # Not claimed: settled, already sent, or expired. Only an expired one is recorded.
         if verification_code_delivery_skip(code_id=code_id, now=None if plain is None else now):
             logger.info("verification code #%s expired before delivery", code_id)

@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 NICKNAME_MAX_GRAPHEMES = 10
 # The model column holds code points; ten clusters with stacked combining marks can exceed it.
-NICKNAME_MAX_CODE_POINTS = Profile._meta.get_field("nickname").max_length
+NICKNAME_MAX_CODE_POINTS: int = Profile._meta.get_field("nickname").max_length or 0
 BIRTH_YEAR_SPAN = 120
 
 # Format characters (Cf) that emoji sequences need: the zero-width joiner of 👨‍👩‍👧 and the
@@ -111,7 +111,7 @@ def profile_register(*, user: User, nickname: str, birth_year: int, gender: str,
     existing = Profile.objects.filter(user=user).first()
     if existing is not None:
         return existing
-    if email and not user.attribute.can_set_email:
+    if email and not (user.attribute and user.attribute.can_set_email):
         raise PermissionDenied("attribute does not allow an e-mail address")
     profile = Profile(
         user=user,
@@ -157,7 +157,7 @@ def profile_email_change(*, user: User, email: str) -> Profile:
     The caller has proved the address with an e-mail code. Refused (PermissionDenied)
     when the account's attribute does not allow an address.
     """
-    if not user.attribute.can_set_email:
+    if not (user.attribute and user.attribute.can_set_email):
         raise PermissionDenied("attribute does not allow an e-mail address")
     profile = Profile.objects.select_for_update().get(user=user)
     email = email.strip()

@@ -5,14 +5,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.services.invitations import lease_invitation_answer
-from accounts.views.access import resident_required
+from accounts.views.access import ResidentRequest, resident_required
 from myspacecore.tenancy.selectors import lease_invitations_for
 
 
@@ -24,7 +24,7 @@ class InvitationAnswerForm(forms.Form):
 @never_cache
 @resident_required
 @require_http_methods(["GET", "HEAD", "POST"])
-def invitations(request: HttpRequest) -> HttpResponse:
+def invitations(request: ResidentRequest) -> HttpResponse:
     """The pending entries naming the account's number; an answer to one comes back here."""
     if request.method == "POST":
         form = InvitationAnswerForm(request.POST)

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import User
 from myspacecore.tenancy.selectors import lease_invitations_for
 
 
@@ -17,7 +18,9 @@ from myspacecore.tenancy.selectors import lease_invitations_for
 @require_GET
 def mypage(request: HttpRequest) -> HttpResponse:
     user = request.user
-    invitations = lease_invitations_for(phone_number=str(user.phone_number)) if user.is_resident else []
+    invitations = []
+    if isinstance(user, User) and user.is_resident:
+        invitations = lease_invitations_for(phone_number=str(user.phone_number))
     return render(
         request, "accounts/mypage.html", {"profile": getattr(user, "profile", None), "invitations": invitations}
     )

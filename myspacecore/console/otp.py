@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from base64 import b32encode
 from functools import partial, wraps
+from typing import TYPE_CHECKING, TypeGuard
 from urllib.parse import urlencode
 
 import django_otp
@@ -52,6 +53,12 @@ from accounts.services.staff_otp import (
     staff_recovery_codes_remaining,
 )
 from myspacecore.core.ratelimits import BY_IP, failures_retry_after
+from myspacecore.tenancy.scoped_admin import acting_staff
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 # Memo on the request: has_permission runs several times per admin page.
 _SATISFIED_ATTR = "_admin_otp_satisfied"
@@ -76,8 +83,8 @@ def _is_verified(user) -> bool:
     return bool(is_verified and is_verified())
 
 
-def _signed_in_staff(user) -> bool:
-    return user.is_authenticated and user.is_active and user.is_staff
+def _signed_in_staff(user: User | AnonymousUser) -> TypeGuard[User]:
+    return bool(user.is_authenticated and user.is_active and user.is_staff)
 
 
 def admin_otp_satisfied(request: HttpRequest) -> bool:
@@ -114,7 +121,7 @@ def admin_otp_step_redirect(request: HttpRequest) -> HttpResponseRedirect | None
     (a device is confirmed) or to enrol (required, none yet). None when nothing is owed."""
     if not _signed_in_staff(request.user) or admin_otp_satisfied(request):
         return None
-    name = "admin:otp_verify" if staff_otp_device(staff=request.user) is not None else "admin:otp_setup"
+    name = "admin:otp_verify" if staff_otp_device(staff=acting_staff(request)) is not None else "admin:otp_setup"
     return HttpResponseRedirect(_with_next(reverse(name), _next_url(request)))
 
 
@@ -223,12 +230,12 @@ def _secret_text(device: TOTPDevice) -> str:
 def otp_setup(request: HttpRequest, site) -> HttpResponse:
     """Enrol an authenticator app: secret as text + QR code, confirmed by one token."""
     next_url = _next_url(request)
-    if staff_otp_device(staff=request.user) is not None:
+    if staff_otp_device(staff=acting_staff(request)) is not None:
         if _is_verified(request.user):
             messages.info(request, _("二段階認証はすでに設定されています。"))
             return HttpResponseRedirect(next_url)
         return HttpResponseRedirect(_with_next(reverse("admin:otp_verify"), next_url))
-    device = staff_otp_enrol(staff=request.user)
+    device = staff_otp_enrol(staff=acting_staff(request))
     form = StaffOtpTokenForm(request.POST or None)
     if request.method == "POST":
         limited = _ratelimited(request)
@@ -236,7 +243,7 @@ def otp_setup(request: HttpRequest, site) -> HttpResponse:
             return limited
         if form.is_valid():
             try:
-                staff_otp_confirm(staff=request.user, device=device, token=form.cleaned_data["token"])
+                staff_otp_confirm(staff=acting_staff(request), device=device, token=form.cleaned_data["token"])
             except ValidationError as error:
                 admin_otp_retry_after(request, increment=True)
                 form.add_error(None, error)
@@ -265,7 +272,7 @@ def otp_verify(request: HttpRequest, site) -> HttpResponse:
     next_url = _next_url(request)
     if _is_verified(request.user):
         return HttpResponseRedirect(next_url)
-    if staff_otp_device(staff=request.user) is None:
+    if staff_otp_device(staff=acting_staff(request)) is None:
         return HttpResponseRedirect(_with_next(reverse("admin:otp_setup"), next_url))
     form = StaffOtpVerifyForm(request.POST or None)
     if request.method == "POST":
@@ -274,14 +281,14 @@ def otp_verify(request: HttpRequest, site) -> HttpResponse:
             return limited
         if form.is_valid():
             try:
-                device = staff_otp_verify(staff=request.user, token=form.cleaned_data["token"])
+                device = staff_otp_verify(staff=acting_staff(request), token=form.cleaned_data["token"])
             except ValidationError as error:
                 admin_otp_retry_after(request, increment=True)
                 form.add_error(None, error)
             else:
                 django_otp.login(request, device)
                 if isinstance(device, StaticDevice):
-                    remaining = staff_recovery_codes_remaining(staff=request.user) or 0
+                    remaining = staff_recovery_codes_remaining(staff=acting_staff(request)) or 0
                     message = ngettext(
                         "リカバリーコードでサインインしました。使用したコードはもう使えません（残り %(count)d 件）。"
                         "スマートフォンを紛失した場合は、管理者に二段階認証のリセットを依頼してください。",
@@ -305,16 +312,16 @@ def otp_recovery_codes(request: HttpRequest, site) -> HttpResponse:
     """The staff member's own recovery codes: how many are left; a POST issues a new set, shown once."""
     next_url = _next_url(request)
     if not _is_verified(request.user):
-        if staff_otp_device(staff=request.user) is not None:
+        if staff_otp_device(staff=acting_staff(request)) is not None:
             return HttpResponseRedirect(_with_next(reverse("admin:otp_verify"), request.get_full_path()))
         messages.info(request, _("リカバリーコードを発行するには、先に二段階認証を設定してください。"))
         return HttpResponseRedirect(_with_next(reverse("admin:otp_setup"), next_url))
     codes: list[str] = []
     replaced = False
     if request.method == "POST":
-        replaced = staff_recovery_codes_remaining(staff=request.user) is not None
+        replaced = staff_recovery_codes_remaining(staff=acting_staff(request)) is not None
         try:
-            codes = [_code_text(code) for code in staff_recovery_codes_generate(staff=request.user)]
+            codes = [_code_text(code) for code in staff_recovery_codes_generate(staff=acting_staff(request))]
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
@@ -325,7 +332,7 @@ def otp_recovery_codes(request: HttpRequest, site) -> HttpResponse:
         "next": next_url,
         "codes": codes,
         "replaced": replaced,
-        "remaining": staff_recovery_codes_remaining(staff=request.user),
+        "remaining": staff_recovery_codes_remaining(staff=acting_staff(request)),
     }
     return TemplateResponse(request, "admin/otp_recovery_codes.html", context)
 
