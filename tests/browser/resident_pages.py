@@ -137,6 +137,15 @@ def resident_pages(page, live_server, language: str, *, deletion: bool = True) -
     page.wait_for_load_state("load")
     yield "register-done"
 
+    # A resident whose number a management company registered: its entry waits for an answer.
+    invited = ProfileFactory(user=ResidentFactory(attribute=attribute("owner"))).user
+    LeaseFactory(phone_number=invited.phone_number, end_date=None)
+    use_session(page, live_server, client_for(language, invited))
+    go(page, "/mypage/")
+    yield "mypage-invitation"
+    go(page, "/mypage/invitations/")
+    yield "invitations"
+
     # An owner with a profile, an address and a smart lock: My page, editing, smart home.
     owner = ProfileFactory(user=ResidentFactory(attribute=attribute("owner")), email="owner@example.jp").user
     lock = SmartLockFactory(owner_user=owner, name="玄関のスマートロック")
