@@ -27,7 +27,7 @@ def _devices_visible_q(*, user: User, on: datetime.date | None = None) -> Q:
     """The account's own devices and those of the unit of its current lease.
 
     A UNION of two indexed lookups: `owner_user = … OR unit_id IN (…)` made PostgreSQL
-    scan every device (1.5 s with 100,000 residents, see bench/README.md).
+    scan every device (bench/README.md, "Device list at scale").
     """
     current_units = Lease.objects.in_force(on).filter(resident=user).values("unit_id")
     own = Device.objects.filter(owner_user=user).order_by().values("pk")
@@ -53,8 +53,8 @@ def devices_for_user(*, user: User | AnonymousUser, on: datetime.date | None = N
 # The device list page in one statement: the account's own devices and those of the unit of
 # its current lease (the rule of `devices_for_user`; the tests compare the two), each with
 # its unit, property and numbers of remotes and PINs. Plain SQL: building the ORM's two
-# queries (unit ids, then devices with two count subqueries) took ~3 ms of CPU per page,
-# about ten times running them (bench/README.md, pages.py). Each branch of the UNION is an
+# queries (unit ids, then devices with two count subqueries) cost about ten times running
+# them (bench/README.md, pages.py). Each branch of the UNION is an
 # index lookup (owner_user_id; lease resident_id -> device unit_id); `OR unit_id IN (SELECT …)`
 # would scan every device.
 def _device_list_sql(*, user_id: int, on: datetime.date) -> tuple[str, list[object]]:
@@ -122,12 +122,3 @@ def remote_settings_for_device(*, device: Device) -> QuerySet[RemoteControlSetti
 
 def pin_codes_for_device(*, device: Device) -> QuerySet[PinCode]:
     return PinCode.objects.filter(device=device).order_by("created_at", "pk")
-
-
-def pin_codes_active(*, device: Device, at: datetime.datetime | None = None) -> QuerySet[PinCode]:
-    """The PINs that open the lock at `at` (now by default): inside their validity window."""
-    at = at or timezone.now()
-    return PinCode.objects.filter(device=device).filter(
-        Q(valid_from__isnull=True) | Q(valid_from__lte=at),
-        Q(valid_until__isnull=True) | Q(valid_until__gt=at),
-    )

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 # The operator of the latest lease in force (`Lease.objects.in_force()`), in one statement.
 # Plain SQL: building the ORM's lease -> unit -> property -> operator select_related took
-# ~1.5 ms of CPU per edit page, about ten times running it (bench/README.md, pages.py).
+# about ten times running it on every edit page (bench/README.md, pages.py).
 def _operator_contact_sql(*, user_id: int, on: datetime.date) -> tuple[str, list[object]]:
     in_force, params = lease_in_force_sql("l", on)
     sql = f"""

@@ -13,7 +13,6 @@ from smarthome.selectors import (
     device_list_for_user,
     devices_for_user,
     pin_code_get_for_user,
-    pin_codes_active,
     remote_setting_get_for_user,
 )
 from tests.factories import LeaseFactory, ResidentFactory
@@ -42,15 +41,16 @@ def test_active_pins_follow_their_validity_window(time_machine):
     )
     PinCodeFactory()  # another lock
 
-    assert set(pin_codes_active(device=lock)) == {family}
+    def active() -> set:
+        return {pin for pin in lock.pin_codes.all() if pin.state() == pin.State.ACTIVE}
+
+    assert active() == {family}
     time_machine.move_to(datetime.datetime(2026, 4, 1, 9, 0, tzinfo=JST), tick=False)
-    assert set(pin_codes_active(device=lock)) == {family, cleaner}
+    assert active() == {family, cleaner}
     time_machine.move_to(datetime.datetime(2026, 4, 1, 17, 0, tzinfo=JST), tick=False)
-    assert set(pin_codes_active(device=lock)) == {family}
-    assert set(pin_codes_active(device=lock, at=datetime.datetime(2026, 4, 1, 12, 0, tzinfo=JST))) == {
-        family,
-        cleaner,
-    }
+    assert active() == {family}
+    noon = datetime.datetime(2026, 4, 1, 12, 0, tzinfo=JST)
+    assert {pin for pin in lock.pin_codes.all() if pin.state(noon) == pin.State.ACTIVE} == {family, cleaner}
 
 
 @pytest.mark.parametrize("visible_devices", [devices_for_user, device_list_for_user])
