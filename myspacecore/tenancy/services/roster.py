@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from phonenumber_field.phonenumber import PhoneNumber
@@ -451,7 +452,10 @@ def roster_upload_keep(*, user: User, operator: Operator, content: str) -> str:
     to `operator` (whom the import is for).
     """
     token = secrets.token_urlsafe(32)
-    kept = {"token": token, "operator_id": operator.pk, "content": content}
+    # The deadline travels with the file: the cache's own expiry is the store's clock (Redis),
+    # ours is the site's, and either one ends the upload.
+    expires_at = (timezone.now() + UPLOAD_LIFETIME).timestamp()
+    kept = {"token": token, "operator_id": operator.pk, "content": content, "expires_at": expires_at}
     cache.set(_upload_key(user), kept, timeout=int(UPLOAD_LIFETIME.total_seconds()))
     return token
 
@@ -464,6 +468,8 @@ def roster_upload_take(*, user: User, token: str) -> RosterUpload:
     """
     key = _upload_key(user)
     kept = cache.get(key)
+    if kept and kept.get("expires_at", 0) <= timezone.now().timestamp():
+        kept = None
     # delete() says whether it removed the entry: of two confirmations at once, one wins.
     if not (kept and token and secrets.compare_digest(kept["token"].encode(), token.encode()) and cache.delete(key)):
         raise ValidationError(
