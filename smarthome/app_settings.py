@@ -17,6 +17,16 @@ _DEFAULTS: dict[str, object] = {
     "PIN_MAX_LENGTH": 10,
     # Slots of one smart lock.
     "PINS_PER_LOCK": 20,
+    # The device channel (smarthome/sync; docs/device-protocol.md).
+    # How desired state reaches the hubs: memory (unit tests), simulated (make run), mqtt.
+    "DEVICE_TRANSPORT_BACKEND": "smarthome.sync.backends.simulated.Transport",
+    # Secret every device's own key is derived from (protocol.device_key); empty: SECRET_KEY.
+    "DEVICE_KEY_SECRET": "",
+    # MQTT broker (mqtt://user:pass@host:1883, mqtts://… for TLS) and topic prefix.
+    "MQTT_URL": "mqtt://127.0.0.1:1883",
+    "MQTT_TOPIC_PREFIX": "msc/v1",
+    # A device whose settings stay unconfirmed this long is listed for the operator and logged.
+    "DEVICE_CONFIRM_WARN_AFTER_SECONDS": 24 * 3600,
 }
 
 
