@@ -193,6 +193,9 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
+# Sessions in accounts' table, which names each session's account (accounts/sessions.py);
+# production puts a cache in front of the same table (myspacecore/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 # A refused form (expired page, cookies off) gets the site's 403 page with what to do next.

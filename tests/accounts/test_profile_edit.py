@@ -7,14 +7,13 @@ from http import HTTPStatus
 
 import pytest
 import time_machine
-from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
 from accounts import sms
-from accounts.models import Profile, User, VerificationCode
+from accounts.models import AccountSession, Profile, User, VerificationCode
 from accounts.services.profile import user_phone_change
 from myspacecore.tenancy.selectors import operator_contact_for_user
 from tests.accounts.profile_helpers import (
@@ -142,6 +141,10 @@ def test_phone_change_ends_the_accounts_other_sessions(django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         this_device.post(url("profile_phone_verify"), {"code": last_sms_code(NEW_PHONE)})
     assert this_device.get(url("profile")).status_code == HTTPStatus.OK
+    # The other device's row is gone from the table; this device's session lives on (a new key).
+    assert list(AccountSession.objects.filter(account_id=user.pk).values_list("session_key", flat=True)) == [
+        this_device.session.session_key
+    ]
     response = other_device.get(url("profile"))
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"].startswith(url("signin"))
@@ -388,9 +391,9 @@ def test_operator_contact_is_none_without_a_lease():
 def test_sessions_table_is_untouched_by_a_nickname_change():
     profile = owner_profile()
     client = signed_in(profile.user)
-    before = Session.objects.count()
+    before = AccountSession.objects.count()
     client.post(url("profile"), {"nickname": "新"})
-    assert Session.objects.count() == before
+    assert AccountSession.objects.count() == before
     assert client.get(url("profile")).status_code == HTTPStatus.OK
 
 
