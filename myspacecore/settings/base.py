@@ -28,6 +28,9 @@ USE_TZ = True
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The language switch's choice outlives the browser session (Django's default: it does not);
+# a signed-in resident's choice is also kept on the account and re-applied at sign-in.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 USE_I18N = True
 
 # DATABASES
