@@ -7,19 +7,28 @@ An account-takeover victim reads these: they name the company that changed the n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from myspacecore.tenancy.models import Operator
+from myspacecore.tenancy.selectors import operator_contact_for_user
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 @dataclass(frozen=True)
 class Contact:
+    """Whom to call: a name and what is known of how to reach it (pages show it, notices write it)."""
+
     name: str
     phone: str
     email: str
+    hours: str = ""
+    is_operator: bool = False
 
     def line(self) -> str:
         """`name (phone, e-mail)` with what is known."""
@@ -35,7 +44,20 @@ def support_contact() -> Contact:
 
 
 def operator_contact(operator: Operator) -> Contact:
-    return Contact(name=operator.name, phone=operator.contact_phone, email=operator.contact_email)
+    return Contact(
+        name=operator.name,
+        phone=operator.contact_phone,
+        email=operator.contact_email,
+        hours=operator.contact_hours,
+        is_operator=True,
+    )
+
+
+def resident_contact(*, user: User) -> Contact:
+    """Whom the resident calls about the account: the management company of the current lease
+    (a rental resident), else SpaceCore support."""
+    operator = operator_contact_for_user(user=user)
+    return operator_contact(operator) if operator else support_contact()
 
 
 def phone_change_notice(*, operator_id: int | None, language: str) -> tuple[str, str, str]:

@@ -4,7 +4,8 @@
 resident, never stored by a browser), typed here so `request.user` is accounts' User.
 
 What an attribute allows is asked of the attribute (`can_set_email`, `can_change_phone`),
-never of its code; a refused page or POST answers 403 and changes nothing.
+never of its code; a refused page or POST changes nothing and answers 403, or the page
+that says whom to ask instead.
 """
 
 from __future__ import annotations
@@ -56,14 +57,20 @@ def resident_required(
 
 def attribute_allows(
     allows: Callable[[User], bool],
+    *,
+    refused: Callable[[ResidentRequest], HttpResponseBase] | None = None,
 ) -> Callable[[Callable[Concatenate[ResidentRequest, P], R]], Callable[Concatenate[ResidentRequest, P], R]]:
-    """403 unless `allows(request.user)`; goes inside `resident_required` (or a decorator built on it)."""
+    """Unless `allows(request.user)`: the `refused` page (a page that says who can do it
+    instead), else 403. Nothing changes either way. Goes inside `resident_required`."""
 
     def decorator(view: Callable[Concatenate[ResidentRequest, P], R]) -> Callable[Concatenate[ResidentRequest, P], R]:
         @functools.wraps(view)
         def wrapper(request: ResidentRequest, *args: P.args, **kwargs: P.kwargs) -> R:
             if not allows(request.user):
-                raise PermissionDenied
+                if refused is None:
+                    raise PermissionDenied
+                # The page in place of the view's own answer (a response either way).
+                return cast("R", refused(request))
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -374,6 +374,38 @@ def test_rental_resident_sees_the_operators_contact_instead_of_change():
     assert url("profile_phone") not in content
 
 
+@pytest.mark.parametrize("name", ["profile_phone", "profile_phone_verify"])
+def test_rental_resident_opening_the_phone_page_directly_is_told_to_ask_the_company(name):
+    user = ProfileFactory(user__attribute=attribute("rental_resident")).user
+    lease = LeaseFactory(resident=user, phone_number=str(user.phone_number))
+    operator = lease.unit.property.operator
+    client = signed_in(user)
+
+    response = client.get(url(name))
+
+    assert response.status_code == HTTPStatus.OK
+    content = response.content.decode()
+    assert "管理会社様にご連絡の上、電話番号の変更をご依頼ください" in content
+    assert operator.name in content
+    assert f'href="tel:{operator.contact_phone}"' in content
+    assert f'href="mailto:{operator.contact_email}"' in content
+    assert operator.contact_hours in content
+    assert 'name="phone_number"' not in content
+    assert "no-store" in response["Cache-Control"]
+    refused = client.post(url(name), {"phone_number": "090-8765-4321", "code": "123456"})
+    assert refused.status_code == HTTPStatus.FORBIDDEN
+    assert operator.name in refused.content.decode()
+
+
+def test_without_a_company_the_phone_page_names_spacecore_support(settings):
+    settings.SUPPORT_CONTACT_PHONE = "0120-111-222"
+    user = ProfileFactory(user__attribute=attribute("managed")).user
+    content = signed_in(user).get(url("profile_phone")).content.decode()
+    assert "SpaceCore サポートにお問い合わせください" in content
+    assert 'href="tel:0120-111-222"' in content
+    assert "support@space-core.net" in content
+
+
 def test_operator_contact_is_of_the_current_lease_not_an_ended_one():
     user = ResidentFactory(attribute=attribute("rental_resident"))
     today = datetime.date.today()
