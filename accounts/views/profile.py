@@ -146,7 +146,11 @@ def profile_phone_verify(request: ResidentRequest) -> HttpResponse:
 def profile_email(request: ResidentRequest) -> HttpResponse:
     """Address -> 「送信する」: an e-mail code goes to the new address."""
     draft = email_change_draft(request)
-    form = EmailForm(request.POST if request.method == "POST" else None, initial={"email": draft or ""})
+    form = EmailForm(
+        request.POST if request.method == "POST" else None,
+        initial={"email": draft or ""},
+        current=request.user.profile.email,
+    )
     if form.is_valid():
         draft = form.cleaned_data["email"]
         try:
