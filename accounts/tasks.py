@@ -8,8 +8,6 @@ import logging
 import smtplib
 
 from celery import shared_task
-from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from accounts.sms import SmsTransientError, send_sms
 from myspacecore.core.retry import CODE_DELIVERY, NOTICE, RETRY_POLICIES, RetryPolicy, retry_or_give_up
@@ -167,19 +165,27 @@ def _delivery_failed(code, exc: BaseException) -> str:
     ignore_result=True,
 )
 def user_phone_changed_notice_send(
-    *, old_phone: str, language: str, operator_id: int | None = None, email: str | None = None
+    *,
+    old_phone: str,
+    language: str,
+    operator_id: int | None = None,
+    email: str | None = None,
+    contact_operator_id: int | None = None,
 ) -> None:
     """Tell the old number (and the account's address) that the sign-in number changed, who
     changed it, and whom to call if that was not the resident's wish (no new number in the text).
 
     `operator_id`: the management company that changed it from the console; otherwise the
-    resident did, and the contact is SpaceCore support.
+    resident did, and the contact is `contact_operator_id`'s company (their management
+    company), or SpaceCore support without one.
     """
     from django.core.mail import send_mail
 
     from accounts.notices import phone_change_notice
 
-    sms_text, subject, body = phone_change_notice(operator_id=operator_id, language=language)
+    sms_text, subject, body = phone_change_notice(
+        operator_id=operator_id, language=language, contact_operator_id=contact_operator_id
+    )
     send_sms(old_phone, sms_text)
     if email:
         send_mail(subject, body, None, [email])
@@ -191,17 +197,14 @@ def user_phone_changed_notice_send(
     **RETRY_POLICIES[NOTICE].task_options(),
     ignore_result=True,
 )
-def profile_email_changed_notice_send(*, old_email: str, language: str) -> None:
-    """Tell the old address that the account's address changed (no new address in the text)."""
+def profile_email_changed_notice_send(*, old_email: str, language: str, contact_operator_id: int | None = None) -> None:
+    """Tell the old address that the account's address changed (no new address in the text),
+    and whom to call if it was not the resident (accounts.notices)."""
     from django.core.mail import send_mail
 
-    with override(language):
-        subject = _("SpaceCore メールアドレス変更のお知らせ")
-        body = _(
-            "MySpaceCore に登録されたメールアドレスが変更されました。\n"
-            "お心当たりがない場合は、サポートまでご連絡ください。\n\n"
-            "このメールは送信専用アドレスから送信しています。"
-        )
+    from accounts.notices import email_change_notice
+
+    subject, body = email_change_notice(language=language, contact_operator_id=contact_operator_id)
     send_mail(subject, body, None, [old_email])
 
 

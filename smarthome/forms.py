@@ -10,6 +10,7 @@ from .models import ApplianceType
 from .pins import pin_normalize, pin_validate
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+SIGNAL_DATA_MAX_LENGTH = 4000
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -47,6 +48,11 @@ class RemoteSettingForm(forms.Form):
     signal_data = forms.CharField(
         label=_("信号データ"),
         required=False,
+        # A learned infrared code is at most a few KB of text; more is not a signal.
+        max_length=SIGNAL_DATA_MAX_LENGTH,
+        error_messages={
+            "max_length": _("信号データは%(limit_value)s文字以内で入力してください（入力は%(show_value)s文字です）。")
+        },
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
         help_text=_("学習した信号、またはプリセットの信号データです。"),
     )
@@ -65,7 +71,19 @@ class PinCodeForm(forms.Form):
         max_length=40,
         error_messages={"required": _("暗証番号を入力してください。")},
         help_text=_("4〜10桁の数字。同じ数字の繰り返しや連続した数字は使えません。保存後は表示されません。"),
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"}),
+        # Masked while typed (works without JavaScript); static/js/reveal.js adds a show/hide
+        # button. render_value: after an error elsewhere the PIN typed is kept, not lost.
+        widget=forms.PasswordInput(
+            render_value=True,
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "data-reveal": "",
+                "data-reveal-show": _("暗証番号を表示"),
+                "data-reveal-hide": _("暗証番号を隠す"),
+            },
+        ),
     )
     valid_from = datetime_local_field(_("有効開始日時"), _("任意。指定しない場合はすぐに使えます。"))
     valid_until = datetime_local_field(

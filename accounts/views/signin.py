@@ -27,6 +27,7 @@ from accounts.flows.signin import (
 )
 from accounts.forms.signin import SignInCodeForm, SignInPhoneForm
 from accounts.views.code_pages import code_context
+from accounts.views.language import language_cookie_set
 from myspacecore.core.masking import mask_phone
 
 # The session keys, also here for the security tests and the benchmark fixtures that set them.
@@ -84,10 +85,11 @@ def signin_code(request: HttpRequest) -> HttpResponse:
             status = HTTPStatus.BAD_REQUEST
         else:
             try:
-                signin_complete(request, pending, raw_code=form.cleaned_data["code"])
+                user = signin_complete(request, pending, raw_code=form.cleaned_data["code"])
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
                 return redirect("accounts:signin")
-            return redirect("accounts:mypage")
+            # The account's language again, on this device too (chosen on another, say).
+            return language_cookie_set(redirect("accounts:mypage"), user.language)
     context = {"form": form, "masked_phone": mask_phone(pending.value), **code_context(code_id=pending.code_id)}
     return render(request, "accounts/signin_code.html", context, status=status)

@@ -28,6 +28,9 @@ USE_TZ = True
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The language switch's choice outlives the browser session (Django's default: it does not);
+# a signed-in resident's choice is also kept on the account and re-applied at sign-in.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 USE_I18N = True
 
 # DATABASES
@@ -193,6 +196,9 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
+# Sessions in accounts' table, which names each session's account (accounts/sessions.py);
+# production puts a cache in front of the same table (myspacecore/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 # A refused form (expired page, cookies off) gets the site's 403 page with what to do next.

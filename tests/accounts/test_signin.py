@@ -276,9 +276,9 @@ def test_sign_out_is_post_only_and_ends_the_session(client, send):
     assert response.status_code == HTTPStatus.FOUND
     assert response.url == SIGNIN
     assert SESSION_KEY not in client.session
-    from django.contrib.sessions.models import Session
+    from accounts.models import AccountSession
 
-    assert not Session.objects.filter(session_key=key).exists()
+    assert not AccountSession.objects.filter(session_key=key).exists()
 
 
 # Wrong and expired codes -------------------------------------------------------------
