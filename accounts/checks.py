@@ -18,9 +18,7 @@ def accounts_settings_check(app_configs=None, **kwargs) -> list[Error]:
     if app_settings.CODE_LIFETIME.total_seconds() <= 0:
         errors.append(Error("ACCOUNTS_CODE_LIFETIME must be positive.", id="accounts.E003"))
     if not 0 < app_settings.MAX_CONSECUTIVE_FAILURES <= 100:
-        errors.append(
-            Error("ACCOUNTS_MAX_CONSECUTIVE_FAILURES must be 1–100 (NIST SP 800-63B-4).", id="accounts.E004")
-        )
+        errors.append(Error("ACCOUNTS_MAX_CONSECUTIVE_FAILURES must be 1–100 (NIST SP 800-63B-4).", id="accounts.E004"))
     keys = app_settings.DELIVERY_KEYS
     if not keys:
         errors.append(Error("ACCOUNTS_DELIVERY_KEYS is empty.", id="accounts.E005"))
@@ -31,6 +29,7 @@ def accounts_settings_check(app_configs=None, **kwargs) -> list[Error]:
             errors.append(Error("An ACCOUNTS_DELIVERY_KEYS entry is not a Fernet key.", id="accounts.E006"))
     errors += _rate_limit_errors()
     errors += _broker_visibility_errors()
+    errors += _client_address_errors()
     return errors
 
 
@@ -110,3 +109,26 @@ def _broker_visibility_errors() -> list[Error]:
             )
         ]
     return []
+
+
+# Where the rate limits read the client's address from; any other value (a raw header name
+# such as HTTP_X_FORWARDED_FOR) trusts what a client writes, and 500s on two hops.
+CLIENT_IP_FUNCTION = "myspacecore.core.client_ip.client_ip"
+
+
+def _client_address_errors() -> list[Error]:
+    """The proxy settings parse, and django-ratelimit reads the address through them."""
+    from django.conf import settings
+
+    from myspacecore.core.client_ip import client_ip, proxy_settings_errors
+
+    errors = [Error(message, id="accounts.E011") for message in proxy_settings_errors()]
+    if getattr(settings, "RATELIMIT_IP_META_KEY", None) not in (CLIENT_IP_FUNCTION, client_ip):
+        errors.append(
+            Error(
+                f"RATELIMIT_IP_META_KEY must be {CLIENT_IP_FUNCTION!r}.",
+                hint="Behind a proxy set TRUSTED_PROXY_HOPS (or TRUSTED_PROXY_NETWORKS) instead.",
+                id="accounts.E012",
+            )
+        )
+    return errors
