@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+import itertools
+
 from cryptography.fernet import Fernet
 from django.core.checks import Error, register
 
@@ -13,8 +16,7 @@ def accounts_settings_check(app_configs=None, **kwargs) -> list[Error]:
     errors: list[Error] = []
     if not app_settings.CODE_HMAC_KEY:
         errors.append(Error("ACCOUNTS_CODE_HMAC_KEY is empty.", id="accounts.E001"))
-    if app_settings.FAILURE_WAIT > app_settings.MAX_WAIT:
-        errors.append(Error("ACCOUNTS_FAILURE_WAIT is longer than ACCOUNTS_MAX_WAIT.", id="accounts.E002"))
+    errors += _failure_wait_errors()
     if app_settings.CODE_LIFETIME.total_seconds() <= 0:
         errors.append(Error("ACCOUNTS_CODE_LIFETIME must be positive.", id="accounts.E003"))
     if not 0 < app_settings.MAX_CONSECUTIVE_FAILURES <= 100:
@@ -35,9 +37,53 @@ def accounts_settings_check(app_configs=None, **kwargs) -> list[Error]:
 
 # Settings merged into ACCOUNTS_RATE_LIMITS: still set, they would be silently ignored.
 _RETIRED_RATE_SETTINGS = {
-    "ACCOUNTS_ADMIN_LOGIN_RATES": "admin_login_username / admin_login_ip",
-    "ACCOUNTS_ADMIN_OTP_RATES": "admin_otp_user / admin_otp_ip",
+    "ACCOUNTS_ADMIN_LOGIN_RATES": "ACCOUNTS_RATE_LIMITS admin_login_username / admin_login_ip",
+    "ACCOUNTS_ADMIN_OTP_RATES": "ACCOUNTS_RATE_LIMITS admin_otp_user / admin_otp_ip",
+    # The doubling wait, now the table ACCOUNTS_FAILURE_WAITS.
+    "ACCOUNTS_FAILURE_WAIT": "ACCOUNTS_FAILURE_WAITS",
+    "ACCOUNTS_FAILURES_BEFORE_BACKOFF": "ACCOUNTS_FAILURE_WAITS",
+    "ACCOUNTS_MAX_WAIT": "ACCOUNTS_FAILURE_WAITS",
 }
+
+# Reaching the lock (MAX_CONSECUTIVE_FAILURES) must take an attacker longer than this.
+LOCK_NOT_WITHIN = datetime.timedelta(days=1)
+
+
+def _failure_wait_errors() -> list[Error]:
+    """FAILURE_WAITS is a table (from the n-th failure, wait) from n = 1 up, waits never
+    shorter; and under it the lock cannot be reached within a day (one resident's typos never
+    lock, and locking a resident out takes days of guessing)."""
+    from .services.verification import failures_possible_within
+
+    table = app_settings.FAILURE_WAITS
+    try:
+        rows = [(int(n), wait) for n, wait in table]
+        shaped = (
+            rows
+            and rows[0][0] == 1
+            and all(isinstance(wait, datetime.timedelta) and wait.total_seconds() > 0 for _n, wait in rows)
+            and all(a[0] < b[0] and a[1] <= b[1] for a, b in itertools.pairwise(rows))
+        )
+    except (TypeError, ValueError):
+        shaped = False
+    if not shaped:
+        return [
+            Error(
+                "ACCOUNTS_FAILURE_WAITS must be rows (from the n-th failure, timedelta), n from 1 "
+                "ascending, each wait positive and no shorter than the one before.",
+                id="accounts.E002",
+            )
+        ]
+    possible = failures_possible_within(LOCK_NOT_WITHIN)
+    if possible >= app_settings.MAX_CONSECUTIVE_FAILURES:
+        return [
+            Error(
+                f"ACCOUNTS_FAILURE_WAITS lets an attacker reach the lock ({possible} failures) within a day.",
+                hint="Lengthen the later waits: locking a resident out must take days of guessing.",
+                id="accounts.E013",
+            )
+        ]
+    return []
 
 
 def _rate_limit_errors() -> list[Error]:
@@ -74,7 +120,7 @@ def _rate_limit_errors() -> list[Error]:
         )
     for name, keys in _RETIRED_RATE_SETTINGS.items():
         if hasattr(settings, name):
-            hint = f"Set ACCOUNTS_RATE_LIMITS {keys} instead."
+            hint = f"Set {keys} instead."
             errors.append(Error(f"{name} is no longer read.", hint=hint, id="accounts.E010"))
     return errors
 

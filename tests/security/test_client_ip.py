@@ -82,6 +82,16 @@ def test_ipv6_is_limited_per_64(one_proxy):
     assert client_ip_for_limits(request) == "2001:db8:1:2::"
 
 
+@pytest.mark.parametrize("forwarded", [None, "203.0.113.7", "2001:db8:1:2:aaaa::7", "garbage"])
+def test_our_limit_key_is_the_one_django_ratelimit_counts_under(one_proxy, forwarded):
+    """Counters we give back (core.ratelimits.release) must find django-ratelimit's own key."""
+    from django_ratelimit.core import _get_ip
+
+    extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
+    request = RequestFactory().get("/", REMOTE_ADDR=PROXY, **extra)
+    assert client_ip_for_limits(request) == _get_ip(request)
+
+
 @pytest.mark.parametrize("forwarded", [None, "203.0.113.7", "203.0.113.7, 10.0.0.1", "garbage", "::1, zz"])
 def test_sign_in_never_answers_500_whatever_the_header(one_proxy, client, forwarded):
     extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
