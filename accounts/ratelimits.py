@@ -96,12 +96,18 @@ def check_code_verify(request: HttpRequest, *, user: User | None = None, target:
     _consume(request, limits)
 
 
-def code_used_from(request: HttpRequest) -> None:
-    """A code was used (verified) from this request's address: it gives back its place under
-    `code_send_ip_unverified`, so residents behind one address who use their codes never meet it."""
+def _unverified_place_give_back(request: HttpRequest) -> None:
     rate = app_settings.RATE_LIMITS["code_send_ip_unverified"]
     release(request, group="code_send_ip_unverified", rate=rate, key=BY_IP)
 
 
-# A send refused after check_code_send (a wait, a lock, the broker down) left no code either.
-code_not_sent_from = code_used_from
+def code_used_from(request: HttpRequest) -> None:
+    """A code was used (verified) from this request's address: it gives back its place under
+    `code_send_ip_unverified`, so residents behind one address who use their codes never meet it."""
+    _unverified_place_give_back(request)
+
+
+def code_not_sent_from(request: HttpRequest) -> None:
+    """A send counted by check_code_send was refused after all (a wait, a lock, the broker down,
+    another limit): no code went out, so it takes no place under `code_send_ip_unverified`."""
+    _unverified_place_give_back(request)

@@ -142,3 +142,13 @@ def test_start_up_refuses_impossible_proxy_settings(settings, name, value):
     setattr(settings, name, value)
     with pytest.raises(SystemCheckError, match=r"accounts\.E011"):
         call_command("check")
+
+
+@pytest.mark.parametrize(("env", "hops"), [({}, "1"), ({"TRUSTED_PROXY_HOPS": "0"}, "0")], ids=["default", "set"])
+def test_production_trusts_the_one_tls_proxy_in_front_unless_told_otherwise(env, hops):
+    from tests.foundation.test_settings import production_env, run_python
+
+    code = "import django; django.setup(); from django.conf import settings; print(settings.TRUSTED_PROXY_HOPS)"
+    result = run_python(code, production_env(**env))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == hops
