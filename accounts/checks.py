@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import os
 
 from cryptography.fernet import Fernet
 from django.core.checks import Error, register
@@ -174,6 +175,15 @@ def _client_address_errors() -> list[Error]:
             Error(
                 f"RATELIMIT_IP_META_KEY must be {CLIENT_IP_FUNCTION!r}.",
                 hint="Behind a proxy set TRUSTED_PROXY_HOPS (or TRUSTED_PROXY_NETWORKS) instead.",
+                id="accounts.E012",
+            )
+        )
+    if "RATELIMIT_IP_META_KEY" in os.environ:
+        # The variable the README once documented: still set, it would be silently ignored.
+        errors.append(
+            Error(
+                "The environment variable RATELIMIT_IP_META_KEY is no longer read.",
+                hint="Set TRUSTED_PROXY_HOPS (production: 1, one TLS proxy) or TRUSTED_PROXY_NETWORKS instead.",
                 id="accounts.E012",
             )
         )

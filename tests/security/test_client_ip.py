@@ -152,3 +152,9 @@ def test_production_trusts_the_one_tls_proxy_in_front_unless_told_otherwise(env,
     result = run_python(code, production_env(**env))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == hops
+
+
+def test_start_up_refuses_the_retired_environment_variable(monkeypatch):
+    monkeypatch.setenv("RATELIMIT_IP_META_KEY", "HTTP_X_FORWARDED_FOR")
+    with pytest.raises(SystemCheckError, match=r"accounts\.E012"):
+        call_command("check")

@@ -11,11 +11,14 @@ import pytest
 import time_machine
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import sms
 from accounts.models import VerificationTarget
-from tests.accounts.verification_helpers import last_sms_code
+from tests.accounts.verification_helpers import last_email_code, last_sms_code
+from tests.factories import ProfileFactory, attribute
 from tests.security.conftest import NOW, PHONE, PHONE_NATIONAL, SIGNIN, SIGNIN_CODE, client_from, wrong
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +100,32 @@ def test_the_wait_and_the_failure_count_survive_an_emptied_cache(send):
         )
     assert VerificationTarget.objects.get(target=PHONE).consecutive_failures == 13
     assert len(sms.outbox) == 13
+
+
+CHANGES = {
+    "email": ("accounts:profile_email", "accounts:profile_email_verify", {"email": "new@example.jp"}),
+    "phone": ("accounts:profile_phone", "accounts:profile_phone_verify", {"phone_number": "090-2222-0001"}),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
+def test_every_wait_of_a_change_says_why_and_until_when(django_capture_on_commit_callbacks, change):
+    """The e-mail and phone changes use the same engine and words as sign-in: after a wrong code
+    the page says why and from when; asking again too soon says it once more."""
+    send_name, verify_name, data = CHANGES[change]
+    send_url, verify_url = reverse(send_name), reverse(verify_name)
+    resident = Client()
+    resident.force_login(ProfileFactory(user__attribute=attribute("owner")).user)
+    with time_machine.travel(NOW, tick=False) as clock:  # 12:00 in Tokyo
+        with django_capture_on_commit_callbacks(execute=True):
+            assert resident.post(send_url, data).status_code == HTTPStatus.FOUND
+        plain = last_email_code() if change == "email" else last_sms_code("+819022220001")
+        resident.post(verify_url, {"code": wrong(plain)})
+        page = resident.get(send_url).content.decode()
+        assert (
+            "認証コードが正しくありません。12:01 以降に新しい認証コードを送信して、やり直してください（あと30秒）。"
+            in page
+        )
+        clock.shift(datetime.timedelta(seconds=10))
+        again = resident.post(send_url, data).content.decode()
+        assert "認証コードをまちがえたため、12:01 以降に新しい認証コードを送信できます（あと20秒）。" in again
