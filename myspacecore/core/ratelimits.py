@@ -8,6 +8,8 @@ be queued either) instead of a redis error becoming a 500.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest
@@ -16,6 +18,8 @@ from redis.exceptions import RedisError
 
 from myspacecore.core.client_ip import client_ip_for_limits
 from myspacecore.core.exceptions import RateLimited, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
 
 # Used when the cache cannot say how long is left (it failed: django-ratelimit then limits).
 FALLBACK_RETRY_AFTER = 60
@@ -79,7 +83,11 @@ def consume(request: HttpRequest, limits: list[tuple[str, str, object]]) -> None
 
 def release(request: HttpRequest, *, group: str, rate: str, key: object) -> None:
     """Give back one count of (group, rate, key) in its current window, never below zero: a
-    count of things still open (codes sent and not yet used) rather than of requests."""
+    count of things still open (codes sent and not yet used) rather than of requests.
+
+    Best effort: it runs after the request's real work (a code already used), which a cache
+    that cannot be reached must not undo; the place then stays taken until the window ends.
+    """
     _count, period = _split_rate(rate)
     # The value django-ratelimit counted under: for BY_IP the same masked address it reads.
     value = client_ip_for_limits(request) if key is BY_IP else str(key)
@@ -91,7 +99,7 @@ def release(request: HttpRequest, *, group: str, rate: str, key: object) -> None
     except ValueError:
         pass  # the window ended meanwhile: nothing left to give back
     except RedisError as exc:
-        raise RateLimitUnavailable(str(exc)) from exc
+        logger.warning("rate-limit count %s not given back: %s", group, type(exc).__name__)
 
 
 def failures_retry_after(request: HttpRequest, limits: list[tuple[str, str, object]], *, increment: bool) -> int:

@@ -167,3 +167,17 @@ def test_a_refused_send_does_not_count_as_an_unused_code(settings):
         with pytest.raises(RateLimited):
             check_code_send(request_from(), target="+819055551111")
     check_code_send(request_from(), target="+819055552222")
+
+
+def test_giving_a_place_back_never_fails_a_request_whose_code_was_used(monkeypatch, caplog):
+    """The code is already used when its place is given back: a cache that fails then is logged,
+    never turned into an error page that would hide a sign-in that happened."""
+    from django.core.cache import cache
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def refuse(*args, **kwargs):
+        raise RedisConnectionError("Connection refused.")
+
+    monkeypatch.setattr(cache, "get", refuse)
+    code_used_from(request_from())
+    assert "not given back" in caplog.text
