@@ -243,7 +243,15 @@ else:
     }
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "myspacecore.core.refusals.ratelimited"
-RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+# The client's address for every limit and log line (myspacecore/core/client_ip.py): the
+# right-most X-Forwarded-For address our own proxies did not add, else the connection's.
+# django-ratelimit calls it and masks IPv6 to a /64 (RATELIMIT_IPV6_MASK, its default).
+RATELIMIT_IP_META_KEY = "myspacecore.core.client_ip.client_ip"
+RATELIMIT_IPV6_MASK = 64
+# How many proxies of ours stand in front of gunicorn (1: one nginx or load balancer), and
+# the networks they send from; both empty: X-Forwarded-For is never read.
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
+TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=[])
 
 # CELERY
 # ------------------------------------------------------------------------------

@@ -292,7 +292,10 @@ def test_wrong_code_goes_back_to_phone_page_with_number_kept_and_30s_message(cli
         assert response.url == SIGNIN
         page = client.get(SIGNIN)
     html = page.content.decode()
-    assert "30秒お待ちいただき" in html
+    # NOW is 12:00 in Tokyo: the wait ends at 12:00:30.
+    assert (
+        "認証コードが正しくありません。12:01 以降に新しい認証コードを送信して、やり直してください（あと30秒）。" in html
+    )
     assert 'value="090-1234-5678"' in html
     assert 'data-countdown="30"' in html
     assert SESSION_KEY not in client.session
@@ -460,9 +463,11 @@ def test_sign_in_pages_and_sms_in_english(client, send, settings):
     page = client.get(SIGNIN).content.decode()
     assert "Sign in with your phone number" in page
     assert "Send code" in page
-    send()
-    assert "Your verification code" in sms.outbox[-1].body
-    page = client.get(SIGNIN_CODE).content.decode()
-    assert "We sent a 6-digit verification code by SMS to +81*******678." in page
-    response = enter(client, wrong(last_sms_code(PHONE)))
-    assert "Please wait 30 seconds, then request a new code." in client.get(response.url).content.decode()
+    with time_machine.travel(NOW, tick=False):
+        send()
+        assert "Your verification code" in sms.outbox[-1].body
+        page = client.get(SIGNIN_CODE).content.decode()
+        assert "We sent a 6-digit verification code by SMS to +81*******678." in page
+        response = enter(client, wrong(last_sms_code(PHONE)))
+        page = client.get(response.url).content.decode()
+    assert "The code is not correct. Send a new code from 12:01 and start again (30 seconds from now)." in page
