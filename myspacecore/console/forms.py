@@ -11,6 +11,12 @@ from myspacecore.tenancy.scoping import operator_scope
 
 class LeaseImportForm(forms.Form):
     file = forms.FileField(label=_("CSVファイル"), help_text=_("UTF-8 または Shift_JIS、2 MB まで。"))
+    # Off unless ticked: a mistyped room number must be an error, not a new unit.
+    create_units = forms.BooleanField(
+        label=_("登録されていない住戸を作成する"),
+        required=False,
+        help_text=_("物件に登録されていない部屋番号の住戸を、取り込み時に作成します。プレビューで確認できます。"),
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
