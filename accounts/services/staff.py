@@ -7,11 +7,19 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from myspacecore.tenancy.models import AuditLogEntry, Operator
 from myspacecore.tenancy.roles import OPERATOR_GROUPS
 from myspacecore.tenancy.services.audit import audit_log_record
+
+# Usernames are unique across every operator: the same words whoever holds the name (the
+# console's form shows them too), so an operator never learns another one's staff names.
+USERNAME_UNAVAILABLE = gettext_lazy(
+    "このユーザー名は使用できません。別のユーザー名を入力してください。"
+    "同じ名前で登録する必要がある場合は、SpaceCore サポートにお問い合わせください。"
+)
 
 
 def _role_validate(role: str) -> Group:
@@ -34,6 +42,8 @@ def staff_account_create(*, operator: Operator, username: str, password: str, ro
     except ValidationError as error:
         raise ValidationError({"password1": error.messages}) from None
     staff.set_password(password)
+    if User.objects.filter(username=staff.username).exists():
+        raise ValidationError({"username": USERNAME_UNAVAILABLE}, code="unique")
     staff.full_clean()
     staff.save()
     staff.groups.set([group])
