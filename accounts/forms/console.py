@@ -38,7 +38,7 @@ class StaffAccountForm(forms.ModelForm):
 
     class Meta:
         model = StaffAccount
-        fields = ["username", "operator", "is_active"]
+        fields = ["username", "operator", "email", "is_active"]
         error_messages = {"username": {"unique": USERNAME_UNAVAILABLE}}
 
     def __init__(self, *args, **kwargs):
