@@ -31,7 +31,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, npgettext
 
-from myspacecore.console.forms import LeaseImportConfirmForm, LeaseImportForm
+from myspacecore.console.forms import LeaseForm, LeaseImportConfirmForm, LeaseImportForm
 from myspacecore.tenancy.models import AuditLogEntry, Lease, Operator, Property, Unit
 from myspacecore.tenancy.scoped_admin import (
     OperatorScopedAdminMixin,
@@ -196,6 +196,7 @@ class LeaseStatusFilter(admin.SimpleListFilter):
 
 @admin.register(Lease)
 class LeaseAdmin(ScopedModelAdmin):
+    form = LeaseForm
     list_display = ["unit", "phone_number", "attribute", "start_date", "end_date", "status_display", "acceptance"]
     list_select_related = ["unit__property", "attribute"]
     list_filter = [LeaseStatusFilter, "acceptance", "attribute", "unit__property"]

@@ -267,3 +267,28 @@ def test_a_guarded_cell_is_read_as_the_formula_text(a):
     plan = lease_import_preview(operator=a.operator, content=content, create_units=True)
 
     assert plan.is_valid and plan.rows[0].property.name == "=HYPERLINK(1)"
+
+
+# A lease entered by hand
+# ------------------------------------------------------------------------------
+
+
+def add_lease_by_hand(client, unit, number: str):
+    data = {"unit": unit.pk, "phone_number": number, "attribute": attribute("rental_resident").pk}
+    return client.post(reverse("admin:tenancy_lease_add"), {**data, "start_date": "2028-01-01"})
+
+
+def test_a_lease_entered_by_hand_takes_a_mobile_number(client, a, vacant):
+    client.force_login(a.admin)
+
+    assert add_lease_by_hand(client, vacant, "090-2000-0001").status_code == HTTPStatus.FOUND
+    assert Lease.objects.filter(unit=vacant, phone_number="+819020000001").exists()
+
+
+def test_a_lease_entered_by_hand_refuses_a_number_the_sign_in_refuses(client, a, vacant):
+    client.force_login(a.admin)
+
+    response = add_lease_by_hand(client, vacant, "03-1234-5678")
+
+    assert response.context["adminform"].form.errors["phone_number"] == [NOT_MOBILE]
+    assert Lease.objects.filter(unit=vacant).count() == 1
