@@ -32,10 +32,16 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     # Codes checked per account (else the target being proved), per address.
     "code_verify_account": "20/h",
     "code_verify_ip": "1200/h",
-    # Failed admin sign-ins per username and per IP; once over, the sign-in answers 429
-    # without checking the password until the window ends.
-    "admin_login_username": "5/15m",
+    # Failed admin sign-ins (accounts.services.staff_signin); once one is over, the sign-in
+    # answers 429 without checking the password until its window ends. Per username from one
+    # address first, so a guesser elsewhere never locks the staff member out of theirs; per
+    # IP whatever the username; per username from all addresses (credential stuffing), for
+    # browsers that never signed in as that staff member only.
+    "admin_login_ip_username": "5/15m",
     "admin_login_ip": "20/15m",
+    "admin_login_username": "10/15m",
+    # At most one e-mail to the staff member per window of throttled sign-ins.
+    "admin_login_notice": "1/15m",
     # Failed admin tokens per staff account and per IP, counted like failed admin sign-ins.
     "admin_otp_user": "5/15m",
     "admin_otp_ip": "20/15m",

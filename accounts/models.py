@@ -130,7 +130,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         related_name="staff",
         verbose_name=_("所属事業者"),
     )
-    language = models.CharField(_("言語"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
+    language = models.CharField(
+        _("言語"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    # Staff only (a resident's address is on the profile): where the notices about their
+    # sign-in go, e.g. failed passwords throttling it.
+    email = models.EmailField(
+        _("メールアドレス"),
+        blank=True,
+        help_text=_("スタッフのみ。サインインが制限されたときなどのお知らせが届きます。"),
+    )
     is_staff = models.BooleanField(_("スタッフ"), default=False)
     is_active = models.BooleanField(_("有効"), default=True)
     date_joined = models.DateTimeField(_("登録日時"), default=timezone.now)

@@ -208,6 +208,20 @@ def profile_email_changed_notice_send(*, old_email: str, language: str, contact_
     send_mail(subject, body, None, [old_email])
 
 
+@shared_task(
+    name="accounts.staff_signin_throttled_notice_send",
+    autoretry_for=(ConnectionError, TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError),
+    **RETRY_POLICIES[NOTICE].task_options(),
+    ignore_result=True,
+)
+def staff_signin_throttled_notice_send(*, staff_id: int, until: str) -> None:
+    """Tell a staff member that failed passwords are throttling their admin sign-in, until when,
+    and how to get in meanwhile. Nothing when the account has gone or has no address."""
+    from accounts.services.staff_signin import staff_signin_throttled_notice
+
+    staff_signin_throttled_notice(staff_id=staff_id, until=until)
+
+
 # Beat: the same cleanup as `manage.py cleanup_verification_codes`. Longer limits than the
 # site default (60 s): a first run on a big table is long, and a run cut short is harmless
 # (it loses one batch; the next run goes on).

@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import ApplianceType
+from .models import ApplianceType, Device
 from .pins import pin_normalize, pin_validate
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -102,3 +102,47 @@ class PinCodeForm(forms.Form):
         if valid_from and valid_until and valid_until <= valid_from:
             self.add_error("valid_until", ValidationError(_("有効終了日時は有効開始日時より後にしてください。")))
         return cleaned
+
+
+class DeviceAdminForm(forms.ModelForm):
+    """A device in the console: it belongs to a unit or to a resident's account, never both nor
+    neither (the `device_owner_xor_unit` constraint), said next to the field instead of a 500.
+
+    A field the page shows read-only is not in the form (Django then skips the constraint):
+    its stored value is what the rule is checked against.
+    """
+
+    class Meta:
+        model = Device
+        # The admin passes its own field list (get_fields): this is the whole page's set.
+        fields = ["kind", "name", "serial_number", "owner_user", "unit"]
+        # Serial numbers are unique across every operator: the same words whoever holds the
+        # number, so an operator never learns that another one installed it.
+        error_messages = {
+            "serial_number": {
+                "unique": _(
+                    "このシリアル番号は登録できません。番号をご確認ください。"
+                    "正しい番号で登録できない場合は、SpaceCore サポートにお問い合わせください。"
+                )
+            }
+        }
+
+    def _value(self, name: str):
+        return self.cleaned_data.get(name) if name in self.fields else getattr(self.instance, name)
+
+    def clean(self):
+        super().clean()
+        if "unit" in self.errors or "owner_user" in self.errors:
+            return self.cleaned_data  # a choice that did not even parse: its own error says so
+        owner, unit = self._value("owner_user"), self._value("unit")
+        field = "unit" if "unit" in self.fields else None
+        if owner is None and unit is None:
+            self.add_error(field, _("住戸を選択してください。住戸に設置するデバイスは、住戸の指定が必要です。"))
+        elif owner is not None and unit is not None:
+            message = (
+                _("入居者がご自身で購入したデバイスです。住戸は設定できません（住戸を空欄にしてください）。")
+                if "owner_user" not in self.fields
+                else _("所有アカウントか住戸のどちらか一方だけを指定してください。")
+            )
+            self.add_error(field, message)
+        return self.cleaned_data

@@ -118,7 +118,7 @@ def test_a_rate_table_override_keeps_the_rates_it_does_not_name(settings):
 
     assert app_settings.RATE_LIMITS["code_send_ip"] == "7/h"
     assert app_settings.RATE_LIMITS["code_send_target"] == "10/h"
-    assert (app_settings.RATE_LIMITS["admin_login_username"], app_settings.RATE_LIMITS["admin_login_ip"]) == (
+    assert (app_settings.RATE_LIMITS["admin_login_ip_username"], app_settings.RATE_LIMITS["admin_login_ip"]) == (
         "5/15m",
         "3/15m",
     )
