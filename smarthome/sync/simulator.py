@@ -500,6 +500,42 @@ class Simulator:
             total.update(hub.counts)
         return total
 
+    def run_until(
+        self,
+        should_stop: Callable[[], bool],
+        *,
+        offline_every: float = 0.0,
+        offline_for: float = 0.0,
+        progress: Callable[[Counter[str]], None] | None = None,
+        progress_every: float = 10.0,
+        seed: int | None = None,
+    ) -> None:
+        """Keep the hubs running until `should_stop()`; every `offline_every` seconds one hub,
+        chosen at random, goes offline for `offline_for` seconds (a power cut, a lost network)."""
+        chooser = random.Random(seed)
+        channels = list(self.hubs)
+        back_at: dict[str, float] = {}
+        next_outage = time.monotonic() + offline_every if offline_every else float("inf")
+        next_progress = time.monotonic() + progress_every
+        while not should_stop():
+            time.sleep(0.1)
+            now = time.monotonic()
+            for channel, at in list(back_at.items()):
+                if now >= at:
+                    del back_at[channel]
+                    self.online(channel)
+            if now >= next_outage and channels:
+                channel = chooser.choice(channels)
+                if channel not in back_at:
+                    self.offline(channel)
+                    back_at[channel] = now + offline_for
+                next_outage = now + offline_every
+            if progress is not None and now >= next_progress:
+                progress(self.counts())
+                next_progress = now + progress_every
+        for channel in back_at:
+            self.online(channel)
+
     def stop(self) -> None:
         for hub in self.hubs.values():
             hub.disconnect()

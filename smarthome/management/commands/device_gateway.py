@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from smarthome.app_settings import app_settings
@@ -21,7 +22,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--client-id",
-            default=os.environ.get("SMARTHOME_MQTT_GATEWAY_CLIENT_ID") or f"msc-gateway-{os.uname().nodename}",
+            default=settings.SMARTHOME_MQTT_GATEWAY_CLIENT_ID or f"msc-gateway-{os.uname().nodename}",
             help="MQTT client id of this instance, the same at every restart so its session resumes "
             "(default: $SMARTHOME_MQTT_GATEWAY_CLIENT_ID, else msc-gateway-<host name>).",
         )
