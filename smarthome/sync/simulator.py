@@ -32,6 +32,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,8 +50,10 @@ APPLIANCES = frozenset({"air_conditioner", "tv", "light", "fan", "other"})
 LOCK_KINDS = frozenset({"smart_lock"})
 KEEPALIVE_SECONDS = 60
 REORDER_HOLD_SECONDS = 1.0
-GET_RETRY_SECONDS = 5.0
-GET_RETRY_MAX_SECONDS = 60.0
+# An unanswered `get` is asked again after this long, doubling, with jitter: soon enough to repair
+# a lost request, late enough that thousands of hubs waiting on a busy gateway do not pile on.
+GET_RETRY_SECONDS = 30.0
+GET_RETRY_MAX_SECONDS = 300.0
 
 
 # One device's state and the rules a real device follows
@@ -282,8 +285,16 @@ class SimulatedHub:
     """One hub: its client, its devices' state, its fault knobs. Runs in its HubLoop's thread."""
 
     def __init__(
-        self, *, provision: HubProvision, address: BrokerAddress, prefix: str, loop: HubLoop, faults: Faults
+        self,
+        *,
+        provision: HubProvision,
+        address: BrokerAddress,
+        prefix: str,
+        loop: HubLoop,
+        faults: Faults,
+        get_retry_seconds: float = GET_RETRY_SECONDS,
     ) -> None:
+        self.get_retry_seconds = get_retry_seconds
         self.provision = provision
         self.channel_id = provision.channel_id
         self.address = address
@@ -305,6 +316,7 @@ class SimulatedHub:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
         loop.attach(self.client)
 
     # Control (any thread): the work runs in the loop's thread
@@ -363,7 +375,7 @@ class SimulatedHub:
             self.counts["connection_lost"] += 1
             self._reconnect_later()
 
-    def _get_send(self, retry_after: float = GET_RETRY_SECONDS) -> None:
+    def _get_send(self, retry_after: float | None = None) -> None:
         """Ask for the whole state; ask again (backing off) until a desired message comes.
 
         A `get` can be lost where QoS 1 does not help: Mosquitto 2.0 drops what is published on a
@@ -372,8 +384,10 @@ class SimulatedHub:
         if not self.client.is_connected():
             return
         self._publish("get", protocol.get_encode(hub=self.channel_id))
+        retry_after = retry_after or self.get_retry_seconds
         self._awaiting_desired = next(self.loop.sequence)
-        self.loop.call_later(retry_after, functools.partial(self._get_retry, self._awaiting_desired, retry_after))
+        pause = retry_after * (0.75 + self.random.random() / 2)
+        self.loop.call_later(pause, functools.partial(self._get_retry, self._awaiting_desired, retry_after))
 
     def _get_retry(self, request: int, waited: float) -> None:
         if self._awaiting_desired == request:
@@ -385,6 +399,9 @@ class SimulatedHub:
         info = self.client.publish(topic, payload, qos=1)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             self.counts[f"{kind}_not_sent"] += 1
+
+    def _on_publish(self, client: Client, userdata, mid: int, reason: ReasonCode, properties) -> None:
+        self.counts["refused_by_broker" if reason.is_failure else "acked"] += 1
 
     def _on_message(self, client: Client, userdata, message: MQTTMessage) -> None:
         try:
@@ -462,6 +479,7 @@ class Simulator:
         hubs: Iterable[HubProvision],
         threads: int = 2,
         faults: Faults | None = None,
+        get_retry_seconds: float = GET_RETRY_SECONDS,
     ) -> None:
         if threads < 1:
             raise ValueError("threads must be positive")
@@ -474,6 +492,7 @@ class Simulator:
                 prefix=prefix,
                 loop=self.loops[i % threads],
                 faults=faults or Faults(),
+                get_retry_seconds=get_retry_seconds,
             )
             self.hubs[hub.channel_id] = hub
 
@@ -559,10 +578,14 @@ class MemoryCloud:
     not older than the last recorded; a `get` publishes the whole state again.
     """
 
-    def __init__(self, *, transport: Any, hubs: Iterable[HubProvision], secret: str) -> None:
+    def __init__(self, *, transport: Any, hubs: Iterable[HubProvision], secret: str, publish_threads: int = 0) -> None:
         self.transport = transport
         self.secret = secret
         self.lock = threading.Lock()
+        # With publish_threads, a hub's `get` is answered by a pool (as Celery workers would), so the
+        # gateway never waits on a publish; requests for a hub already waiting are merged.
+        self._pool = ThreadPoolExecutor(publish_threads, "cloud-publish") if publish_threads else None
+        self._resend_waiting: set[str] = set()
         self.owner: dict[str, str] = {}
         self.desired: dict[str, dict[str, protocol.DesiredDevice]] = {}
         for hub in hubs:
@@ -593,7 +616,7 @@ class MemoryCloud:
             version = self.desired[hub][device].version + 1
             self.desired[hub][device] = protocol.DesiredDevice(device, version, sealed, tuple(remotes))
         if publish:
-            self.desired_resend(channel_id=hub)
+            self._resend_now(hub)
         return version
 
     def desired_message(self, *, channel_id: str) -> protocol.Desired | None:
@@ -602,6 +625,20 @@ class MemoryCloud:
             return None if devices is None else protocol.Desired(hub=channel_id, devices=tuple(devices.values()))
 
     def desired_resend(self, *, channel_id: str) -> None:
+        """Publish the hub's whole desired state again (its `get`), in the pool when there is one."""
+        if self._pool is None:
+            self._resend_now(channel_id)
+            return
+        with self.lock:
+            if channel_id in self._resend_waiting:
+                return
+            self._resend_waiting.add(channel_id)
+        self._pool.submit(self._resend_now, channel_id)
+
+    def _resend_now(self, channel_id: str) -> None:
+        if self._pool is not None:
+            with self.lock:
+                self._resend_waiting.discard(channel_id)
         message = self.desired_message(channel_id=channel_id)
         if message is None:
             self.outcomes["get_unknown_hub"] += 1
@@ -630,6 +667,10 @@ class MemoryCloud:
                 self.outcomes["recorded"] += 1
                 self.confirmed_at.setdefault((device.device, device.version), now)
         return outcome
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
     def unconfirmed(self) -> list[str]:
         """Devices whose last recorded version is not their desired version."""

@@ -42,7 +42,9 @@ def mosquitto(tmp_path, hubs):
 
 
 def simulator_new(mosquitto, hubs, **faults):
-    return Simulator(address=mosquitto.address(), prefix=PREFIX, hubs=hubs, threads=2, faults=Faults(**faults))
+    return Simulator(
+        address=mosquitto.address(), prefix=PREFIX, hubs=hubs, threads=2, faults=Faults(**faults), get_retry_seconds=3
+    )
 
 
 def lock_of(hub):

@@ -272,3 +272,23 @@ def test_memory_cloud_refuses_foreign_devices_and_ignores_stale_reports():
     subject.report_record(channel_id=hub, report=protocol.Reported(hub, (protocol.ReportedDevice(mine, 2),)))
     assert subject.reported[mine].version == 3 and theirs not in subject.reported
     assert subject.outcomes == {"refused": 1, "recorded": 1, "stale": 1}
+
+
+def test_memory_cloud_answers_gets_in_its_pool_merging_requests_for_a_hub_already_waiting():
+    import threading
+
+    release = threading.Event()
+
+    class Slow(Published):
+        def publish(self, *, channel_id, payload):
+            release.wait(5)
+            super().publish(channel_id=channel_id, payload=payload)
+
+    hubs = broker.provisioning_new(hubs=2, secret="s3cret")
+    subject = MemoryCloud(transport=Slow(), hubs=hubs, secret="s3cret", publish_threads=1)
+    first, second = hubs[0].channel_id, hubs[1].channel_id
+    for channel in (first, second, second, second):  # the pool's one thread is held by `first`
+        subject.desired_resend(channel_id=channel)
+    release.set()
+    subject.close()
+    assert [channel for channel, _ in subject.transport.messages] == [first, second]

@@ -32,6 +32,7 @@ ACK_TIMEOUT_SECONDS = 5.0
 KEEPALIVE_SECONDS = 30
 # Unacknowledged messages paho keeps while the broker is away; past that, publish fails at once.
 MAX_QUEUED = 1000
+MAX_INFLIGHT = 100
 
 
 class _Connection:
@@ -46,6 +47,8 @@ class _Connection:
         self.refusals: dict[int, ReasonCode] = {}
         self.client: Client = mqtt_client(address=address, client_id=client_id_new("msc-publisher"))
         self.client.max_queued_messages_set(MAX_QUEUED)
+        # Threads of one process publish side by side: let their messages wait for PUBACKs together.
+        self.client.max_inflight_messages_set(MAX_INFLIGHT)
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
