@@ -143,14 +143,20 @@ class Gateway:
                 if attempt < self.handler_attempts:
                     time.sleep(self.handler_retry_seconds * attempt)
             else:
+                if self._failures:  # a redelivered message that now went through
+                    self._failures.pop(self._digest(topic, payload), None)
                 return Outcome.HANDLED
-        digest = hashlib.sha256(topic.encode() + b"\0" + payload).hexdigest()
+        digest = self._digest(topic, payload)
         self._failures[digest] += 1
         if self._failures[digest] >= MAX_DELIVERIES:
             del self._failures[digest]
             logger.error("device gateway: gave up on a message on %s after %s deliveries", topic, MAX_DELIVERIES)
             return Outcome.GAVE_UP
         return Outcome.FAILED
+
+    @staticmethod
+    def _digest(topic: str, payload: bytes) -> str:
+        return hashlib.sha256(topic.encode() + b"\0" + payload).hexdigest()
 
     # The MQTT side
     # --------------------------------------------------------------------------

@@ -292,3 +292,12 @@ def test_memory_cloud_answers_gets_in_its_pool_merging_requests_for_a_hub_alread
     release.set()
     subject.close()
     assert [channel for channel, _ in subject.transport.messages] == [first, second]
+
+
+def test_a_redelivered_message_that_goes_through_starts_its_failure_count_again():
+    calls = Calls(fail_times=3)
+    subject = gateway_for(on_report=calls)
+    topic = f"{PREFIX}/hubs/{HUB}/reported"
+    assert subject.message_handle(topic=topic, payload=report()) is gateway.Outcome.FAILED
+    assert subject.message_handle(topic=topic, payload=report()) is gateway.Outcome.HANDLED
+    assert not subject._failures
