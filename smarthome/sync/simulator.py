@@ -293,6 +293,7 @@ class SimulatedHub:
         loop: HubLoop,
         faults: Faults,
         get_retry_seconds: float = GET_RETRY_SECONDS,
+        index: int = 0,
     ) -> None:
         self.get_retry_seconds = get_retry_seconds
         self.provision = provision
@@ -301,7 +302,8 @@ class SimulatedHub:
         self.prefix = prefix
         self.loop = loop
         self.faults = faults
-        self.random = random.Random(None if faults.seed is None else f"{faults.seed}:{provision.channel_id}")
+        # One stream per hub, the same for the same seed and position in the provisioning file.
+        self.random = random.Random(None if faults.seed is None else f"{faults.seed}:{index}")
         self.devices = {d.channel_id: DeviceState(provision=d) for d in provision.devices}
         self.counts: Counter[str] = Counter()
         self.connected = threading.Event()
@@ -493,6 +495,7 @@ class Simulator:
                 loop=self.loops[i % threads],
                 faults=faults or Faults(),
                 get_retry_seconds=get_retry_seconds,
+                index=i,
             )
             self.hubs[hub.channel_id] = hub
 

@@ -264,3 +264,24 @@ def test_a_failing_handler_leaves_the_report_unacknowledged_and_it_comes_again(m
         wait_until(lambda: confirmed(cloud, lock_of(hub), 3), timeout=15, what="the redelivered report")
     assert gateway.counts["failed"] == 1 and gateway.counts["handled"] == 1
     assert calls == [3] * 5
+
+
+def test_dropped_and_delayed_messages_converge_once_the_hub_asks_again(mosquitto, hubs):
+    cloud = cloud_new(mosquitto, hubs)
+    hub = hubs[2]
+    lock = lock_of(hub)
+    sim = simulator_new(mosquitto, hubs, drop=0.5, delay=0.2, report_drop=0.3, report_duplicate=0.3, seed=7)
+    with running_gateway(gateway_new(mosquitto, cloud)), running_simulator(sim):
+        for n in range(1, 7):
+            cloud.change(device=lock, pins=[(f"p{n}", f"{6000 + n}")])
+        simulated = sim.hubs[hub.channel_id]
+        for _ in range(30):  # what a hub does when it misses a change: ask for the whole state
+            if confirmed(cloud, lock, 6):
+                break
+            simulated.state_request()
+            time.sleep(0.5)
+        state = simulated.devices[lock]
+        counts = simulated.counts
+    assert counts["dropped"] > 0 and counts["report_dropped"] > 0  # the knobs did lose messages both ways
+    assert (state.version, state.pins) == (6, {"p6": "6006"})
+    assert confirmed(cloud, lock, 6)
