@@ -19,7 +19,7 @@ import ssl
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from paho.mqtt.client import Client, MQTTProtocolVersion
 from paho.mqtt.enums import CallbackAPIVersion
@@ -44,6 +44,7 @@ class BrokerAddress:
     tls: bool
     username: str | None = None
     password: str | None = None
+    ca_file: str | None = None  # mqtts:// only: the CA bundle to trust instead of the system's
 
     def __repr__(self) -> str:  # never the password, even in a traceback
         scheme = "mqtts" if self.tls else "mqtt"
@@ -51,7 +52,8 @@ class BrokerAddress:
 
 
 def broker_address(url: str) -> BrokerAddress:
-    """Parse `mqtt://[user[:password]@]host[:port]` or `mqtts://…` (TLS, port 8883 by default)."""
+    """Parse `mqtt://[user[:password]@]host[:port]` or `mqtts://…[?ca=/path/to/ca.pem]` (TLS, port
+    8883 by default, the broker's certificate checked against the system's CAs or `ca`)."""
     parts = urlsplit(url)
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         raise BrokerUrlError("the broker URL must be mqtt://host[:port] or mqtts://host[:port]")
@@ -59,12 +61,20 @@ def broker_address(url: str) -> BrokerAddress:
         port = parts.port or DEFAULT_PORTS[parts.scheme]
     except ValueError as exc:
         raise BrokerUrlError("the broker URL has a bad port") from exc
+    query = parse_qs(parts.query)
+    if set(query) - {"ca"} or len(query.get("ca", [])) > 1:
+        raise BrokerUrlError("the broker URL takes one query parameter only: ca=<CA bundle path>")
+    if query and parts.scheme != "mqtts":
+        raise BrokerUrlError("ca= applies to mqtts:// only")
+    if query and not os.path.isfile(query["ca"][0]):
+        raise BrokerUrlError("the broker URL's CA bundle (ca=) is not a file")
     return BrokerAddress(
         host=parts.hostname,
         port=port,
         tls=parts.scheme == "mqtts",
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password is not None else None,
+        ca_file=query["ca"][0] if query else None,
     )
 
 
@@ -95,7 +105,7 @@ def mqtt_client(
     if user is not None:
         client.username_pw_set(user, password if username is not None else address.password)
     if address.tls:
-        client.tls_set_context(ssl.create_default_context())
+        client.tls_set_context(ssl.create_default_context(cafile=address.ca_file))
     return client
 
 

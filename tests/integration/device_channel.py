@@ -73,6 +73,7 @@ class Mosquitto:
         extra_acl: str = "",
         anonymous: bool = False,
         files_ready: bool = False,
+        tls: tuple[Path, Path, Path] | None = None,
     ) -> None:
         self.binary = mosquitto_binary()
         self.folder = folder
@@ -92,6 +93,8 @@ class Mosquitto:
             "max_queued_messages 100000",
             "max_inflight_messages 100",
         ]
+        if tls is not None:  # (CA, server certificate, server key): this listener speaks TLS only
+            lines += [f"cafile {tls[0]}", f"certfile {tls[1]}", f"keyfile {tls[2]}"]
         if anonymous:
             lines.append("allow_anonymous true")
         elif files_ready:  # passwd and acl are in the folder already (the command wrote them)

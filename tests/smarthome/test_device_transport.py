@@ -138,7 +138,27 @@ def test_broker_url_plain_and_tls_with_credentials():
     assert "p@ss" not in repr(tls)
 
 
-@pytest.mark.parametrize("url", ["", "http://host", "mqtt://", "mqtt://host:notaport", "tcp://host:1883"])
+def test_broker_url_names_the_ca_bundle_to_trust_for_tls(tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----")
+    assert broker.broker_address(f"mqtts://broker.example?ca={bundle}").ca_file == str(bundle)
+    assert broker.broker_address("mqtts://broker.example").ca_file is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "http://host",
+        "mqtt://",
+        "mqtt://host:notaport",
+        "tcp://host:1883",
+        "mqtt://host?ca=/etc/hostname",
+        "mqtts://host?ca=/no/such/ca.pem",
+        "mqtts://host?insecure=1",
+        "mqtts://host?ca=/etc/hostname&ca=/etc/hostname",
+    ],
+)
 def test_a_broker_url_that_is_not_mqtt_is_refused(url):
     with pytest.raises(broker.BrokerUrlError):
         broker.broker_address(url)
