@@ -46,6 +46,7 @@ HANDLER_RETRY_SECONDS = 0.5
 # one poisoned report must not stop every other hub's (the hub reports again on its next change).
 MAX_DELIVERIES = 5
 RECONNECT_MAX_SECONDS = 30.0
+SUMMARY_SECONDS = 300.0
 
 ReportHandler = Callable[..., Any]  # (*, channel_id: str, report: protocol.Reported) -> ReportOutcome
 ResendHandler = Callable[..., Any]  # (*, channel_id: str) -> None
@@ -109,6 +110,8 @@ class Gateway:
         self._stop_requested = False  # a plain flag: safe to set from a signal handler
         self._redeliver = False
         self._failures: Counter[str] = Counter()  # deliveries that failed, by message digest
+        self._counts_logged: Counter[str] = Counter()
+        self._next_summary = time.monotonic() + SUMMARY_SECONDS
 
     # Handling (no broker needed: the unit tests call it directly)
     # --------------------------------------------------------------------------
@@ -272,6 +275,21 @@ class Gateway:
         while not self._stop_requested and not self._redeliver:
             if client.loop(timeout=0.2) != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 return
+            if time.monotonic() >= self._next_summary:
+                self._summary_log()
+
+    def _summary_log(self) -> None:
+        """What this instance did since the last summary (one INFO line every SUMMARY_SECONDS)."""
+        since = self.counts - self._counts_logged
+        if since:
+            logger.info(
+                "device gateway %s, last %.0f s: %s",
+                self.client_id,
+                SUMMARY_SECONDS,
+                ", ".join(f"{count} {name}" for name, count in sorted(since.items())),
+            )
+        self._counts_logged = self.counts.copy()
+        self._next_summary = time.monotonic() + SUMMARY_SECONDS
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

@@ -321,3 +321,16 @@ def test_a_redelivered_message_that_goes_through_starts_its_failure_count_again(
     assert subject.message_handle(topic=topic, payload=report()) is gateway.Outcome.FAILED
     assert subject.message_handle(topic=topic, payload=report()) is gateway.Outcome.HANDLED
     assert not subject._failures
+
+
+def test_the_gateway_logs_what_it_did_since_its_last_summary(caplog):
+    subject = gateway_for()
+    subject.counts.update({"handled": 7, "refused": 1})
+    with caplog.at_level("INFO", logger="smarthome.sync.gateway"):
+        subject._summary_log()
+        subject.counts.update({"handled": 2})
+        subject._summary_log()
+        subject._summary_log()  # nothing new: no line
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2
+    assert lines[0].endswith("7 handled, 1 refused") and lines[1].endswith("2 handled")
