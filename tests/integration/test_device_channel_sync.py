@@ -173,9 +173,13 @@ def test_gateway_killed_mid_report_loses_nothing(mosquitto, hubs, tmp_path):
     first = gateway_process(mosquitto, client_id="msc-gateway-kill", log=log)
     hub = hubs[0]
     try:
-        with Listener(mosquitto.address()) as probe:  # wait for the child's subscription, as the gateway user
-            probe.subscribe("$share/probe/msc/v1/hubs/+/reported")
-        time.sleep(1.5)
+        broker_log = mosquitto.folder / "mosquitto.log"
+        wait_until(
+            lambda: "Received SUBSCRIBE from msc-gateway-kill" in broker_log.read_text(),
+            timeout=20,
+            what="the child gateway's subscription",
+        )
+        time.sleep(0.2)  # the SUBACK on its way
         with Listener(mosquitto.address(), username=hub.channel_id, password=hub.password) as device:
             for version in range(1, 11):
                 reason = device.publish(
