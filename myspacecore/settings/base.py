@@ -330,6 +330,12 @@ PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
 ACCOUNTS_CODE_HMAC_KEY = env("ACCOUNTS_CODE_HMAC_KEY", default="")
 # Fernet keys for smart-lock PINs, newest first (MultiFernet); see SECURITY.md to rotate.
 SMARTHOME_PIN_KEYS = env.list("SMARTHOME_PIN_KEYS", default=[])
+# The device channel's MQTT broker (docs/device-protocol.md): mqtt://user:password@host:1883, or
+# mqtts://… for TLS; its user is the gateway's (reads every report, writes every desired state).
+SMARTHOME_MQTT_URL = env("SMARTHOME_MQTT_URL", default="mqtt://127.0.0.1:1883")
+SMARTHOME_MQTT_TOPIC_PREFIX = env("SMARTHOME_MQTT_TOPIC_PREFIX", default="msc/v1")
+# A gateway instance's MQTT client id, the same at every restart so its session resumes.
+SMARTHOME_MQTT_GATEWAY_CLIENT_ID = env("SMARTHOME_MQTT_GATEWAY_CLIENT_ID", default="")
 # The newest entry seals codes in the task message, so the broker never holds one in clear.
 ACCOUNTS_DELIVERY_KEYS = env.list("ACCOUNTS_DELIVERY_KEYS", default=[])
 ACCOUNTS_SMS_GLOBAL_HOURLY_CAP = env.int("ACCOUNTS_SMS_GLOBAL_HOURLY_CAP", default=1000)
