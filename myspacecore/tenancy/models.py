@@ -211,7 +211,7 @@ class Lease(models.Model):
 class AuditLogEntry(models.Model):
     """One action taken in the operator console on a resident's or the roster's behalf.
 
-    Values are stored masked (a phone number as `+81*******678`): the log proves who did
+    Values are stored masked (a phone number as `+81******5678`): the log proves who did
     what and when without becoming a second copy of the residents' personal data.
     """
 
