@@ -41,6 +41,7 @@ def staff_account_create(*, operator: Operator, username: str, password: str, ro
         actor=acting_user,
         operator=operator,
         action=AuditLogEntry.Action.STAFF_CREATE,
+        target=staff,
         target_label=staff.get_username(),
         new_value=role,
     )
@@ -63,6 +64,7 @@ def staff_account_update(*, staff: User, role: str, is_active: bool, acting_user
         actor=acting_user,
         operator=staff.operator,
         action=AuditLogEntry.Action.STAFF_UPDATE,
+        target=staff,
         target_label=staff.username or f"#{staff.pk}",
         old_value=old_value,
         new_value=f"{role} active={is_active}",

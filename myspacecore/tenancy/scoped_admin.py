@@ -23,6 +23,7 @@ from phonenumber_field.phonenumber import PhoneNumber
 from phonenumber_field.phonenumber import to_python as phone_to_python
 
 from myspacecore.tenancy.scoping import operator_scope, operator_scope_q, user_in_scope
+from myspacecore.tenancy.services.audit import console_object_delete, console_object_save, console_objects_delete
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -119,6 +120,20 @@ class OperatorScopedAdminMixin(_ModelAdminBase):
 
     def get_queryset(self, request: HttpRequest):
         return operator_scope(super().get_queryset(request), request.user)
+
+    # Every write of a console form goes through the audit service: one row per add, change
+    # or deleted row, masked old → new. An admin whose save calls a service of its own
+    # (staff accounts) overrides save_model and leaves the row to that service.
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        many_to_many = {field.name for field in obj._meta.many_to_many}
+        related = {name: value for name, value in form.cleaned_data.items() if name in many_to_many}
+        console_object_save(obj=obj, acting_user=acting_staff(request), related=related)
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        console_object_delete(obj=obj, acting_user=acting_staff(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        console_objects_delete(queryset=queryset, acting_user=acting_staff(request))
 
     def get_object(self, request: HttpRequest, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)

@@ -544,6 +544,7 @@ def lease_import(*, operator: Operator, content: str, acting_user: User) -> Leas
         actor=acting_user,
         operator=operator,
         action=AuditLogEntry.Action.LEASE_IMPORT,
+        target=Lease,
         target_label=ngettext("入居契約 %(count)d件", "入居契約 %(count)d件", len(leases)) % {"count": len(leases)},
         new_value=f"created={result.created} updated={result.updated} units_created={result.units_created}",
     )
