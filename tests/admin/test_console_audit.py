@@ -15,6 +15,7 @@ from http import HTTPStatus
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
@@ -26,10 +27,10 @@ from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 
 from accounts.models import ResidentAccount, StaffAccount, VerificationTarget
-from myspacecore.core.masking import mask_text
+from myspacecore.core.masking import mask_phone, mask_text
 from myspacecore.help.models import HelpFeedback
 from myspacecore.tenancy.models import AuditLogEntry, Operator
-from myspacecore.tenancy.services.audit import console_object_save
+from myspacecore.tenancy.services.audit import audit_log_record, console_object_save
 from tests.admin.conftest import Tenant
 from tests.factories import LeaseFactory, OperatorFactory, PropertyFactory, UnitFactory, attribute
 from tests.smarthome.factories import PinCodeFactory, RemoteControlSettingFactory, UnitDeviceFactory
@@ -530,3 +531,106 @@ def test_a_write_refused_by_its_service_rolls_back_its_row(tenants):
     with pytest.raises(IntegrityError), transaction.atomic():
         console_object_save(obj=unit, acting_user=a.admin)
     assert AuditLogEntry.objects.count() == before
+
+
+# The audit log page: search by target, dates, scoped
+# ------------------------------------------------------------------------------
+
+AUDIT_LIST = reverse("admin:tenancy_auditlogentry_changelist")
+
+
+def _phone_row(tenant: Tenant, phone: str, when: str) -> AuditLogEntry:
+    """A phone-change row of the tenant's resident, at `when`, as the service writes it."""
+    with time_machine.travel(when, tick=False):
+        return audit_log_record(
+            actor=tenant.admin,
+            operator=tenant.operator,
+            action=Action.PHONE_CHANGE,
+            target=tenant.resident,
+            target_label=f"#{tenant.resident.pk}",
+            old_value=mask_phone(tenant.resident.phone_number.as_e164),
+            new_value=mask_phone(phone),
+        )
+
+
+def _listed(client, **params) -> set[int]:
+    response = client.get(AUDIT_LIST, params)
+    assert response.status_code == HTTPStatus.OK
+    return {entry.pk for entry in response.context["cl"].result_list}
+
+
+@pytest.fixture
+def phone_rows(tenants):
+    a, b = tenants
+    return (
+        _phone_row(a, "+819011115678", "2026-11-03 10:00:00+09:00"),
+        _phone_row(b, "+819022225678", "2026-11-04 10:00:00+09:00"),
+    )
+
+
+@pytest.mark.parametrize("typed", ["5678", "５６７８", "090-1111-5678", "+819011115678"])
+def test_staff_find_a_row_by_the_phone_numbers_last_four_digits_or_the_whole_number(client, tenants, phone_rows, typed):
+    a, _b = tenants
+    a_row, _b_row = phone_rows
+    client.force_login(a.admin)
+    assert a_row.pk in _listed(client, q=typed)
+
+
+@pytest.mark.parametrize("typed", ["{id}", "#{id}", "＃{id}"])
+def test_staff_find_a_row_by_its_targets_id(client, tenants, phone_rows, typed):
+    a, _b = tenants
+    a_row, _b_row = phone_rows
+    # A row about another account of the same operator (its id differs: both are users).
+    other = audit_log_record(actor=a.admin, operator=a.operator, action=Action.STAFF_OTP_RESET, target=a.staff)
+    client.force_login(a.admin)
+    found = _listed(client, q=typed.format(id=a.resident.pk))
+    assert a_row.pk in found
+    assert other.pk not in found
+
+
+def test_an_operator_never_finds_another_operators_rows_by_search(client, tenants, phone_rows):
+    a, b = tenants
+    a_row, b_row = phone_rows
+    client.force_login(a.admin)
+    for typed in ["5678", str(b.resident.pk), f"#{b.resident.pk}", "+819022225678", "B-AUDIT", ""]:
+        assert b_row.pk not in _listed(client, q=typed), typed
+    client.force_login(b.admin)
+    assert _listed(client, q="5678") & {a_row.pk, b_row.pk} == {b_row.pk}
+
+
+def test_platform_staff_find_every_operators_rows(client, tenants, phone_rows, superuser):
+    client.force_login(superuser)
+    assert {row.pk for row in phone_rows} <= _listed(client, q="5678")
+
+
+def test_a_search_for_other_digits_finds_nothing_of_that_number(client, tenants, phone_rows):
+    a, _b = tenants
+    client.force_login(a.admin)
+    assert phone_rows[0].pk not in _listed(client, q="5679")
+
+
+def test_the_date_hierarchy_narrows_to_one_day_and_stays_scoped(client, tenants, phone_rows, superuser):
+    a, _b = tenants
+    a_row, b_row = phone_rows
+    client.force_login(superuser)
+    day = {"created_at__year": "2026", "created_at__month": "11", "created_at__day": "3"}
+    assert _listed(client, **day) & {a_row.pk, b_row.pk} == {a_row.pk}
+    client.force_login(a.admin)
+    assert _listed(client, created_at__year="2026", created_at__month="11", created_at__day="4") == set()
+
+
+def test_a_from_to_range_lists_the_rows_of_those_days(client, tenants, phone_rows, superuser):
+    a_row, b_row = phone_rows
+    client.force_login(superuser)
+    # As the sidebar's links put them: local midnights, with their offset.
+    listed = _listed(client, created_at__gte="2026-11-04 00:00:00+09:00", created_at__lt="2026-11-05 00:00:00+09:00")
+    assert listed & {a_row.pk, b_row.pk} == {b_row.pk}
+
+
+def test_the_target_type_filter_lists_the_rows_about_that_model(client, tenants, phone_rows):
+    a, _b = tenants
+    a_row, _b_row = phone_rows
+    unit_row = audit_log_record(actor=a.admin, operator=a.operator, action=Action.UNIT_RESET, target=a.unit)
+    client.force_login(a.admin)
+    assert _listed(client, target_type="tenancy.unit") == {unit_row.pk}
+    assert a_row.pk in _listed(client, target_type="accounts.user")
