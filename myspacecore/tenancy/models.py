@@ -225,6 +225,7 @@ class AuditLogEntry(models.Model):
         STAFF_OTP_CONFIRM = "staff_otp_confirm", _("二段階認証の設定")
         STAFF_OTP_RESET = "staff_otp_reset", _("二段階認証のリセット")
         STAFF_RECOVERY_CODES_ISSUE = "staff_recovery_codes", _("リカバリーコードの発行")
+        STAFF_PASSWORD_CHANGE = "staff_password", _("パスワードの変更")
         TARGET_UNLOCK = "target_unlock", _("認証の送信先のロック解除")
         # A console form's own add / change / delete (ScopedModelAdmin), for any model.
         OBJECT_ADD = "object_add", pgettext_lazy("audit action", "追加")

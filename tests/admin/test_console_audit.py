@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.forms import CheckboxInput, MultiWidget
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ResidentAccount, StaffAccount, VerificationTarget
 from myspacecore.core.masking import mask_phone, mask_text
@@ -32,6 +33,7 @@ from myspacecore.help.models import HelpFeedback
 from myspacecore.tenancy.models import AuditLogEntry, Operator
 from myspacecore.tenancy.services.audit import audit_log_record, console_object_save
 from tests.admin.conftest import Tenant
+from tests.admin.otp_helpers import PASSWORD, T0, enrolled, sign_in, staff_in, token_for
 from tests.factories import LeaseFactory, OperatorFactory, PropertyFactory, UnitFactory, attribute
 from tests.smarthome.factories import PinCodeFactory, RemoteControlSettingFactory, UnitDeviceFactory
 
@@ -390,6 +392,24 @@ COVERED_VIEWS = {
     "tenancy_lease_export": "test_roster_export_writes_no_row",
 }
 DJANGO_VIEWS = {"changelist", "add", "history", "delete", "change"}
+# The site's own pages: each writes one row, or (a read, a sign-in step) none.
+SITE_VIEWS = {
+    "password_change": "test_a_staff_password_change_leaves_one_row",
+    "otp_setup": "test_totp_enrolment_leaves_one_row",
+    "otp_recovery_codes": "test_issuing_recovery_codes_leaves_one_row",
+}
+SITE_VIEWS_WITHOUT_WRITES = {
+    "index",
+    "login",
+    "logout",
+    "password_change_done",
+    "autocomplete",
+    "jsi18n",
+    "view_on_site",
+    "app_list",
+    "otp_verify",
+    "otp_signout",
+}
 
 
 def test_every_action_and_custom_view_has_a_row_test(tenants, superuser):
@@ -406,7 +426,11 @@ def test_every_action_and_custom_view_has_a_row_test(tenants, superuser):
                 continue
             if name:
                 assert name in COVERED_VIEWS, f"add a test of view {name} to COVERED_VIEWS"
-    for test_name in [*COVERED_ACTIONS.values(), *COVERED_VIEWS.values()]:
+    for pattern in admin.site.get_urls():
+        name = getattr(pattern, "name", None)
+        if name is not None:
+            assert name in SITE_VIEWS or name in SITE_VIEWS_WITHOUT_WRITES, f"add a test of view {name} to SITE_VIEWS"
+    for test_name in [*COVERED_ACTIONS.values(), *COVERED_VIEWS.values(), *SITE_VIEWS.values()]:
         assert test_name in globals(), test_name
 
 
@@ -518,6 +542,56 @@ def test_roster_export_writes_no_row(client, tenants):
     assert response.status_code == HTTPStatus.OK
     b"".join(response.streaming_content)
     assert new_rows(before) == []
+
+
+def test_a_staff_password_change_leaves_one_row(client, tenants):
+    a, _b = tenants
+    client.force_login(a.staff)
+    before = AuditLogEntry.objects.count()
+    new = "another-long-password-7"
+    data = {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+    assert client.post(reverse("admin:password_change"), data).status_code == HTTPStatus.FOUND
+    entry = _one_row(before, Action.STAFF_PASSWORD_CHANGE)
+    assert (entry.actor, entry.operator, entry.target_id) == (a.staff, a.operator, str(a.staff.pk))
+    assert entry.new_value == "password=••••"
+    a.staff.refresh_from_db()
+    assert a.staff.check_password(new) and a.staff.password not in str(vars(entry))
+
+
+def test_a_refused_password_change_leaves_no_row(client, tenants):
+    a, _b = tenants
+    client.force_login(a.staff)
+    before = AuditLogEntry.objects.count()
+    data = {"old_password": "wrong", "new_password1": "x-long-password-1", "new_password2": "x-long-password-1"}
+    assert client.post(reverse("admin:password_change"), data).status_code == HTTPStatus.OK
+    assert new_rows(before) == []
+
+
+def test_totp_enrolment_leaves_one_row(client, otp_required):
+    staff = staff_in("operator_admin")
+    with time_machine.travel(T0, tick=False):
+        sign_in(client, staff)
+        client.get(reverse("admin:otp_setup"))
+        device = TOTPDevice.objects.get(user=staff)
+        before = AuditLogEntry.objects.count()
+        response = client.post(reverse("admin:otp_setup"), {"token": token_for(device)})
+    assert response.status_code == HTTPStatus.FOUND
+    entry = _one_row(before, Action.STAFF_OTP_CONFIRM)
+    assert (entry.actor, entry.operator, entry.target_id) == (staff, staff.operator, str(staff.pk))
+
+
+def test_issuing_recovery_codes_leaves_one_row(client, otp_required):
+    staff = staff_in("operator_admin")
+    device = enrolled(staff)
+    with time_machine.travel(T0, tick=False):
+        sign_in(client, staff)
+        client.post(reverse("admin:otp_verify"), {"token": token_for(device)})
+        before = AuditLogEntry.objects.count()
+        response = client.post(reverse("admin:otp_recovery_codes"))
+    assert response.status_code == HTTPStatus.OK and response.context["codes"]
+    entry = _one_row(before, Action.STAFF_RECOVERY_CODES_ISSUE)
+    assert (entry.actor, entry.operator, entry.target_id) == (staff, staff.operator, str(staff.pk))
+    assert not any(code.replace("-", "") in entry.new_value for code in response.context["codes"])
 
 
 def test_a_write_refused_by_its_service_rolls_back_its_row(tenants):
