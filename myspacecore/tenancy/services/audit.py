@@ -182,7 +182,8 @@ def console_object_save(
     the same transaction), so the row names them too.
     """
     adding = obj._state.adding or obj.pk is None
-    stored = None if adding else type(obj)._base_manager.filter(pk=obj.pk).first()
+    # Locked: a second save of the same row waits, so each row's "old" is what the other left.
+    stored = None if adding else type(obj)._base_manager.select_for_update().filter(pk=obj.pk).first()
     before = {} if stored is None else audit_values(stored)
     obj.save()
     after = audit_values(obj, related=related)
@@ -204,7 +205,8 @@ def console_object_delete(*, obj: models.Model, acting_user: User) -> AuditLogEn
     before = audit_values(obj)
     operator = audit_operator_of(obj, actor=acting_user)
     if operator == obj:
-        # An operator deleted by platform staff: its log goes with it, the row is the platform's.
+        # An operator deleted by platform staff (possible only while its log is empty: the rows
+        # protect it) cannot hold the row of its own deletion: the platform's log does.
         operator = None
     # The row goes, its id and name stay: staff still find the deletion by them.
     target_id, label = str(obj.pk), str(obj)
