@@ -18,6 +18,7 @@ import pytest
 import time_machine
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import LogEntry
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -390,6 +391,17 @@ def test_a_deletion_row_counts_what_went_with_it(client, tenants, superuser):
     entry = AuditLogEntry.objects.latest("pk")
     assert entry.new_value == "smarthome.RemoteControlSetting=2"
     assert "serial_number=A-SERIAL-GONE" in entry.old_value
+
+
+@pytest.mark.parametrize("op", ["change", "delete"])
+def test_djangos_own_history_keeps_the_rows_name_masked(client, superuser, op):
+    target = VerificationTarget.objects.create(target="+819011112222")
+    client.force_login(superuser)
+    url = admin_url(VerificationTarget, op, target.pk)
+    data = {"post": "yes"} if op == "delete" else {"_save": "Save"}
+    assert client.post(url, data).status_code == HTTPStatus.FOUND
+    entry = LogEntry.objects.get(object_id=str(target.pk), content_type__model="verificationtarget")
+    assert entry.object_repr == "+81******2222"
 
 
 def test_a_refused_form_writes_nothing_and_no_row(client, tenants):
