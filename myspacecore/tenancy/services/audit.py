@@ -138,29 +138,62 @@ def _value_text(field: models.Field, value: Any) -> str:
     return _shortened(mask_text(str(value)))
 
 
-def audit_values(obj: models.Model, *, related: Mapping[str, Iterable[models.Model]] | None = None) -> dict[str, str]:
-    """What a row holds, field by field, as the log may show it: masked, secrets as ••••.
+def _audited_fields(obj: models.Model) -> list[models.Field]:
+    """The fields a form may write (editable ones, many-to-many too) and the secret ones."""
+    fields: list[models.Field] = [
+        field
+        for field in obj._meta.concrete_fields
+        if not field.primary_key and (field.editable or field.name in SECRET_FIELDS)
+    ]
+    return fields + [field for field in obj._meta.many_to_many if field.editable]
 
-    The fields a form may write (editable ones) and the secret ones; a foreign key by the
-    related row's name. A many-to-many value comes from `related` when it holds the field
-    (a form's new choices, saved by the admin right after), else from the database.
+
+def _related_rows(obj: models.Model, name: str, related: Mapping[str, Iterable[models.Model]]):
+    if name in related:
+        return related[name]
+    return getattr(obj, name).all() if obj.pk is not None else ()
+
+
+def _raw_values(obj: models.Model, related: Mapping[str, Iterable[models.Model]]) -> dict[str, Any]:
+    """The fields' values as stored (a foreign key's id, the ids of a many-to-many): cheap to compare."""
+    raw: dict[str, Any] = {}
+    for field in _audited_fields(obj):
+        if field.many_to_many:
+            raw[field.name] = sorted(row.pk for row in _related_rows(obj, field.name, related))
+        else:
+            raw[field.name] = field.value_from_object(obj)
+    return raw
+
+
+def audit_values(
+    obj: models.Model,
+    *,
+    related: Mapping[str, Iterable[models.Model]] | None = None,
+    names: Iterable[str] | None = None,
+) -> dict[str, str]:
+    """What a row holds, field by field (`names`, else every audited one), as the log may show
+    it: masked, secrets as ••••, a foreign key by the related row's name.
+
+    A many-to-many value comes from `related` when it holds the field (a form's new choices,
+    saved by the admin right after), else from the database.
     """
     related = related or {}
+    wanted = None if names is None else set(names)
     values: dict[str, str] = {}
-    for field in obj._meta.concrete_fields:
-        if field.primary_key or not (field.editable or field.name in SECRET_FIELDS):
+    for field in _audited_fields(obj):
+        if wanted is not None and field.name not in wanted:
             continue
-        value = getattr(obj, field.name) if field.is_relation else field.value_from_object(obj)
-        values[field.name] = _value_text(field, value)
-    for m2m in obj._meta.many_to_many:
-        if not m2m.editable:
-            continue
-        if m2m.name in related:
-            rows: Iterable[models.Model] = related[m2m.name]
+        if field.many_to_many:
+            rows = _related_rows(obj, field.name, related)
+            values[field.name] = _shortened(", ".join(sorted(mask_text(str(row)) for row in rows))) or "-"
         else:
-            rows = getattr(obj, m2m.name).all() if obj.pk is not None else ()
-        values[m2m.name] = _shortened(", ".join(sorted(mask_text(str(row)) for row in rows))) or "-"
+            value = getattr(obj, field.name) if field.is_relation else field.value_from_object(obj)
+            values[field.name] = _value_text(field, value)
     return values
+
+
+def _filled(value: Any) -> bool:
+    return value not in (None, "", [])
 
 
 def _values_line(values: Mapping[str, str], names: Iterable[str]) -> str:
@@ -181,13 +214,19 @@ def console_object_save(
     `related` holds the form's many-to-many choices (saved by the admin right after, in
     the same transaction), so the row names them too.
     """
+    related = related or {}
     adding = obj._state.adding or obj.pk is None
     # Locked: a second save of the same row waits, so each row's "old" is what the other left.
     stored = None if adding else type(obj)._base_manager.select_for_update().filter(pk=obj.pk).first()
-    before = {} if stored is None else audit_values(stored)
+    # Compared as stored (ids), named only where they differ: no query for what did not change.
+    raw_before = {} if stored is None else _raw_values(stored, {})
+    raw_after = _raw_values(obj, related)
+    changed = [
+        name for name, value in raw_after.items() if raw_before.get(name, None) != value and (stored or _filled(value))
+    ]
+    before = {} if stored is None else audit_values(stored, names=changed)
     obj.save()
-    after = audit_values(obj, related=related)
-    changed = [name for name, value in after.items() if before.get(name, "-") != value]
+    after = audit_values(obj, related=related, names=changed)
     return audit_log_record(
         actor=acting_user,
         operator=audit_operator_of(obj, actor=acting_user),
