@@ -346,13 +346,16 @@ def audit_search_q(term: str) -> Q:
 
 
 class AuditTargetTypeFilter(admin.SimpleListFilter):
-    """The target's model, among those the console shows (no query: the choices are the site's models)."""
+    """The target's model, among those the console shows this user (no query: the site's models)."""
 
     title = _("対象の種類")
     parameter_name = "target_type"
 
     def lookups(self, request, model_admin):
-        models = {model._meta.concrete_model or model for model in model_admin.admin_site._registry}
+        registry = model_admin.admin_site._registry.items()
+        models = {
+            model._meta.concrete_model or model for model, admin_ in registry if admin_.has_view_permission(request)
+        }
         return sorted(
             ((model._meta.label_lower, model._meta.verbose_name) for model in models), key=lambda c: str(c[1])
         )

@@ -747,3 +747,17 @@ def test_the_target_type_filter_lists_the_rows_about_that_model(client, tenants,
     client.force_login(a.admin)
     assert _listed(client, target_type="tenancy.unit") == {unit_row.pk}
     assert a_row.pk in _listed(client, target_type="accounts.user")
+
+
+def test_the_target_type_filter_offers_only_models_the_user_may_see(client, tenants, superuser):
+    a, _b = tenants
+
+    def offered(user) -> set[str]:
+        client.force_login(user)
+        specs = client.get(AUDIT_LIST).context["cl"].filter_specs
+        spec = next(spec for spec in specs if getattr(spec, "parameter_name", None) == "target_type")
+        return {value for value, _label in spec.lookup_choices}
+
+    assert {"tenancy.unit", "accounts.user"} <= offered(a.admin)
+    assert "accounts.userattribute" not in offered(a.admin)
+    assert "accounts.userattribute" in offered(superuser)
