@@ -722,22 +722,58 @@ def test_a_search_for_other_digits_finds_nothing_of_that_number(client, tenants,
     assert phone_rows[0].pk not in _listed(client, q="5679")
 
 
-def test_the_date_hierarchy_narrows_to_one_day_and_stays_scoped(client, tenants, phone_rows, superuser):
+def test_a_from_to_range_lists_the_rows_of_those_days_and_stays_scoped(client, tenants, phone_rows, superuser):
     a, _b = tenants
     a_row, b_row = phone_rows
     client.force_login(superuser)
-    day = {"created_at__year": "2026", "created_at__month": "11", "created_at__day": "3"}
-    assert _listed(client, **day) & {a_row.pk, b_row.pk} == {a_row.pk}
+    assert _listed(client, created_from="2026-11-03", created_to="2026-11-03") & {a_row.pk, b_row.pk} == {a_row.pk}
+    assert _listed(client, created_from="2026-11-04") & {a_row.pk, b_row.pk} == {b_row.pk}
+    assert _listed(client, created_to="2026-11-04") & {a_row.pk, b_row.pk} == {a_row.pk, b_row.pk}
     client.force_login(a.admin)
-    assert _listed(client, created_at__year="2026", created_at__month="11", created_at__day="4") == set()
+    assert _listed(client, created_from="2026-11-04", created_to="2026-11-04") == set()
 
 
-def test_a_from_to_range_lists_the_rows_of_those_days(client, tenants, phone_rows, superuser):
-    a_row, b_row = phone_rows
+def test_the_range_counts_days_in_japan_time(client, tenants, superuser):
+    a, _b = tenants
+    # 00:30 on 3 November in Tokyo is still 2 November in UTC.
+    row = _phone_row(a, "+819033330001", "2026-11-03 00:30:00+09:00")
     client.force_login(superuser)
-    # As the sidebar's links put them: local midnights, with their offset.
-    listed = _listed(client, created_at__gte="2026-11-04 00:00:00+09:00", created_at__lt="2026-11-05 00:00:00+09:00")
-    assert listed & {a_row.pk, b_row.pk} == {b_row.pk}
+    assert row.pk in _listed(client, created_from="2026-11-03", created_to="2026-11-03")
+    assert row.pk not in _listed(client, created_from="2026-11-02", created_to="2026-11-02")
+
+
+def test_the_range_accepts_full_width_and_slashed_dates(client, tenants, phone_rows, superuser):
+    a_row, _b_row = phone_rows
+    client.force_login(superuser)
+    assert a_row.pk in _listed(client, created_from="２０２６/１１/０３", created_to="2026/11/03")
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"created_from": "3 Nov"}, "created_from", "日付は 2026-11-30 のように入力してください。"),
+        ({"created_from": "2026-11-31"}, "created_from", "日付は 2026-11-30 のように入力してください。"),
+        (
+            {"created_from": "2026-11-05", "created_to": "2026-11-04"},
+            "created_to",
+            "終了日は開始日と同じ日か、それより後にしてください。",
+        ),
+    ],
+)
+def test_an_unreadable_range_says_why_keeps_what_was_typed_and_filters_nothing(
+    client, tenants, phone_rows, superuser, params, field, message
+):
+    client.force_login(superuser)
+    response = client.get(AUDIT_LIST, {**params, "q": "5678"})
+    assert response.status_code == HTTPStatus.OK
+    page = response.content.decode()
+    assert message in page
+    assert f'id="audit-{field.replace("_", "-")}-error"' in page
+    for value in params.values():
+        assert f'value="{value}"' in page
+    # The search typed with it is kept in the form, and the rows are not narrowed by the bad range.
+    assert '<input type="hidden" name="q" value="5678">' in page
+    assert {row.pk for row in phone_rows} <= {entry.pk for entry in response.context["cl"].result_list}
 
 
 def test_the_target_type_filter_lists_the_rows_about_that_model(client, tenants, phone_rows):
