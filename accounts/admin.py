@@ -305,5 +305,5 @@ class VerificationTargetAdmin(PlatformOnlyAdmin):
     @admin.action(description=_("選択した送信先のロックを解除"), permissions=["change"])
     def unlock(self, request: HttpRequest, queryset):
         for target in queryset.values_list("target", flat=True):
-            verification_target_unlock(target=target)
+            verification_target_unlock(target=target, acting_user=acting_staff(request))
         self.message_user(request, _("ロックを解除しました。"), messages.SUCCESS)

@@ -505,7 +505,7 @@ def unit_move_out_now(*, unit: Unit, acting_user: User) -> ResetResult:
         actor=acting_user,
         operator=unit.property.operator,
         action=AuditLogEntry.Action.UNIT_RESET,
-        target_label=str(unit),
+        target=unit,
         new_value=f"remote_settings={result.remote_settings} pin_codes={result.pin_codes}",
     )
     return result

@@ -53,6 +53,7 @@ def resident_phone_change_on_request(*, resident: User, new_phone: str, acting_u
         actor=acting_user,
         operator=_resident_operator(resident=user, acting_user=acting_user),
         action=AuditLogEntry.Action.PHONE_CHANGE,
+        target=user,
         target_label=f"#{user.pk}",
         old_value=mask_phone(old_phone) if old_phone else "",
         new_value=mask_phone(new_phone_e164),
@@ -68,5 +69,6 @@ def resident_sessions_end_on_request(*, resident: User, acting_user: User) -> No
         actor=acting_user,
         operator=_resident_operator(resident=resident, acting_user=acting_user),
         action=AuditLogEntry.Action.SESSIONS_END,
+        target=resident,
         target_label=f"#{resident.pk} {resident}",
     )

@@ -55,6 +55,7 @@ def staff_account_create(
         actor=acting_user,
         operator=operator,
         action=AuditLogEntry.Action.STAFF_CREATE,
+        target=staff,
         target_label=staff.get_username(),
         new_value=role,
     )
@@ -84,6 +85,7 @@ def staff_account_update(
         actor=acting_user,
         operator=staff.operator,
         action=AuditLogEntry.Action.STAFF_UPDATE,
+        target=staff,
         target_label=staff.username or f"#{staff.pk}",
         old_value=old_value,
         new_value=new_value,

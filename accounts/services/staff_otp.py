@@ -137,6 +137,7 @@ def staff_otp_confirm(*, staff: User, device: TOTPDevice, token: str) -> TOTPDev
             actor=staff,
             operator=staff.operator,
             action=AuditLogEntry.Action.STAFF_OTP_CONFIRM,
+            target=staff,
             target_label=staff.username or f"#{staff.pk}",
             new_value="TOTP",
         )
@@ -206,6 +207,7 @@ def staff_recovery_codes_generate(*, staff: User) -> list[str]:
         actor=staff,
         operator=staff.operator,
         action=AuditLogEntry.Action.STAFF_RECOVERY_CODES_ISSUE,
+        target=staff,
         target_label=staff.username or f"#{staff.pk}",
         old_value="" if old_count is None else f"recovery codes: {old_count} unused",
         new_value=f"recovery codes: {RECOVERY_CODE_COUNT}",
@@ -253,6 +255,7 @@ def staff_otp_reset(*, staff: User, acting_user: User) -> int:
         actor=acting_user,
         operator=staff.operator,
         action=AuditLogEntry.Action.STAFF_OTP_RESET,
+        target=staff,
         target_label=staff.username or f"#{staff.pk}",
         old_value=", ".join(removed),
     )

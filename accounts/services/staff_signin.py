@@ -160,6 +160,7 @@ def staff_signin_unlock(*, staff: User, acting_user: User) -> None:
         actor=acting_user,
         operator=staff.operator,
         action=AuditLogEntry.Action.STAFF_UPDATE,
+        target=staff,
         target_label=staff.username,
         new_value="sign-in unlocked",
     )

@@ -28,6 +28,8 @@ from accounts.models import User, VerificationCode, VerificationTarget
 from myspacecore.core.exceptions import ServiceUnavailable
 from myspacecore.core.masking import mask_email, mask_phone
 from myspacecore.core.typed_text import typed_compact
+from myspacecore.tenancy.models import AuditLogEntry
+from myspacecore.tenancy.services.audit import audit_log_record
 
 logger = logging.getLogger(__name__)
 
@@ -426,7 +428,21 @@ def verification_code_verify(
 
 
 @transaction.atomic
-def verification_target_unlock(*, target: str) -> None:
-    """Staff: clear the failure count and wait of a target (after the 100-failure lock)."""
-    VerificationTarget.objects.filter(target=target).update(consecutive_failures=0, wait_until=None)
+def verification_target_unlock(*, target: str, acting_user: User) -> None:
+    """Platform staff: clear the failure count and wait of a target (after the 100-failure
+    lock), with an audit row (the platform's: a target is nobody's roster)."""
+    row = VerificationTarget.objects.select_for_update().filter(target=target).first()
+    if row is None:
+        return
+    old_value = f"consecutive_failures={row.consecutive_failures} wait_until={row.wait_until or '-'}"
+    row.consecutive_failures, row.wait_until = 0, None
+    row.save(update_fields=["consecutive_failures", "wait_until"])
+    audit_log_record(
+        actor=acting_user,
+        action=AuditLogEntry.Action.TARGET_UNLOCK,
+        target=row,
+        target_label=mask_target(target),
+        old_value=old_value,
+        new_value="consecutive_failures=0 wait_until=-",
+    )
     logger.info("verification target %s unlocked", mask_target(target))

@@ -13,6 +13,7 @@ number): `=field` would be `iexact`, an UPPER() that no index serves.
 from __future__ import annotations
 
 import csv
+import datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -32,6 +34,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, npgettext
 
 from myspacecore.console.forms import LeaseForm, LeaseImportConfirmForm, LeaseImportForm
+from myspacecore.core.masking import PHONE_KEPT_DIGITS
+from myspacecore.core.typed_text import typed_compact
 from myspacecore.tenancy.models import AuditLogEntry, Lease, Operator, Property, Unit
 from myspacecore.tenancy.scoped_admin import (
     OperatorScopedAdminMixin,
@@ -330,12 +334,130 @@ class LeaseAdmin(ScopedModelAdmin):
 # ------------------------------------------------------------------------------
 
 
+def audit_search_q(term: str) -> Q:
+    """What staff type to find a row: the target's id (`12`, `#12`), a phone number in full or
+    its last 4 digits (all a mask keeps: `+81******5678`), or part of the target's name."""
+    text = term.strip()
+    compact = typed_compact(text).removeprefix("#")
+    query = Q(target_label__icontains=text)
+    if compact.isascii() and compact.isdigit():
+        query |= Q(target_id=compact)
+    number = compact.removeprefix("+")
+    if number.isascii() and number.isdigit() and (len(number) == PHONE_KEPT_DIGITS or len(number) >= 10):
+        # The masked value ends in the digits, right after the stars that hide the rest.
+        suffix = "*" + number[-PHONE_KEPT_DIGITS:]
+        query |= Q(target_label__contains=suffix) | Q(old_value__contains=suffix) | Q(new_value__contains=suffix)
+    return query
+
+
+class AuditTargetTypeFilter(admin.SimpleListFilter):
+    """The target's model, among those the console shows this user (no query: the site's models)."""
+
+    title = _("対象の種類")
+    parameter_name = "target_type"
+
+    def lookups(self, request, model_admin):
+        registry = model_admin.admin_site._registry.items()
+        models = {
+            model._meta.concrete_model or model for model, admin_ in registry if admin_.has_view_permission(request)
+        }
+        return sorted(
+            ((model._meta.label_lower, model._meta.verbose_name) for model in models), key=lambda c: str(c[1])
+        )
+
+    def queryset(self, request, queryset):
+        return queryset.filter(target_type=self.value()) if self.value() else queryset
+
+
+class CreatedDateRangeFilter(admin.ListFilter):
+    """From / to dates (both included, in local time), typed in the sidebar.
+
+    Instead of a date hierarchy: its list of months is a DISTINCT over every row in scope,
+    0.3 s at 300,000 rows on PostgreSQL, where a range is one indexed WHERE. A date that
+    cannot be read is said next to its field, kept as typed, and filters nothing.
+    """
+
+    title = _("期間")
+    template = "admin/tenancy/auditlogentry/filter_date_range.html"
+    FROM, TO = "created_from", "created_to"
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        self.dates: dict[str, datetime.date | None] = {}
+        self.errors: dict[str, StrOrPromise] = {}
+        for name in (self.FROM, self.TO):
+            typed = params.pop(name, [""])[-1].strip()
+            self.used_parameters[name] = typed
+            self.dates[name] = self._date(name, typed)
+        start, end = self.dates[self.FROM], self.dates[self.TO]
+        if start and end and start > end:
+            self.errors[self.TO] = _("終了日は開始日と同じ日か、それより後にしてください。")
+
+    def _date(self, name: str, typed: str) -> datetime.date | None:
+        if not typed:
+            return None
+        try:
+            return datetime.date.fromisoformat(typed_compact(typed).replace("/", "-"))
+        except ValueError:
+            self.errors[name] = _("日付は 2026-11-30 のように入力してください。")
+            return None
+
+    def has_output(self) -> bool:
+        return True
+
+    def expected_parameters(self) -> list[str | None]:
+        return [self.FROM, self.TO]
+
+    def choices(self, changelist):
+        # One "choice": the form, with the list's other parameters kept as hidden fields.
+        kept = {key: value for key, value in changelist.params.items() if key not in (self.FROM, self.TO)}
+        yield {"kept": kept, **self.used_parameters}
+
+    def queryset(self, request, queryset):
+        if self.errors:
+            return queryset
+        start, end = self.dates[self.FROM], self.dates[self.TO]
+        zone = timezone.get_current_timezone()
+        if start:
+            queryset = queryset.filter(created_at__gte=datetime.datetime.combine(start, datetime.time.min, zone))
+        if end:
+            next_day = end + datetime.timedelta(days=1)
+            queryset = queryset.filter(created_at__lt=datetime.datetime.combine(next_day, datetime.time.min, zone))
+        return queryset
+
+
 @admin.register(AuditLogEntry)
 class AuditLogEntryAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
-    fields = ("created_at", "actor_label", "action", "target_label", "old_value", "new_value", "operator")
-    list_display = readonly_fields = fields
+    fields = (
+        "created_at",
+        "actor_label",
+        "action",
+        "target_label",
+        "target_type",
+        "target_id",
+        "old_value",
+        "new_value",
+        "operator",
+    )
+    readonly_fields = fields
+    list_display = ("created_at", "actor_label", "action", "target_label", "target_id", "old_value", "new_value")
     list_select_related = ["operator"]
-    list_filter = ["action"]
+    list_filter = ["action", AuditTargetTypeFilter, ("created_at", admin.DateFieldListFilter), CreatedDateRangeFilter]
+    # The search box needs a field; get_search_results says what it really looks in.
+    search_fields = ["target_label"]
+    search_help_text = _("対象のID（12 や #12）、電話番号（全桁または末尾4桁）、対象の名前で検索できます。")
+
+    def get_list_display(self, request: HttpRequest):
+        # Platform staff see every operator's rows: say whose each one is.
+        shown = super().get_list_display(request)
+        return [*shown, "operator"] if request.user.is_superuser else shown
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        # Scoped by the base (an empty term searches nothing), then narrowed by what was typed.
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, "")
+        if search_term.strip():
+            queryset = queryset.filter(audit_search_q(search_term))
+        return queryset, may_have_duplicates
 
 
 # Platform staff only: the staff groups

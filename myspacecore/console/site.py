@@ -16,13 +16,18 @@ Cookies").
 from __future__ import annotations
 
 import datetime
+from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.core import checks, signing
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+
+from myspacecore.core.masking import PIN_MASK
 
 # Imported at start-up (OperatorAdminConfig is in INSTALLED_APPS): what needs models is
 # imported inside the functions.
@@ -94,6 +99,28 @@ class OperatorAdminSite(admin.AdminSite):
         from myspacecore.console.otp import admin_otp_urls
 
         return admin_otp_urls(self) + super().get_urls()
+
+    def password_change(self, request: HttpRequest, extra_context=None) -> TemplateResponse:
+        """Django's own page, with the change and its audit row in one transaction."""
+        from myspacecore.tenancy.models import AuditLogEntry
+        from myspacecore.tenancy.scoped_admin import acting_staff
+        from myspacecore.tenancy.services.audit import audit_log_record
+
+        with transaction.atomic():
+            response = super().password_change(request, extra_context)
+            # A redirect is a saved change; the form shown again changed nothing.
+            if request.method == "POST" and response.status_code == HTTPStatus.FOUND:
+                staff = acting_staff(request)
+                audit_log_record(
+                    actor=staff,
+                    operator=staff.operator,
+                    action=AuditLogEntry.Action.STAFF_PASSWORD_CHANGE,
+                    target=staff,
+                    # Never the password, nor its hash: that it changed is what the row says.
+                    old_value=f"password={PIN_MASK}",
+                    new_value=f"password={PIN_MASK}",
+                )
+        return response
 
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         from myspacecore.console.otp import admin_otp_step_redirect

@@ -253,7 +253,7 @@ class Lease(models.Model):
 class AuditLogEntry(models.Model):
     """One action taken in the operator console on a resident's or the roster's behalf.
 
-    Values are stored masked (a phone number as `+81*******678`): the log proves who did
+    Values are stored masked (a phone number as `+81******5678`): the log proves who did
     what and when without becoming a second copy of the residents' personal data.
     """
 
@@ -267,6 +267,12 @@ class AuditLogEntry(models.Model):
         STAFF_OTP_CONFIRM = "staff_otp_confirm", _("二段階認証の設定")
         STAFF_OTP_RESET = "staff_otp_reset", _("二段階認証のリセット")
         STAFF_RECOVERY_CODES_ISSUE = "staff_recovery_codes", _("リカバリーコードの発行")
+        STAFF_PASSWORD_CHANGE = "staff_password", _("パスワードの変更")
+        TARGET_UNLOCK = "target_unlock", _("認証の送信先のロック解除")
+        # A console form's own add / change / delete (ScopedModelAdmin), for any model.
+        OBJECT_ADD = "object_add", pgettext_lazy("audit action", "追加")
+        OBJECT_CHANGE = "object_change", pgettext_lazy("audit action", "変更")
+        OBJECT_DELETE = "object_delete", pgettext_lazy("audit action", "削除")
 
     operator = models.ForeignKey(
         Operator,
@@ -288,8 +294,12 @@ class AuditLogEntry(models.Model):
     actor_label = models.CharField(_("実行者名"), max_length=150)
     action = models.CharField(_("操作"), max_length=32, choices=Action.choices)
     target_label = models.CharField(_("対象"), max_length=200)
-    old_value = models.CharField(_("変更前"), max_length=200, blank=True)
-    new_value = models.CharField(_("変更後"), max_length=200, blank=True)
+    # What the row is about, as staff search for it: the model (`tenancy.lease`) and its id.
+    # Empty id: a row about many rows (an import) or about none.
+    target_type = models.CharField(_("対象の種類"), max_length=100, blank=True)
+    target_id = models.CharField(_("対象ID"), max_length=64, blank=True)
+    old_value = models.CharField(_("変更前"), max_length=1000, blank=True)
+    new_value = models.CharField(_("変更後"), max_length=1000, blank=True)
     created_at = models.DateTimeField(_("日時"), default=timezone.now, db_index=True)
 
     class Meta:
@@ -297,7 +307,10 @@ class AuditLogEntry(models.Model):
         verbose_name = _("操作履歴")
         verbose_name_plural = pgettext_lazy("plural", "操作履歴")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["operator", "-created_at"], name="audit_operator_created_idx")]
+        indexes = [
+            models.Index(fields=["operator", "-created_at"], name="audit_operator_created_idx"),
+            models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.target_label}"

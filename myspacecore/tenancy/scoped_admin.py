@@ -22,7 +22,9 @@ from django.utils.functional import cached_property
 from phonenumber_field.phonenumber import PhoneNumber
 from phonenumber_field.phonenumber import to_python as phone_to_python
 
+from myspacecore.core.masking import mask_text
 from myspacecore.tenancy.scoping import operator_scope, operator_scope_q, user_in_scope
+from myspacecore.tenancy.services.audit import console_object_delete, console_object_save, console_objects_delete
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -93,6 +95,16 @@ def acting_staff(request: HttpRequest) -> User:
     return request.user
 
 
+def _object_repr_masked(logged):
+    """Mask the names Django's admin just logged (one LogEntry or a list of them); returns them."""
+    for entry in logged if isinstance(logged, list) else [logged]:
+        masked = mask_text(entry.object_repr)
+        if masked != entry.object_repr:
+            entry.object_repr = masked
+            entry.save(update_fields=["object_repr"])
+    return logged
+
+
 def _changelist_url(site: admin.AdminSite, model: type[models.Model]) -> str | None:
     if not site.is_registered(model):
         return None
@@ -119,6 +131,31 @@ class OperatorScopedAdminMixin(_ModelAdminBase):
 
     def get_queryset(self, request: HttpRequest):
         return operator_scope(super().get_queryset(request), request.user)
+
+    # Every write of a console form goes through the audit service: one row per add, change
+    # or deleted row, masked old → new. An admin whose save calls a service of its own
+    # (staff accounts) overrides save_model and leaves the row to that service.
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        many_to_many = {field.name for field in obj._meta.many_to_many}
+        related = {name: value for name, value in form.cleaned_data.items() if name in many_to_many}
+        console_object_save(obj=obj, acting_user=acting_staff(request), related=related)
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        console_object_delete(obj=obj, acting_user=acting_staff(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        console_objects_delete(queryset=queryset, acting_user=acting_staff(request))
+
+    # Django's own history (LogEntry, the "history" page) keeps each written row's name: masked
+    # as the audit rows are, so it is no copy of a number or an address in clear either.
+    def log_addition(self, request: HttpRequest, obj, message):
+        return _object_repr_masked(super().log_addition(request, obj, message))
+
+    def log_change(self, request: HttpRequest, obj, message):
+        return _object_repr_masked(super().log_change(request, obj, message))
+
+    def log_deletions(self, request: HttpRequest, queryset):
+        return _object_repr_masked(super().log_deletions(request, queryset))
 
     def get_object(self, request: HttpRequest, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)

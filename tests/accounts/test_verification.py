@@ -26,7 +26,7 @@ from accounts.services.verification import (
     verification_target_unlock,
 )
 from tests.accounts.verification_helpers import issue_and_read
-from tests.factories import ResidentFactory
+from tests.factories import ResidentFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -283,7 +283,7 @@ def test_target_locked_at_100_consecutive_failures_until_staff_unlock(issue, clo
     clock.shift(datetime.timedelta(days=2))
     with pytest.raises(VerificationLocked):
         verification_code_issue(purpose=SIGN_IN, target=PHONE, channel=VerificationCode.Channel.SMS)
-    verification_target_unlock(target=PHONE)
+    verification_target_unlock(target=PHONE, acting_user=StaffFactory(is_superuser=True))
     assert failures_of() == 0
     issue()
 

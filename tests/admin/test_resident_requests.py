@@ -43,8 +43,8 @@ def test_operator_changes_a_residents_phone_with_a_masked_audit_row(
     assert lease.phone_number == "+819087654321"
     entry = AuditLogEntry.objects.get(action=AuditLogEntry.Action.PHONE_CHANGE)
     assert entry.actor == actor and entry.operator == a.operator
-    assert entry.old_value == "+81*******" + old_phone[-3:]
-    assert entry.new_value == "+81*******321"
+    assert entry.old_value == "+81******" + old_phone[-4:]
+    assert entry.new_value == "+81******4321"
     assert old_phone not in (entry.old_value + entry.new_value + entry.target_label)
     assert "+819087654321" not in (entry.old_value + entry.new_value + entry.target_label)
     # The old number is told, through the same notice as the resident's own change.

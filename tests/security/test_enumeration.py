@@ -17,7 +17,7 @@ from tests.security.conftest import NOW, SIGNIN, SIGNIN_CODE, wrong
 
 pytestmark = pytest.mark.django_db
 
-# Same last three digits, so the masked number on the code page (+81*******001) is the same too.
+# Same last four digits, so the masked number on the code page (+81******0001) is the same too.
 WITH_PROFILE = "+819012340001"
 ON_A_ROSTER_ONLY = "+819055550001"
 UNKNOWN = "+819087650001"

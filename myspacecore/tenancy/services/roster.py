@@ -697,6 +697,7 @@ def _unit_for(row: RosterRow, new_units: dict[tuple[int, str], Unit], *, acting_
             actor=acting_user,
             operator=row.property.operator,
             action=AuditLogEntry.Action.LEASE_IMPORT,
+            target=unit,
             target_label=_("住戸 %(unit)s") % {"unit": unit},
             new_value=_("住戸を作成"),
         )
@@ -750,6 +751,7 @@ def lease_import(
         actor=acting_user,
         operator=operator,
         action=AuditLogEntry.Action.LEASE_IMPORT,
+        target=Lease,
         target_label=ngettext("入居契約 %(count)d件", "入居契約 %(count)d件", len(leases)) % {"count": len(leases)},
         new_value=f"created={result.created} updated={result.updated} units_created={result.units_created}",
     )
