@@ -33,36 +33,36 @@ def smart_home_export(user: User) -> dict:
     )
     now = timezone.now()
     return {
-    "devices": [
-        {
-            "name": device.name,
-            "kind": device.get_kind_display(),
-            "serial_number": device.serial_number,
-            "unit": str(device.unit) if device.unit_id else None,
-            "remote_settings": [
-                {
-                    "name": remote.name,
-                    "appliance_type": remote.get_appliance_type_display(),
-                    "maker": remote.maker,
-                    "signal_data": remote.signal_data,
-                    "created_at": iso_local(remote.created_at),
-                    "updated_at": iso_local(remote.updated_at),
-                }
-                for remote in device.remote_settings.all()
-            ],
-            "pin_codes": [
-                {
-                    "label": pin_code.label,
-                    "pin": PIN_MASK,
-                    "valid_from": iso_local(pin_code.valid_from),
-                    "valid_until": iso_local(pin_code.valid_until),
-                    "state": pin_code.state(now).label,
-                }
-                for pin_code in device.pin_codes.all()
-            ],
-        }
-        for device in devices
-    ],
+        "devices": [
+            {
+                "name": device.name,
+                "kind": device.get_kind_display(),
+                "serial_number": device.serial_number,
+                "unit": str(device.unit) if device.unit_id else None,
+                "remote_settings": [
+                    {
+                        "name": remote.name,
+                        "appliance_type": remote.get_appliance_type_display(),
+                        "maker": remote.maker,
+                        "signal_data": remote.signal_data,
+                        "created_at": iso_local(remote.created_at),
+                        "updated_at": iso_local(remote.updated_at),
+                    }
+                    for remote in device.remote_settings.all()
+                ],
+                "pin_codes": [
+                    {
+                        "label": pin_code.label,
+                        "pin": PIN_MASK,
+                        "valid_from": iso_local(pin_code.valid_from),
+                        "valid_until": iso_local(pin_code.valid_until),
+                        "state": pin_code.state(now).label,
+                    }
+                    for pin_code in device.pin_codes.all()
+                ],
+            }
+            for device in devices
+        ],
     }
 
 

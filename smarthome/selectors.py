@@ -45,9 +45,7 @@ def devices_for_user(*, user: User | AnonymousUser, on: datetime.date | None = N
     # builds this much faster than the union `_devices_visible_q` needs (bench/README.md).
     unit_ids = list(Lease.objects.in_force(on).filter(resident=user).order_by().values_list("unit_id", flat=True))
     visible = Q(owner_user=user) | Q(unit_id__in=unit_ids) if unit_ids else Q(owner_user=user)
-    return (
-        Device.objects.filter(visible).select_related("unit__property").order_by("unit_id", "name", "pk")
-    )
+    return Device.objects.filter(visible).select_related("unit__property").order_by("unit_id", "name", "pk")
 
 
 # The device list page in one statement: the account's own devices and those of the unit of

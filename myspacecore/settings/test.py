@@ -25,6 +25,8 @@ if not REDIS_URL:
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 ACCOUNTS_SMS_GLOBAL_HOURLY_CAP = 1000
+# The simulated hub answers at once: a test sees a change confirmed when its transaction commits.
+SMARTHOME_DEVICE_SIMULATED_ANSWER_SECONDS = env.float("SMARTHOME_DEVICE_SIMULATED_ANSWER_SECONDS", default=0)
 DEMO_DATA_ALLOWED = True
 # Serve static files straight from the app folders (no collectstatic needed).
 WHITENOISE_AUTOREFRESH = True
