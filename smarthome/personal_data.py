@@ -26,10 +26,11 @@ if TYPE_CHECKING:
 
 
 def smart_home_export(user: User) -> dict:
-    """The devices the account can see, with their remotes and (masked) PINs."""
+    """The devices the account can see, with their remotes and (masked) PINs, each with where it
+    stands on its device (those being removed included: the device still holds them)."""
     devices = devices_for_user(user=user).prefetch_related(
-        Prefetch("remote_settings", queryset=RemoteControlSetting.objects.order_by("name", "pk")),
-        Prefetch("pin_codes", queryset=PinCode.objects.order_by("created_at", "pk")),
+        Prefetch("remote_settings", queryset=RemoteControlSetting.all_objects.order_by("name", "pk")),
+        Prefetch("pin_codes", queryset=PinCode.all_objects.order_by("created_at", "pk")),
     )
     now = timezone.now()
     return {
@@ -47,6 +48,7 @@ def smart_home_export(user: User) -> dict:
                         "signal_data": remote.signal_data,
                         "created_at": iso_local(remote.created_at),
                         "updated_at": iso_local(remote.updated_at),
+                        "on_device": _on_device(remote),
                     }
                     for remote in device.remote_settings.all()
                 ],
@@ -57,6 +59,7 @@ def smart_home_export(user: User) -> dict:
                         "valid_from": iso_local(pin_code.valid_from),
                         "valid_until": iso_local(pin_code.valid_until),
                         "state": pin_code.state(now).label,
+                        "on_device": _on_device(pin_code),
                     }
                     for pin_code in device.pin_codes.all()
                 ],
@@ -64,6 +67,12 @@ def smart_home_export(user: User) -> dict:
             for device in devices
         ],
     }
+
+
+def _on_device(setting: PinCode | RemoteControlSetting) -> str:
+    reason = setting.get_sync_failure_display()
+    state = str(setting.get_sync_state_display())
+    return f"{state}（{reason}）" if reason else state
 
 
 def smart_home_erase(user: User) -> SettingsPurgeRequest:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime
 import logging
 from dataclasses import dataclass
-from typing import Any
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from smarthome.sync.backends import memory
 from tests.factories import ProfileFactory, ResidentFactory
+from tests.smarthome.sync_helpers import MEMORY
 
 
 @pytest.fixture
@@ -25,3 +27,14 @@ def other_resident(db):
 def resident_client(client, resident):
     client.force_login(resident)
     return client
+
+
+@pytest.fixture
+def memory_transport(settings):
+    """Publishing records the messages (memory.outbox); nothing answers unless a test does."""
+    settings.SMARTHOME_DEVICE_TRANSPORT_BACKEND = MEMORY
+    memory.outbox.clear()
+    memory.state["unavailable"] = False
+    yield memory
+    memory.outbox.clear()
+    memory.state["unavailable"] = False
