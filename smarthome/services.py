@@ -161,19 +161,18 @@ def pin_code_create(
 
 
 def _pin_slot_check(*, device: Device) -> None:
-    """A lock has PINS_PER_LOCK slots, or fewer if it reported fewer. A PIN being removed still
-    takes its slot until the lock confirms it is gone (the message says so)."""
+    """A lock has PINS_PER_LOCK slots, or fewer if it reported fewer. A PIN being removed takes
+    none: the lock drops it in the same whole-state message that brings the new one."""
     limit = min(app_settings.PINS_PER_LOCK, device.slots_total or app_settings.PINS_PER_LOCK)
-    taken = PinCode.all_objects.filter(device=device)
-    if taken.count() < limit:
-        return
-    if taken.filter(sync_state=SyncState.REMOVING).exists():
-        message = _(
-            "このスマートロックの暗証番号の登録枠（%(limit)d件）がいっぱいです。削除中の暗証番号がロックから消えると追加できます。"
+    if PinCode.objects.filter(device=device).count() >= limit:
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: _(
+                    "1つのスマートロックに登録できる暗証番号は%(limit)d件までです。不要な暗証番号を削除してください。"
+                )
+                % {"limit": limit}
+            }
         )
-    else:
-        message = _("1つのスマートロックに登録できる暗証番号は%(limit)d件までです。不要な暗証番号を削除してください。")
-    raise ValidationError({NON_FIELD_ERRORS: message % {"limit": limit}})
 
 
 @transaction.atomic

@@ -26,3 +26,11 @@ def report_of(channel_id: str, *devices: protocol.ReportedDevice) -> protocol.Re
 
 def set_items(*refs: str) -> tuple[protocol.ReportedItem, ...]:
     return tuple(protocol.ReportedItem(ref=ref, status="set") for ref in refs)
+
+
+def hub_answers_now(channel_id: str) -> protocol.Reported:
+    """The channel's hub receives its current whole desired state (what the next publish carries) and reports."""
+    from smarthome.sync.services import desired_message
+
+    payload = protocol.desired_encode(desired_message(channel_id=channel_id))
+    return simulated.hub_answer(channel_id=channel_id, payload=payload.decode())

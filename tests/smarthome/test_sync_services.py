@@ -233,3 +233,16 @@ def test_the_simulated_lock_applies_only_newer_versions_and_reports_its_slots(me
     hub_answers_last(hub.channel_id)  # the same message again: the lock keeps what it holds
     lock.refresh_from_db()
     assert lock.reported_version == 2
+
+
+def test_the_slot_rule_follows_the_locks_reported_slots_and_a_pin_being_removed_frees_its_slot(memory_transport):
+    hub, lock = hub_and_lock()
+    Device.objects.filter(pk=lock.pk).update(slots_total=2)
+    lock.refresh_from_db()
+    first = services.pin_code_create(device=lock, label="家族", pin="482915")
+    services.pin_code_create(device=lock, label="ゲスト", pin="730591")
+    with pytest.raises(services.ValidationError, match="2件まで"):
+        services.pin_code_create(device=lock, label="清掃", pin="593017")
+    services.pin_code_delete(pin_code=first)
+    assert services.pin_code_create(device=lock, label="清掃", pin="593017").pk
+    assert hub.pk
