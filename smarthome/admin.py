@@ -6,24 +6,80 @@ through its unit or through its owner's lease, and a setting through its device.
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib import admin
+from django.db.models import F, OuterRef, Subquery
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from myspacecore.core.masking import PIN_MASK
 from myspacecore.tenancy.scoped_admin import OperatorScopedAdminMixin
 
-from .models import Device, PinCode, RemoteControlSetting
+from .app_settings import app_settings
+from .models import Device, DeviceSettingsReset, PinCode, RemoteControlSetting
+
+
+class DeviceSyncFilter(admin.SimpleListFilter):
+    """The devices an operator must watch: changes not confirmed, long unconfirmed, resets pending."""
+
+    title = _("デバイスへの反映")
+    parameter_name = "sync"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("pending", _("確認待ち")),
+            ("overdue", _("長時間確認がない")),
+            ("reset", _("リセットの確認待ち（退去・削除）")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "pending":
+            return queryset.filter(desired_version__gt=F("reported_version"))
+        if self.value() == "overdue":
+            since = timezone.now() - datetime.timedelta(seconds=app_settings.DEVICE_CONFIRM_WARN_AFTER_SECONDS)
+            return queryset.filter(desired_version__gt=F("reported_version"), pending_since__lte=since)
+        if self.value() == "reset":
+            return queryset.filter(reset_requested_at__isnull=False)
+        return queryset
 
 
 @admin.register(Device)
 class DeviceAdmin(OperatorScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "kind", "serial_number", "owner_user", "unit"]
-    list_filter = ["kind", "unit__property"]
+    list_display = ["name", "kind", "serial_number", "owner_user", "unit", "sync_summary"]
+    list_filter = [DeviceSyncFilter, "kind", "unit__property"]
     list_select_related = ["owner_user", "unit__property"]
     search_fields = ["serial_number__exact"]
     autocomplete_fields = ["unit"]
     raw_id_fields = ["owner_user"]
+
+    def get_queryset(self, request: HttpRequest):
+        # The oldest reset (move-out, deletion) the device has not confirmed yet, for the list.
+        open_reset = DeviceSettingsReset.objects.filter(device=OuterRef("pk"), confirmed_at__isnull=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(reset_requested_at=Subquery(open_reset.order_by("requested_at").values("requested_at")[:1]))
+        )
+
+    @admin.display(description=_("デバイスへの反映"))
+    def sync_summary(self, obj: Device) -> str:
+        """Reset pending on the device (and for how long), offline since …, waiting, or confirmed."""
+        now = timezone.now()
+        reset_requested_at = getattr(obj, "reset_requested_at", None)
+        if reset_requested_at is not None:
+            return gettext("リセットの確認待ち（%(wait)s）") % {"wait": timesince(reset_requested_at, now)}
+        if obj.sync_failure == Device.SyncFailure.OFFLINE:
+            since = obj.sync_failure_since or obj.last_seen_at
+            if since:
+                return gettext("オフライン（%(wait)s前から）") % {"wait": timesince(since, now)}
+            return gettext("オフライン")
+        if obj.pending_since is not None and not obj.is_in_sync:
+            return gettext("確認待ち（%(wait)s）") % {"wait": timesince(obj.pending_since, now)}
+        return gettext("反映済み") if obj.reported_at else gettext("未接続")
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         # A resident's own device is theirs: operator staff only install devices in units.
@@ -32,7 +88,7 @@ class DeviceAdmin(OperatorScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(RemoteControlSetting)
 class RemoteControlSettingAdmin(OperatorScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "appliance_type", "maker", "device"]
+    list_display = ["name", "appliance_type", "maker", "device", "sync_state"]
     list_filter = ["appliance_type"]
     list_select_related = ["device"]
     search_fields = ["device__serial_number__exact"]
@@ -43,7 +99,7 @@ class RemoteControlSettingAdmin(OperatorScopedAdminMixin, admin.ModelAdmin):
 class PinCodeAdmin(OperatorScopedAdminMixin, admin.ModelAdmin):
     """Read-only: a PIN is added by the resident (service rules) and can only be deleted here."""
 
-    list_display = ["label", "masked_pin", "device", "valid_from", "valid_until", "created_at"]
+    list_display = ["label", "masked_pin", "device", "valid_from", "valid_until", "sync_state", "created_at"]
     list_select_related = ["device"]
     search_fields = ["device__serial_number__exact"]
     fields = ("device", "label", "masked_pin", "valid_from", "valid_until", "created_at")
