@@ -20,6 +20,20 @@ def channel_ids_fill(apps, schema_editor):
         Device.objects.filter(pk=device.pk).update(channel_id=secrets.token_urlsafe(16))
 
 
+def versions_fill(apps, schema_editor):
+    """Settings saved before the device channel were never sent: each device holding any gets
+    version 1 waiting (the lag sweep publishes it), and its settings are 反映中 at version 1."""
+    from django.utils import timezone
+
+    Device = apps.get_model("smarthome", "Device")
+    now = timezone.now()
+    for model_name in ("PinCode", "RemoteControlSetting"):
+        model = apps.get_model("smarthome", model_name)
+        model._base_manager.update(changed_version=1)
+        holders = model._base_manager.values("device_id")
+        Device.objects.filter(pk__in=holders).update(desired_version=1, pending_since=now)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("smarthome", "0003_device_unit_in_tenancy"),
@@ -335,4 +349,5 @@ class Migration(migrations.Migration):
                 condition=models.Q(("reason__in", ["move_out", "purge"])), name="device_reset_reason_valid"
             ),
         ),
+        migrations.RunPython(versions_fill, migrations.RunPython.noop),
     ]

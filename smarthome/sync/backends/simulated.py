@@ -23,9 +23,21 @@ from . import base
 CACHE_PREFIX = "smarthome:simulated-hub"
 
 
+def hub_offline_set(*, channel_id: str, offline: bool) -> None:
+    """Take a simulated hub off the network (publishing to it fails as to a hub that is gone) or back."""
+    key = f"{CACHE_PREFIX}:offline:{channel_id}"
+    if offline:
+        cache.set(key, True, timeout=None)
+    else:
+        cache.delete(key)
+
+
 class Transport(base.Transport):
     def publish(self, *, channel_id: str, payload: bytes) -> None:
         from celery import current_app
+
+        if cache.get(f"{CACHE_PREFIX}:offline:{channel_id}"):
+            raise base.TransportUnavailable(f"simulated hub {channel_id} is offline")
 
         from smarthome.tasks import simulated_hub_answer
 
