@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from smarthome.sync.backends import memory
 from tests.factories import ProfileFactory, ResidentFactory
-from tests.smarthome.sync_helpers import MEMORY
+from tests.smarthome.sync_helpers import memory_transport  # noqa: F401 (a fixture of every smarthome test)
 
 
 @pytest.fixture
@@ -27,14 +26,3 @@ def other_resident(db):
 def resident_client(client, resident):
     client.force_login(resident)
     return client
-
-
-@pytest.fixture
-def memory_transport(settings):
-    """Publishing records the messages (memory.outbox); nothing answers unless a test does."""
-    settings.SMARTHOME_DEVICE_TRANSPORT_BACKEND = MEMORY
-    memory.outbox.clear()
-    memory.state["unavailable"] = False
-    yield memory
-    memory.outbox.clear()
-    memory.state["unavailable"] = False

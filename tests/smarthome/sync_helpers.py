@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from smarthome.sync import protocol
 from smarthome.sync.backends import memory, simulated
 
@@ -34,3 +36,14 @@ def hub_answers_now(channel_id: str) -> protocol.Reported:
 
     payload = protocol.desired_encode(desired_message(channel_id=channel_id))
     return simulated.hub_answer(channel_id=channel_id, payload=payload.decode())
+
+
+@pytest.fixture
+def memory_transport(settings):
+    """Publishing records the messages (memory.outbox); nothing answers unless a test does."""
+    settings.SMARTHOME_DEVICE_TRANSPORT_BACKEND = MEMORY
+    memory.outbox.clear()
+    memory.state["unavailable"] = False
+    yield memory
+    memory.outbox.clear()
+    memory.state["unavailable"] = False
