@@ -27,6 +27,7 @@ from .sync.services import (
     channels_publish_on_commit,
     device_settings_changed,
     devices_settings_changed,
+    devices_wipe_on_commit,
     purge_request_finish_if_confirmed,
 )
 
@@ -332,10 +333,11 @@ def user_device_settings_purge(*, user: User) -> ResetResult:
     """Account deletion: purge the settings of the devices the account owns itself.
 
     The rows go at once, with the devices (`Device.owner_user` CASCADE): once the account is
-    gone nothing of it may be left to confirm. A unit's devices are not touched: their settings
-    stay while the lease is in force and go with `unit_settings_reset` at move-out (SPEC
-    "Deletion" 4).
+    gone nothing of it may be left to confirm. Their hubs are told, on commit, to hold nothing.
+    A unit's devices are not touched: their settings stay while the lease is in force and go
+    with `unit_settings_reset` at move-out (SPEC "Deletion" 4).
     """
+    devices_wipe_on_commit(devices=Device.objects.filter(owner_user=user))
     remote_settings, _detail = RemoteControlSetting.objects.filter(device__owner_user=user).delete()
     pin_codes, _detail = PinCode.objects.filter(device__owner_user=user).delete()
     RemoteControlSetting.all_objects.filter(device__owner_user=user).delete()

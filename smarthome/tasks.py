@@ -140,6 +140,33 @@ def _channel_offline(channel_id: str) -> str:
     return "offline"
 
 
+@shared_task(bind=True, name="smarthome.device_wipe_publish", acks_late=True, ignore_result=True)
+def device_wipe_publish(self, channel_id: str, devices: list) -> str:
+    """Tell a deleted account's hub to hold nothing: an empty whole state for `devices`
+    ([[device channel id, version], …]). Retried like a publish; nothing confirms it (the rows
+    are gone), so giving up is logged as an error for the operator."""
+    from smarthome.sync.backends.base import TransportUnavailable
+    from smarthome.sync.services import wipe_publish
+
+    try:
+        wipe_publish(channel_id=channel_id, devices=devices)
+    except TransportUnavailable as exc:
+        return retry_or_give_up(
+            self,
+            exc,
+            policy=PUBLISH_RETRY,
+            what=f"empty state of deleted account's channel {channel_id}",
+            logger=logger,
+            give_up=functools.partial(_wipe_given_up, channel_id),
+        )
+    return "published"
+
+
+def _wipe_given_up(channel_id: str) -> str:
+    logger.error("empty state of deleted account's channel %s never delivered", channel_id)
+    return "given_up"
+
+
 @shared_task(name="smarthome.simulated_hub_answer", ignore_result=True)
 def simulated_hub_answer(channel_id: str, payload: str) -> None:
     """The simulated transport's hub, on a worker: apply `payload` and report (backends/simulated.py)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -107,6 +107,40 @@ def desired_publish_enqueue(*, channel_id: str) -> None:
         device_desired_publish.delay(channel_id)
     except Exception as exc:  # noqa: BLE001 - broker down: the lag sweep publishes the channel later
         logger.warning("desired state of channel %s not enqueued (%s)", channel_id, type(exc).__name__)
+
+
+def devices_wipe_on_commit(*, devices: QuerySet[Device]) -> int:
+    """Account deletion: the account's own devices go with it, so nothing will ever confirm them;
+    once the deletion commits, tell their hubs to hold nothing (an empty whole state at the next
+    version). Best effort, logged; returns how many channels will be told."""
+    rows = devices.annotate(channel=Coalesce("hub__channel_id", "channel_id")).values_list(
+        "channel", "channel_id", "desired_version"
+    )
+    by_channel: dict[str, list[list[str | int]]] = {}
+    for channel, device, version in rows:
+        by_channel.setdefault(channel, []).append([device, version + 1])
+    for channel_id, entries in sorted(by_channel.items()):
+        transaction.on_commit(partial(_wipe_enqueue, channel_id=channel_id, devices=entries))
+    return len(by_channel)
+
+
+def _wipe_enqueue(*, channel_id: str, devices: list[list[str | int]]) -> None:
+    from ..tasks import device_wipe_publish
+
+    try:
+        device_wipe_publish.delay(channel_id, devices)
+    except Exception as exc:  # noqa: BLE001 - the account is gone either way; say so in the log
+        logger.error("empty state for deleted account's channel %s not enqueued (%s)", channel_id, type(exc).__name__)
+
+
+def wipe_publish(*, channel_id: str, devices: list[list[str | int]]) -> None:
+    """Publish an empty whole state for devices that no longer exist here (`devices_wipe_on_commit`)."""
+    message = protocol.Desired(
+        hub=channel_id,
+        devices=tuple(protocol.DesiredDevice(device=str(device), version=int(version)) for device, version in devices),
+        sent_at=protocol.now_iso(),
+    )
+    transport().publish(channel_id=channel_id, payload=protocol.desired_encode(message))
 
 
 def _iso(value: datetime.datetime | None) -> str | None:

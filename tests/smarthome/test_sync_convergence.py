@@ -13,11 +13,18 @@ from django.utils import timezone
 from accounts.services.deletion import account_delete
 from smarthome import services
 from smarthome.models import Device, DeviceSettingsReset, PinCode, RemoteControlSetting, SettingsPurgeRequest, SyncState
+from smarthome.sync import protocol
 from smarthome.sync.selectors import units_reset_pending
 from smarthome.sync.services import desired_lagging_republish, desired_resend, devices_unconfirmed_flag
 from smarthome.tasks import PUBLISH_RETRY, device_desired_publish
 from tests.factories import LeaseFactory, ProfileFactory, ResidentFactory, UnitFactory, attribute
-from tests.smarthome.factories import RemoteControlSettingFactory, UnitDeviceFactory, UnitSmartLockFactory
+from tests.smarthome.factories import (
+    DeviceFactory,
+    RemoteControlSettingFactory,
+    SmartLockFactory,
+    UnitDeviceFactory,
+    UnitSmartLockFactory,
+)
 from tests.smarthome.sync_helpers import hub_answers_last, hub_answers_now
 
 pytestmark = pytest.mark.django_db
@@ -160,3 +167,23 @@ def test_a_device_unconfirmed_past_the_threshold_is_listed_logged_and_shown_offl
     assert f"device #{lock.pk}" in caplog.text
     lock.refresh_from_db()
     assert lock.sync_failure == Device.SyncFailure.OFFLINE
+
+
+def test_a_deleted_accounts_own_hub_is_told_to_hold_nothing(memory_transport, django_capture_on_commit_callbacks):
+    user = ResidentFactory()
+    ProfileFactory(user=user)
+    hub = DeviceFactory(owner_user=user)
+    lock = SmartLockFactory(owner_user=user, hub=hub)
+    services.pin_code_create(device=lock, label="家族", pin="482915")
+    memory_transport.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        account_delete(user=user)
+
+    assert not Device.objects.filter(pk__in=[hub.pk, lock.pk]).exists()
+    [message] = [m for m in memory_transport.outbox if m.channel_id == hub.channel_id]
+    desired = protocol.desired_decode(message.payload)
+    assert {(d.device, d.version, d.pins, d.remotes) for d in desired.devices} == {
+        (hub.channel_id, 1, (), ()),
+        (lock.channel_id, 2, (), ()),
+    }
