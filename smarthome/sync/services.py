@@ -334,6 +334,10 @@ def _device_report_apply(*, device: Device, entry: protocol.ReportedDevice, now:
             if row.sync_state == SyncState.REMOVING:
                 if item is None:
                     gone.append(row.pk)
+                else:  # a whole state without it was applied, yet the device still lists it
+                    logger.warning(
+                        "device %s still holds %s%s after version %s", device.pk, prefix, row.pk, entry.version
+                    )
                 continue
             state, reason = _item_state(item)
             if (row.sync_state, row.sync_failure) != (state, reason):
