@@ -12,7 +12,9 @@ BEFORE = [("smarthome", "0003_device_unit_in_tenancy")]
 AFTER = [("smarthome", "0004_device_channel")]
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the flush after this test then leaves the tables empty for the next
+# serialized test to load its rows into (a plain flush re-creates content types it would clash with).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_existing_devices_get_their_own_channel_and_their_settings_wait_to_be_sent():
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
