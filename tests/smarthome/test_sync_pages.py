@@ -15,6 +15,7 @@ from smarthome import services
 from smarthome.models import Device, PinCode, SyncState
 from smarthome.sync import protocol
 from smarthome.sync.services import report_record
+from tests.factories import StaffFactory
 from tests.smarthome.factories import PinCodeFactory, SmartLockFactory
 from tests.smarthome.sync_helpers import report_of, set_items
 
@@ -200,6 +201,8 @@ def test_another_residents_pin_and_the_page_for_staff_are_refused(client, reside
     url = reverse("smarthome:pin_code_update", args=[theirs.pk])
     assert resident_client.get(url).status_code == HTTPStatus.NOT_FOUND
     assert resident_client.post(url, {"label": "乗っ取り"}).status_code == HTTPStatus.NOT_FOUND
+    client.force_login(StaffFactory(is_superuser=True))
+    assert client.post(url, {"label": "乗っ取り"}).status_code == HTTPStatus.FORBIDDEN
     theirs.refresh_from_db()
     assert theirs.label != "乗っ取り"
 
