@@ -40,6 +40,10 @@ def bench_env(**extra: str) -> dict[str, str]:
         "ACCOUNTS_CODE_HMAC_KEY": "bench-only-code-hmac-key",
         "ACCOUNTS_DELIVERY_KEYS": "YmVuY2gtb25seS1kZWxpdmVyeS1rZXktMDAwMDAwMDA=",
         "SMARTHOME_PIN_KEYS": "YmVuY2gtb25seS1waW4ta2V5LTAwMDAwMDAwMDAwMDA=",
+        "SMARTHOME_DEVICE_KEY_SECRET": "bench-only-device-key-secret",
+        "SMARTHOME_MQTT_URL": os.environ.get("BENCH_MQTT_URL", "mqtt://127.0.0.1:1883"),
+        # The benchmarks of pages and codes measure no device: the in-process hub answers.
+        "SMARTHOME_DEVICE_TRANSPORT_BACKEND": "smarthome.sync.backends.simulated.Transport",
         "DJANGO_LOG_LEVEL": "WARNING",
         # The site-wide SMS cap (1,000/h against SMS pumping) would stop a benchmark that
         # sends thousands of codes; the per-number and per-address limits stay as they are.
@@ -100,9 +104,26 @@ def gunicorn(*, workers: int = 2, port: int | None = None, **extra: str):
     port = port or free_port()
     log = _log("gunicorn")
     process = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "myspacecore.wsgi:application", "--workers", str(workers),
-         "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "--timeout", "60", "--graceful-timeout", "5"],
-        cwd=ROOT, env=bench_env(**extra), stdout=log, stderr=subprocess.STDOUT,
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "myspacecore.wsgi:application",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--backlog",
+            "2048",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
+        ],
+        cwd=ROOT,
+        env=bench_env(**extra),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -126,10 +147,30 @@ def celery_worker(*, name: str = "bench", queues: str = "celery", concurrency: i
     """One `celery worker` process (prefork, `concurrency` children) on the bench broker."""
     log = _log(f"worker-{name}")
     process = subprocess.Popen(
-        [PYTHON, "-m", "celery", "-A", "myspacecore", "worker", "--loglevel=WARNING", "-Q", queues,
-         "--concurrency", str(concurrency), "--include", "bench.tasks",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}-{os.getpid()}@%h"],
-        cwd=ROOT, env=bench_env(**extra), stdout=log, stderr=subprocess.STDOUT,
+        [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "myspacecore",
+            "worker",
+            "--loglevel=WARNING",
+            "-Q",
+            queues,
+            "--concurrency",
+            str(concurrency),
+            "--include",
+            "bench.tasks",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=bench_env(**extra),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         yield process
@@ -188,8 +229,9 @@ end
 """
 
 
-def wrk(base: str, lines: list[str], *, seconds: int = 8, connections: int = 8, threads: int = 2,
-        replay: bool = True) -> dict:
+def wrk(
+    base: str, lines: list[str], *, seconds: int = 8, connections: int = 8, threads: int = 2, replay: bool = True
+) -> dict:
     """Run wrk against `base` with the request lines (see WRK_SCRIPT); return its figures.
 
     With replay=False each line is sent at most once (the run ends when they are used up).
@@ -199,12 +241,31 @@ def wrk(base: str, lines: list[str], *, seconds: int = 8, connections: int = 8, 
         script.write_text(WRK_SCRIPT)
         requests_file = Path(tmp) / "requests.tsv"
         requests_file.write_text("\n".join(lines) + "\n")
-        env = {**os.environ, "WRK_REQUESTS": str(requests_file), "WRK_THREADS": str(threads),
-               "WRK_REPLAY": "1" if replay else "0"}
+        env = {
+            **os.environ,
+            "WRK_REQUESTS": str(requests_file),
+            "WRK_THREADS": str(threads),
+            "WRK_REPLAY": "1" if replay else "0",
+        }
         result = subprocess.run(
-            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
-             "-s", str(script), base],
-            env=env, capture_output=True, text=True, check=True,
+            [
+                "wrk",
+                "-t",
+                str(threads),
+                "-c",
+                str(connections),
+                "-d",
+                f"{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                base,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
     for line in result.stdout.splitlines():
         if line.startswith("WRK "):
@@ -241,7 +302,8 @@ def redis_server(port: int | None = None):
     log = _log(f"redis-{port}")
     process = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 10
@@ -274,5 +336,8 @@ def stack_env(*, database_url: str, redis_url: str, **extra: str) -> dict[str, s
         "ACCOUNTS_CODE_HMAC_KEY": settings.ACCOUNTS_CODE_HMAC_KEY,
         "ACCOUNTS_DELIVERY_KEYS": ",".join(settings.ACCOUNTS_DELIVERY_KEYS),
         "SMARTHOME_PIN_KEYS": ",".join(settings.SMARTHOME_PIN_KEYS),
+        "SMARTHOME_DEVICE_KEY_SECRET": settings.SMARTHOME_DEVICE_KEY_SECRET,
+        "SMARTHOME_MQTT_URL": "mqtt://127.0.0.1:1883",
+        "SMARTHOME_DEVICE_TRANSPORT_BACKEND": settings.SMARTHOME_DEVICE_TRANSPORT_BACKEND,
         **extra,
     }

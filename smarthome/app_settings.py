@@ -27,6 +27,10 @@ _DEFAULTS: dict[str, object] = {
     "MQTT_TOPIC_PREFIX": "msc/v1",
     # A device whose settings stay unconfirmed this long is listed for the operator and logged.
     "DEVICE_CONFIRM_WARN_AFTER_SECONDS": 24 * 3600,
+    # The simulated transport: seconds before its hub answers (0: at once, as in the tests), and
+    # the PIN slots of its locks (0: SMARTHOME_PINS_PER_LOCK).
+    "DEVICE_SIMULATED_ANSWER_SECONDS": 2.0,
+    "DEVICE_SIMULATED_LOCK_SLOTS": 0,
 }
 
 

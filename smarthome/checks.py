@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet
 from django.core.checks import Error, register
+from django.utils.module_loading import import_string
 
 from .app_settings import app_settings
 
@@ -23,4 +24,17 @@ def smarthome_settings_check(app_configs=None, **kwargs) -> list[Error]:
         errors.append(Error("SMARTHOME_PIN_MIN_LENGTH must be 1..SMARTHOME_PIN_MAX_LENGTH.", id="smarthome.E003"))
     if app_settings.PINS_PER_LOCK < 1:
         errors.append(Error("SMARTHOME_PINS_PER_LOCK must be positive.", id="smarthome.E004"))
+    return errors + _device_channel_errors()
+
+
+def _device_channel_errors() -> list[Error]:
+    errors: list[Error] = []
+    try:
+        import_string(app_settings.DEVICE_TRANSPORT_BACKEND)
+    except ImportError:
+        errors.append(Error("SMARTHOME_DEVICE_TRANSPORT_BACKEND cannot be imported.", id="smarthome.E020"))
+    if app_settings.DEVICE_CONFIRM_WARN_AFTER_SECONDS < 60:
+        errors.append(Error("SMARTHOME_DEVICE_CONFIRM_WARN_AFTER_SECONDS must be 60 or more.", id="smarthome.E021"))
+    if app_settings.DEVICE_SIMULATED_ANSWER_SECONDS < 0 or app_settings.DEVICE_SIMULATED_LOCK_SLOTS < 0:
+        errors.append(Error("SMARTHOME_DEVICE_SIMULATED_* must not be negative.", id="smarthome.E022"))
     return errors

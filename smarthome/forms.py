@@ -146,3 +146,20 @@ class DeviceAdminForm(forms.ModelForm):
             )
             self.add_error(field, message)
         return self.cleaned_data
+
+
+class PinCodeEditForm(forms.Form):
+    """A PIN's label and validity window. The PIN itself is not editable: as locks treat it, a
+    new value is a new code (delete this one, add the new one)."""
+
+    label = PinCodeForm.base_fields["label"]
+    valid_from = PinCodeForm.base_fields["valid_from"]
+    valid_until = PinCodeForm.base_fields["valid_until"]
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        valid_from, valid_until = cleaned.get("valid_from"), cleaned.get("valid_until")
+        if valid_from and valid_until and valid_until <= valid_from:
+            self.add_error("valid_until", ValidationError(_("有効終了日時は有効開始日時より後にしてください。")))
+        return cleaned

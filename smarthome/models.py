@@ -8,8 +8,10 @@ inherits them.
 from __future__ import annotations
 
 import datetime
+import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -33,8 +35,20 @@ class ApplianceType(models.TextChoices):
     OTHER = "other", _("その他")
 
 
+def channel_id_new() -> str:
+    """An opaque channel id (22 URL-safe characters: protocol.CHANNEL_ID_RE), never derived from a serial."""
+    return secrets.token_urlsafe(16)
+
+
+class DeviceSyncFailure(models.TextChoices):
+    """Why a device has not confirmed its desired state (the page says it next to each setting)."""
+
+    OFFLINE = "offline", _("ハブがオフラインです")
+
+
 class Device(models.Model):
     Kind = DeviceKind
+    SyncFailure = DeviceSyncFailure
 
     kind = models.CharField(_("種類"), max_length=16, choices=DeviceKind.choices)
     name = models.CharField(_("名前"), max_length=50)
@@ -58,6 +72,34 @@ class Device(models.Model):
         verbose_name=_("住戸"),
     )
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    # The device channel (smarthome/sync, docs/device-states.md). `channel_id` names the MQTT
+    # channel of a device that connects by itself (a hub), and is the key its PINs are sealed
+    # with; a device reached through a hub names that hub in `hub`.
+    channel_id = models.CharField(_("チャネルID"), max_length=64, unique=True, default=channel_id_new, editable=False)
+    hub = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="devices_behind",
+        limit_choices_to={"kind": DeviceKind.HUB},
+        verbose_name=_("接続先ハブ"),
+        help_text=_("このデバイスが通信に使うハブ。空欄の場合はデバイス自身が接続します。"),
+    )
+    # Desired: bumped in the transaction of every change of the device's settings. Reported:
+    # the version the device last confirmed holding.
+    desired_version = models.PositiveBigIntegerField(_("設定のバージョン"), default=0, editable=False)
+    reported_version = models.PositiveBigIntegerField(_("確認済みのバージョン"), default=0, editable=False)
+    reported_at = models.DateTimeField(_("最後の確認日時"), null=True, blank=True, editable=False)
+    last_seen_at = models.DateTimeField(_("最後の通信日時"), null=True, blank=True, editable=False)
+    # Since when the device has held back a change (desired > reported); None when in sync.
+    pending_since = models.DateTimeField(_("未確認の変更がある日時"), null=True, blank=True, editable=False)
+    sync_failure = models.CharField(
+        _("反映できない理由"), max_length=16, choices=DeviceSyncFailure.choices, blank=True, editable=False
+    )
+    sync_failure_since = models.DateTimeField(_("反映できなくなった日時"), null=True, blank=True, editable=False)
+    # PIN slots of the lock, as it reports them (None until it has).
+    slots_total = models.PositiveIntegerField(_("暗証番号の枠数"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("デバイス")
@@ -75,17 +117,99 @@ class Device(models.Model):
             models.CheckConstraint(condition=~models.Q(name=""), name="device_name_not_empty"),
             models.CheckConstraint(condition=~models.Q(serial_number=""), name="device_serial_not_empty"),
             models.CheckConstraint(condition=models.Q(kind__in=DeviceKind.values), name="device_kind_valid"),
+            models.CheckConstraint(condition=~models.Q(hub=models.F("pk")), name="device_hub_not_itself"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["pending_since"], name="device_pending_idx", condition=models.Q(pending_since__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        super().clean()
+        hub = self.hub
+        if hub is None:
+            return
+        if hub.pk == self.pk or hub.kind != DeviceKind.HUB or hub.hub_id is not None:
+            raise ValidationError({"hub": _("接続先には、ほかのハブを経由しないハブを指定してください。")})
+        if (hub.owner_user_id, hub.unit_id) != (self.owner_user_id, self.unit_id):
+            raise ValidationError({"hub": _("接続先のハブは、同じアカウントまたは同じ住戸のものにしてください。")})
+
     @property
     def is_smart_lock(self) -> bool:
         return self.kind == self.Kind.SMART_LOCK
 
+    @property
+    def is_in_sync(self) -> bool:
+        return self.reported_version >= self.desired_version
 
-class RemoteControlSetting(models.Model):
+
+class SyncState(models.TextChoices):
+    """Where one setting stands on its device (Seam's access-code lifecycle, docs/device-states.md)."""
+
+    SETTING = "setting", _("ロックに反映中…")
+    SET = "set", _("反映済み")
+    FAILED = "failed", _("反映できませんでした")
+    REMOVING = "removing", _("削除中…")
+
+
+class SyncFailureReason(models.TextChoices):
+    """Why a device refused one setting (protocol.FAILURE_REASONS)."""
+
+    LOCK_FULL = "lock_full", _("ロックの登録枠がいっぱいです")
+    REJECTED = "rejected", _("デバイスが受け付けませんでした")
+    UNSUPPORTED = "unsupported", _("このデバイスでは使えない設定です")
+
+
+class OnDeviceManager(models.Manager):
+    """The settings a resident has (on the device or on their way to it), not those being removed.
+
+    The default manager: a deleted setting stays a row (REMOVING) until its device confirms it
+    is gone, and every count, list, uniqueness and slot rule written as `objects` must not see
+    it as a setting. Code that must see it (the device channel, the slot rule, the pages that
+    show "being removed") reads `all_objects`; deletions cascade through the base manager.
+    """
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().exclude(sync_state=SyncState.REMOVING)
+
+
+class DeviceSetting(models.Model):
+    """What the settings kept on a device share: the version that last changed them and their state there."""
+
+    SyncState = SyncState
+    SyncFailureReason = SyncFailureReason
+
+    changed_version = models.PositiveBigIntegerField(_("変更時のバージョン"), default=0, editable=False)
+    sync_state = models.CharField(
+        _("デバイスへの反映"), max_length=16, choices=SyncState.choices, default=SyncState.SETTING, editable=False
+    )
+    sync_failure = models.CharField(
+        _("反映できなかった理由"), max_length=16, choices=SyncFailureReason.choices, blank=True, editable=False
+    )
+    sync_changed_at = models.DateTimeField(_("反映状態の更新日時"), default=timezone.now, editable=False)
+
+    all_objects = models.Manager()
+    objects = OnDeviceManager()
+
+    class Meta:
+        abstract = True
+        default_manager_name = "objects"
+        base_manager_name = "all_objects"
+
+    @property
+    def is_on_device(self) -> bool:
+        return self.sync_state == SyncState.SET
+
+    @property
+    def is_removing(self) -> bool:
+        return self.sync_state == SyncState.REMOVING
+
+
+class RemoteControlSetting(DeviceSetting):
     """A remote-control setting (リモコン情報): one appliance the hub can operate."""
 
     ApplianceType = ApplianceType
@@ -102,7 +226,7 @@ class RemoteControlSetting(models.Model):
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 
-    class Meta:
+    class Meta(DeviceSetting.Meta):
         # The bare msgid is the residents' heading ("Remote-control settings"); the model's name is singular.
         verbose_name = pgettext_lazy("singular", "リモコン情報")
         verbose_name_plural = pgettext_lazy("plural", "リモコン情報")
@@ -113,13 +237,16 @@ class RemoteControlSetting(models.Model):
                 condition=models.Q(appliance_type__in=ApplianceType.values),
                 name="remote_setting_appliance_type_valid",
             ),
+            models.CheckConstraint(
+                condition=models.Q(sync_state__in=SyncState.values), name="remote_setting_sync_state_valid"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
 
-class PinCode(models.Model):
+class PinCode(DeviceSetting):
     """A smart-lock PIN (暗証番号). Only its ciphertext and a keyed lookup hash are stored."""
 
     class State(models.TextChoices):
@@ -137,7 +264,7 @@ class PinCode(models.Model):
     valid_until = models.DateTimeField(_("有効終了日時"), null=True, blank=True)
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
 
-    class Meta:
+    class Meta(DeviceSetting.Meta):
         verbose_name = _("暗証番号")
         verbose_name_plural = pgettext_lazy("plural", "暗証番号")
         ordering = ["created_at", "pk"]
@@ -152,6 +279,9 @@ class PinCode(models.Model):
                 ),
                 name="pin_code_valid_until_after_valid_from",
                 violation_error_message=_("有効終了日時は有効開始日時より後にしてください。"),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sync_state__in=SyncState.values), name="pin_code_sync_state_valid"
             ),
         ]
         indexes = [models.Index(fields=["device", "pin_lookup"], name="pin_code_device_lookup_idx")]
@@ -202,6 +332,8 @@ class SettingsPurgeRequest(models.Model):
 
     class State(models.TextChoices):
         PENDING = "pending", _("未処理")
+        # Purged here; done once every affected device confirmed the empty state (DeviceSettingsReset).
+        AWAITING_DEVICES = "awaiting_devices", _("デバイスの確認待ち")
         DONE = "done", _("完了")
         FAILED = "failed", _("失敗")
 
@@ -223,10 +355,59 @@ class SettingsPurgeRequest(models.Model):
         ordering = ["pk"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(state__in=["pending", "done", "failed"]), name="purge_request_state_valid"
+                condition=models.Q(state__in=["pending", "awaiting_devices", "done", "failed"]),
+                name="purge_request_state_valid",
             ),
         ]
         indexes = [models.Index(fields=["state", "id"], name="purge_request_state_idx")]
 
     def __str__(self) -> str:
         return f"#{self.pk} ({self.get_state_display()})"
+
+
+class DeviceSettingsReset(models.Model):
+    """One device's part of a move-out reset or a purge: done when the device confirms the empty state.
+
+    Written in the reset's transaction with the device's desired version of that moment. It is
+    confirmed by the first report at that version or later once no setting the reset removed is
+    still on the device (docs/device-states.md); until then the console lists the unit as
+    "reset pending on the device", and a purge request waits for every reset it made.
+    """
+
+    class Reason(models.TextChoices):
+        MOVE_OUT = "move_out", _("退去")
+        PURGE = "purge", _("設定情報の削除")
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="resets", verbose_name=_("デバイス"))
+    reason = models.CharField(_("理由"), max_length=16, choices=Reason.choices)
+    purge_request = models.ForeignKey(
+        SettingsPurgeRequest,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="device_resets",
+        verbose_name=_("設定情報の削除リクエスト"),
+    )
+    version = models.PositiveBigIntegerField(_("リセット時のバージョン"))
+    requested_at = models.DateTimeField(_("リセット日時"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("デバイスの確認日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("デバイスのリセット")
+        verbose_name_plural = pgettext_lazy("plural", "デバイスのリセット")
+        ordering = ["requested_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(reason__in=["move_out", "purge"]), name="device_reset_reason_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["device", "version"],
+                name="device_reset_open_idx",
+                condition=models.Q(confirmed_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device} v{self.version}"

@@ -26,44 +26,53 @@ if TYPE_CHECKING:
 
 
 def smart_home_export(user: User) -> dict:
-    """The devices the account can see, with their remotes and (masked) PINs."""
+    """The devices the account can see, with their remotes and (masked) PINs, each with where it
+    stands on its device (those being removed included: the device still holds them)."""
     devices = devices_for_user(user=user).prefetch_related(
-        Prefetch("remote_settings", queryset=RemoteControlSetting.objects.order_by("name", "pk")),
-        Prefetch("pin_codes", queryset=PinCode.objects.order_by("created_at", "pk")),
+        Prefetch("remote_settings", queryset=RemoteControlSetting.all_objects.order_by("name", "pk")),
+        Prefetch("pin_codes", queryset=PinCode.all_objects.order_by("created_at", "pk")),
     )
     now = timezone.now()
     return {
-    "devices": [
-        {
-            "name": device.name,
-            "kind": device.get_kind_display(),
-            "serial_number": device.serial_number,
-            "unit": str(device.unit) if device.unit_id else None,
-            "remote_settings": [
-                {
-                    "name": remote.name,
-                    "appliance_type": remote.get_appliance_type_display(),
-                    "maker": remote.maker,
-                    "signal_data": remote.signal_data,
-                    "created_at": iso_local(remote.created_at),
-                    "updated_at": iso_local(remote.updated_at),
-                }
-                for remote in device.remote_settings.all()
-            ],
-            "pin_codes": [
-                {
-                    "label": pin_code.label,
-                    "pin": PIN_MASK,
-                    "valid_from": iso_local(pin_code.valid_from),
-                    "valid_until": iso_local(pin_code.valid_until),
-                    "state": pin_code.state(now).label,
-                }
-                for pin_code in device.pin_codes.all()
-            ],
-        }
-        for device in devices
-    ],
+        "devices": [
+            {
+                "name": device.name,
+                "kind": device.get_kind_display(),
+                "serial_number": device.serial_number,
+                "unit": str(device.unit) if device.unit_id else None,
+                "remote_settings": [
+                    {
+                        "name": remote.name,
+                        "appliance_type": remote.get_appliance_type_display(),
+                        "maker": remote.maker,
+                        "signal_data": remote.signal_data,
+                        "created_at": iso_local(remote.created_at),
+                        "updated_at": iso_local(remote.updated_at),
+                        "on_device": _on_device(remote),
+                    }
+                    for remote in device.remote_settings.all()
+                ],
+                "pin_codes": [
+                    {
+                        "label": pin_code.label,
+                        "pin": PIN_MASK,
+                        "valid_from": iso_local(pin_code.valid_from),
+                        "valid_until": iso_local(pin_code.valid_until),
+                        "state": pin_code.state(now).label,
+                        "on_device": _on_device(pin_code),
+                    }
+                    for pin_code in device.pin_codes.all()
+                ],
+            }
+            for device in devices
+        ],
     }
+
+
+def _on_device(setting: PinCode | RemoteControlSetting) -> str:
+    reason = setting.get_sync_failure_display()
+    state = str(setting.get_sync_state_display())
+    return f"{state}（{reason}）" if reason else state
 
 
 def smart_home_erase(user: User) -> SettingsPurgeRequest:

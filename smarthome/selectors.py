@@ -15,7 +15,7 @@ from django.utils import timezone
 from myspacecore.tenancy.models import Lease, Property, Unit
 from myspacecore.tenancy.sql import lease_in_force_sql, table
 
-from .models import Device, PinCode, RemoteControlSetting
+from .models import Device, PinCode, RemoteControlSetting, SyncState
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -45,9 +45,7 @@ def devices_for_user(*, user: User | AnonymousUser, on: datetime.date | None = N
     # builds this much faster than the union `_devices_visible_q` needs (bench/README.md).
     unit_ids = list(Lease.objects.in_force(on).filter(resident=user).order_by().values_list("unit_id", flat=True))
     visible = Q(owner_user=user) | Q(unit_id__in=unit_ids) if unit_ids else Q(owner_user=user)
-    return (
-        Device.objects.filter(visible).select_related("unit__property").order_by("unit_id", "name", "pk")
-    )
+    return Device.objects.filter(visible).select_related("unit__property").order_by("unit_id", "name", "pk")
 
 
 # The device list page in one statement: the account's own devices and those of the unit of
@@ -61,8 +59,10 @@ def _device_list_sql(*, user_id: int, on: datetime.date) -> tuple[str, list[obje
     in_force, in_force_params = lease_in_force_sql("l", on)
     sql = f"""
         SELECT d.*, u.number AS unit_number, p.name AS property_name,
-               (SELECT count(*) FROM {table(RemoteControlSetting)} r WHERE r.device_id = d.id) AS remote_setting_count,
-               (SELECT count(*) FROM {table(PinCode)} c WHERE c.device_id = d.id) AS pin_code_count
+               (SELECT count(*) FROM {table(RemoteControlSetting)} r
+                WHERE r.device_id = d.id AND r.sync_state <> %s) AS remote_setting_count,
+               (SELECT count(*) FROM {table(PinCode)} c
+                WHERE c.device_id = d.id AND c.sync_state <> %s) AS pin_code_count
         FROM {table(Device)} d
         LEFT JOIN {table(Unit)} u ON u.id = d.unit_id
         LEFT JOIN {table(Property)} p ON p.id = u.property_id
@@ -75,7 +75,8 @@ def _device_list_sql(*, user_id: int, on: datetime.date) -> tuple[str, list[obje
         )
         ORDER BY d.unit_id, d.name, d.id
     """  # noqa: S608 - names from the models' _meta, values are parameters
-    return sql, [user_id, user_id, *in_force_params]
+    removing = SyncState.REMOVING.value
+    return sql, [removing, removing, user_id, user_id, *in_force_params]
 
 
 def device_list_for_user(*, user: User | AnonymousUser, on: datetime.date | None = None) -> list[Device]:
@@ -117,8 +118,10 @@ def pin_code_get_for_user(*, user: User | AnonymousUser, pin_code_id: int) -> Pi
 
 
 def remote_settings_for_device(*, device: Device) -> QuerySet[RemoteControlSetting]:
-    return RemoteControlSetting.objects.filter(device=device).order_by("name", "pk")
+    """The device page's remotes, those being removed included (shown so until the device confirms)."""
+    return RemoteControlSetting.all_objects.filter(device=device).order_by("name", "pk")
 
 
 def pin_codes_for_device(*, device: Device) -> QuerySet[PinCode]:
-    return PinCode.objects.filter(device=device).order_by("created_at", "pk")
+    """The device page's PINs, those being removed included (a deleted PIN opens the lock until it is gone)."""
+    return PinCode.all_objects.filter(device=device).order_by("created_at", "pk")

@@ -21,8 +21,15 @@ from myspacecore.tenancy.services.audit import audit_log_record
 
 from .app_settings import app_settings
 from .crypto import pin_decrypt, pin_encrypt, pin_lookup, pin_lookups, pin_token_rotate
-from .models import Device, PinCode, RemoteControlSetting, SettingsPurgeRequest
+from .models import Device, DeviceSettingsReset, PinCode, RemoteControlSetting, SettingsPurgeRequest, SyncState
 from .pins import pin_normalize, pin_validate
+from .sync.services import (
+    channels_publish_on_commit,
+    device_settings_changed,
+    devices_settings_changed,
+    devices_wipe_on_commit,
+    purge_request_finish_if_confirmed,
+)
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -32,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ResetResult:
-    """What a reset or a purge removed."""
+    """What a reset or a purge removed (settings now being removed from their devices)."""
 
     remote_settings: int = 0
     pin_codes: int = 0
@@ -50,7 +57,7 @@ class ResetResult:
 def remote_setting_create(
     *, device: Device, name: str, appliance_type: str, maker: str = "", signal_data: str = ""
 ) -> RemoteControlSetting:
-    """Add a remote-control setting (リモコン情報) to a device."""
+    """Add a remote-control setting (リモコン情報) to a device; it is sent to the device on commit."""
     remote_setting = RemoteControlSetting(
         device=device,
         name=name.strip(),
@@ -59,6 +66,7 @@ def remote_setting_create(
         signal_data=signal_data,
     )
     remote_setting.full_clean()
+    remote_setting.changed_version = device_settings_changed(device=device)
     remote_setting.save()
     return remote_setting
 
@@ -67,20 +75,51 @@ def remote_setting_create(
 def remote_setting_update(
     *, remote_setting: RemoteControlSetting, name: str, appliance_type: str, maker: str, signal_data: str
 ) -> RemoteControlSetting:
-    """Change a remote-control setting; its device never changes."""
+    """Change a remote-control setting (every field travels to the device); its device never changes."""
     remote_setting.name = name.strip()
     remote_setting.appliance_type = appliance_type
     remote_setting.maker = maker.strip()
     remote_setting.signal_data = signal_data
     remote_setting.full_clean()
-    remote_setting.save(update_fields=["name", "appliance_type", "maker", "signal_data", "updated_at"])
+    _setting_changed(setting=remote_setting, version=device_settings_changed(device=remote_setting.device))
+    remote_setting.save(update_fields=["name", "appliance_type", "maker", "signal_data", "updated_at", *SYNC_FIELDS])
+    return remote_setting
+
+
+@transaction.atomic
+def remote_setting_save(*, remote_setting: RemoteControlSetting) -> RemoteControlSetting:
+    """Save a remote-control setting as a console form left it (add or change): the resident's
+    rules, and its device is told (a new desired version, sent on commit)."""
+    remote_setting.name = remote_setting.name.strip()
+    remote_setting.maker = remote_setting.maker.strip()
+    remote_setting.full_clean()
+    _setting_changed(setting=remote_setting, version=device_settings_changed(device=remote_setting.device))
+    remote_setting.save()
     return remote_setting
 
 
 @transaction.atomic
 def remote_setting_delete(*, remote_setting: RemoteControlSetting) -> None:
-    """Remove one remote-control setting."""
-    RemoteControlSetting.objects.filter(pk=remote_setting.pk).delete()
+    """Remove one remote-control setting: it is "being removed" until its device confirms, then it goes."""
+    _setting_remove(setting=remote_setting)
+
+
+SYNC_FIELDS = ("changed_version", "sync_state", "sync_failure", "sync_changed_at")
+
+
+def _setting_changed(*, setting: RemoteControlSetting | PinCode, version: int, state: str = SyncState.SETTING) -> None:
+    setting.changed_version = version
+    setting.sync_state = state
+    setting.sync_failure = ""
+    setting.sync_changed_at = timezone.now()
+
+
+def _setting_remove(*, setting: RemoteControlSetting | PinCode) -> None:
+    """Mark a setting REMOVING at a new version of its device (the report that confirms it deletes the row)."""
+    if setting.sync_state == SyncState.REMOVING:
+        return
+    _setting_changed(setting=setting, version=device_settings_changed(device=setting.device), state=SyncState.REMOVING)
+    type(setting).all_objects.filter(pk=setting.pk).update(**{field: getattr(setting, field) for field in SYNC_FIELDS})
 
 
 # Smart-lock PIN codes
@@ -115,16 +154,8 @@ def pin_code_create(
 
     # Lock the device row: two concurrent requests must not both take the 20th slot
     # or both register the same PIN.
-    Device.objects.select_for_update().filter(pk=device.pk).first()
-    if PinCode.objects.filter(device=device).count() >= app_settings.PINS_PER_LOCK:
-        raise ValidationError(
-            {
-                NON_FIELD_ERRORS: _(
-                    "1つのスマートロックに登録できる暗証番号は%(limit)d件までです。不要な暗証番号を削除してください。"
-                )
-                % {"limit": app_settings.PINS_PER_LOCK}
-            }
-        )
+    locked = Device.objects.select_for_update().filter(pk=device.pk).first()
+    _pin_slot_check(device=locked or device)
     if _pin_in_use(device=device, pin=pin, valid_from=valid_from, valid_until=valid_until, now=now):
         raise ValidationError({"pin": _("この暗証番号は、このスマートロックですでに使われています。")})
 
@@ -137,7 +168,68 @@ def pin_code_create(
         valid_until=valid_until,
     )
     pin_code.full_clean()
+    pin_code.changed_version = device_settings_changed(device=device)
     pin_code.save()
+    return pin_code
+
+
+def _pin_slot_check(*, device: Device) -> None:
+    """A lock has PINS_PER_LOCK slots, or fewer if it reported fewer. A PIN being removed takes
+    none: the lock drops it in the same whole-state message that brings the new one."""
+    limit = min(app_settings.PINS_PER_LOCK, device.slots_total or app_settings.PINS_PER_LOCK)
+    if PinCode.objects.filter(device=device).count() >= limit:
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: _(
+                    "1つのスマートロックに登録できる暗証番号は%(limit)d件までです。不要な暗証番号を削除してください。"
+                )
+                % {"limit": limit}
+            }
+        )
+
+
+@transaction.atomic
+def pin_code_update(
+    *,
+    pin_code: PinCode,
+    label: str,
+    valid_from: datetime.datetime | None,
+    valid_until: datetime.datetime | None,
+) -> PinCode:
+    """Change a PIN's label and validity window; its value never changes (a new value is a new code).
+
+    The window travels to the lock, so changing it bumps the device's version and the PIN is
+    反映中 again until the lock confirms; the label is ours alone and changes nothing on the lock.
+    Refuses a PIN being removed, a window that ends in the past, and one that makes the PIN
+    overlap the same PIN on this lock.
+    """
+    if pin_code.sync_state == SyncState.REMOVING:
+        raise ValidationError({NON_FIELD_ERRORS: _("削除中の暗証番号は変更できません。")})
+    window_changed = (valid_from, valid_until) != (pin_code.valid_from, pin_code.valid_until)
+    if window_changed and valid_until is not None and valid_until <= timezone.now():
+        raise ValidationError({"valid_until": _("有効終了日時は現在より後にしてください。")})
+    pin_code.label = label.strip()
+    pin_code.valid_from, pin_code.valid_until = valid_from, valid_until
+    pin_code.full_clean()
+    fields = ["label"]
+    if window_changed:
+        Device.objects.select_for_update().filter(pk=pin_code.device_id).first()
+        pin = pin_decrypt(pin_code.pin_encrypted)
+        others = PinCode.objects.exclude(pk=pin_code.pk)
+        if _pin_in_use(
+            device=pin_code.device,
+            pin=pin,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            now=timezone.now(),
+            among=others,
+        ):
+            raise ValidationError(
+                {"valid_until": _("この期間には、同じ暗証番号がこのスマートロックで使われています。")}
+            )
+        _setting_changed(setting=pin_code, version=device_settings_changed(device=pin_code.device))
+        fields += ["valid_from", "valid_until", *SYNC_FIELDS]
+    pin_code.save(update_fields=fields)
     return pin_code
 
 
@@ -148,9 +240,12 @@ def _pin_in_use(
     valid_from: datetime.datetime | None,
     valid_until: datetime.datetime | None,
     now: datetime.datetime,
+    among: QuerySet[PinCode] | None = None,
 ) -> bool:
-    """Same PIN on the same lock, not yet expired, with a window overlapping the new one."""
-    same_pin = PinCode.objects.filter(device=device, pin_lookup__in=pin_lookups(device_id=device.pk, pin=pin))
+    """Same PIN on the same lock, not yet expired, with a window overlapping the new one. A PIN
+    being removed does not count: the lock drops it in the same whole-state message."""
+    among = PinCode.objects.all() if among is None else among
+    same_pin = among.filter(device=device, pin_lookup__in=pin_lookups(device_id=device.pk, pin=pin))
     not_expired = Q(valid_until__isnull=True) | Q(valid_until__gt=now)
     overlapping = Q()
     if valid_until is not None:
@@ -162,8 +257,8 @@ def _pin_in_use(
 
 @transaction.atomic
 def pin_code_delete(*, pin_code: PinCode) -> None:
-    """Remove one PIN from its lock."""
-    PinCode.objects.filter(pk=pin_code.pk).delete()
+    """Remove one PIN from its lock: "being removed" until the lock confirms, then the row goes."""
+    _setting_remove(setting=pin_code)
 
 
 def pin_codes_reencrypt(*, batch_size: int = 500) -> int:
@@ -171,14 +266,16 @@ def pin_codes_reencrypt(*, batch_size: int = 500) -> int:
 
     Key rotation: prepend a new key, run this, then remove the old key. Batches by
     primary key (constant memory), one transaction per batch, so an interrupted run is
-    simply run again. The lookup hashes move to the newest key as well.
+    simply run again. The lookup hashes move to the newest key as well. PINs being removed are
+    re-encrypted too. No device version moves: the key at rest is ours, the lock holds the same
+    PIN, and each desired message seals the PINs afresh under the device's own key.
     """
     done = 0
     last_pk = 0
     while True:
         with transaction.atomic():
             batch = list(
-                PinCode.objects.select_for_update()
+                PinCode.all_objects.select_for_update()
                 .filter(pk__gt=last_pk)
                 .order_by("pk")
                 .only("pk", "device_id", "pin_encrypted", "pin_lookup")[:batch_size]
@@ -188,7 +285,7 @@ def pin_codes_reencrypt(*, batch_size: int = 500) -> int:
             for pin_code in batch:
                 pin_code.pin_encrypted = pin_token_rotate(pin_code.pin_encrypted)
                 pin_code.pin_lookup = pin_lookup(device_id=pin_code.device_id, pin=pin_decrypt(pin_code.pin_encrypted))
-            PinCode.objects.bulk_update(batch, ["pin_encrypted", "pin_lookup"])
+            PinCode.all_objects.bulk_update(batch, ["pin_encrypted", "pin_lookup"])
         done += len(batch)
         last_pk = batch[-1].pk
 
@@ -197,19 +294,47 @@ def pin_codes_reencrypt(*, batch_size: int = 500) -> int:
 # ------------------------------------------------------------------------------
 
 
-def _settings_purge(*, devices: Q) -> ResetResult:
-    remote_settings, _detail = RemoteControlSetting.objects.filter(devices).delete()
-    pin_codes, _detail = PinCode.objects.filter(devices).delete()
+def _devices_settings_reset(
+    *, device_ids: list[int], reason: str, purge_request: SettingsPurgeRequest | None = None
+) -> ResetResult:
+    """Empty the desired state of the devices: every setting REMOVING at a new version of its
+    device, one DeviceSettingsReset per device to confirm, one publish per channel on commit.
+
+    Devices without settings are reset too: the empty whole state also clears whatever a device
+    might hold that we never knew of, and the reset is done only once it says so.
+    """
+    if not device_ids:
+        return ResetResult()
+    versions = devices_settings_changed(device_ids=device_ids)
+    now = timezone.now()
+    version_of = Subquery(Device.objects.filter(pk=OuterRef("device_id")).values("desired_version")[:1])
+    removing = {
+        "sync_state": SyncState.REMOVING,
+        "sync_failure": "",
+        "sync_changed_at": now,
+        "changed_version": version_of,
+    }
+    remote_settings = RemoteControlSetting.objects.filter(device_id__in=device_ids).update(**removing)
+    pin_codes = PinCode.objects.filter(device_id__in=device_ids).update(**removing)
+    DeviceSettingsReset.objects.bulk_create(
+        DeviceSettingsReset(device_id=pk, reason=reason, purge_request=purge_request, version=version, requested_at=now)
+        for pk, version in versions.items()
+    )
     return ResetResult(remote_settings=remote_settings, pin_codes=pin_codes)
 
 
 @transaction.atomic
-def unit_settings_reset(*, unit: Unit) -> ResetResult:
-    """Move-out: purge the remote settings and PINs of the unit's devices, keep the devices.
+def unit_settings_reset(
+    *, unit: Unit, reason: str = DeviceSettingsReset.Reason.MOVE_OUT, purge_request: SettingsPurgeRequest | None = None
+) -> ResetResult:
+    """Move-out: empty the desired state of the unit's devices, keep the devices.
 
+    The remotes and PINs are "being removed" until each device confirms the empty state (then
+    the rows go and the reset is confirmed); the console lists the unit until then.
     Idempotent: a second run removes nothing (and counts 0) but records the time again.
     """
-    result = _settings_purge(devices=Q(device__unit=unit))
+    device_ids = list(Device.objects.filter(unit=unit).values_list("pk", flat=True))
+    result = _devices_settings_reset(device_ids=device_ids, reason=reason, purge_request=purge_request)
     unit.last_reset_at = timezone.now()
     unit.save(update_fields=["last_reset_at"])
     return result
@@ -219,10 +344,17 @@ def unit_settings_reset(*, unit: Unit) -> ResetResult:
 def user_device_settings_purge(*, user: User) -> ResetResult:
     """Account deletion: purge the settings of the devices the account owns itself.
 
-    A unit's devices are not touched: their settings stay while the lease is in force and
-    go with `unit_settings_reset` at move-out (SPEC "Deletion" 4).
+    The rows go at once, with the devices (`Device.owner_user` CASCADE): once the account is
+    gone nothing of it may be left to confirm. Their hubs are told, on commit, to hold nothing.
+    A unit's devices are not touched: their settings stay while the lease is in force and go
+    with `unit_settings_reset` at move-out (SPEC "Deletion" 4).
     """
-    return _settings_purge(devices=Q(device__owner_user=user))
+    devices_wipe_on_commit(devices=Device.objects.filter(owner_user=user))
+    remote_settings, _detail = RemoteControlSetting.objects.filter(device__owner_user=user).delete()
+    pin_codes, _detail = PinCode.objects.filter(device__owner_user=user).delete()
+    RemoteControlSetting.all_objects.filter(device__owner_user=user).delete()
+    PinCode.all_objects.filter(device__owner_user=user).delete()
+    return ResetResult(remote_settings=remote_settings, pin_codes=pin_codes)
 
 
 # Move-out sweep (SPEC "Move-out") and the purge of deleted accounts (SPEC "Deletion")
@@ -241,9 +373,7 @@ def units_awaiting_reset(*, on: datetime.date | None = None) -> QuerySet[Unit]:
     time) counts: one made on the last day may predate settings the leaving tenant added.
     """
     on = on or timezone.localdate()
-    last_end = (
-        Lease.objects.past(on).filter(unit=OuterRef("pk")).order_by("-end_date").values("end_date")[:1]
-    )
+    last_end = Lease.objects.past(on).filter(unit=OuterRef("pk")).order_by("-end_date").values("end_date")[:1]
     return (
         Unit.objects.annotate(last_lease_end=Subquery(last_end))
         .filter(last_lease_end__isnull=False)
@@ -306,39 +436,69 @@ def leases_ended_reset(
 
 
 def _units_settings_reset(*, unit_ids: list[int]) -> ResetResult:
-    """`unit_settings_reset` for many units at once: two DELETEs and one UPDATE, not four per unit.
+    """`unit_settings_reset` for many units at once: a handful of statements, not several per unit.
 
-    PostgreSQL: one statement with the unit ids as one array parameter. Through the ORM the
-    `IN (%s, …)` lists of a batch's units and devices cost more Python time (building and
-    quoting 3,000 parameters) than PostgreSQL spent on the batch, and a device subquery let
-    the planner hash-join a scan of every remote setting and PIN, every batch (EXPLAIN).
+    PostgreSQL: one statement with the unit ids as one array parameter (bump the devices, mark
+    their settings REMOVING at the new version, record one reset per device, stamp the units),
+    then one read of the channels to publish on commit. Through the ORM the `IN (%s, …)` lists
+    of a batch's units and devices cost more Python time (building and quoting 3,000
+    parameters) than PostgreSQL spent on the batch (bench/README.md).
     """
     now = timezone.now()
     if connection.vendor != "postgresql":
         device_ids = list(Device.objects.filter(unit_id__in=unit_ids).values_list("pk", flat=True))
-        result = _settings_purge(devices=Q(device_id__in=device_ids))
+        result = _devices_settings_reset(device_ids=device_ids, reason=DeviceSettingsReset.Reason.MOVE_OUT)
         Unit.objects.filter(pk__in=unit_ids).update(last_reset_at=now)
         return result
     quote = connection.ops.quote_name
-    device, remote, pin, unit = (
-        quote(model._meta.db_table) for model in (Device, RemoteControlSetting, PinCode, Unit)
+    device, remote, pin, unit, reset = (
+        quote(model._meta.db_table) for model in (Device, RemoteControlSetting, PinCode, Unit, DeviceSettingsReset)
     )
+    removing = SyncState.REMOVING.value
     with connection.cursor() as cursor:
-        # `= ANY(ARRAY(…))`: the devices are found once, by the unit_id index, and each DELETE
-        # probes the device_id index. Table names come from the models; values are parameters.
+        # Table names come from the models; values are parameters. Each UPDATE of the settings
+        # probes the device_id index with the bumped devices' ids and new versions.
         cursor.execute(
             f"""
-            WITH devices AS MATERIALIZED (SELECT id FROM {device} WHERE unit_id = ANY(%(units)s)),
-            remotes AS (
-                DELETE FROM {remote} WHERE device_id = ANY(ARRAY(SELECT id FROM devices)) RETURNING 1
+            WITH devices AS MATERIALIZED (
+                UPDATE {device} SET desired_version = desired_version + 1,
+                                    pending_since = COALESCE(pending_since, %(now)s)
+                WHERE unit_id = ANY(%(units)s)
+                RETURNING id, desired_version
             ),
-            pins AS (DELETE FROM {pin} WHERE device_id = ANY(ARRAY(SELECT id FROM devices)) RETURNING 1),
+            remotes AS (
+                UPDATE {remote} r SET sync_state = %(removing)s, sync_failure = '', sync_changed_at = %(now)s,
+                                      changed_version = d.desired_version
+                FROM devices d WHERE r.device_id = d.id AND r.sync_state <> %(removing)s RETURNING 1
+            ),
+            pins AS (
+                UPDATE {pin} c SET sync_state = %(removing)s, sync_failure = '', sync_changed_at = %(now)s,
+                                   changed_version = d.desired_version
+                FROM devices d WHERE c.device_id = d.id AND c.sync_state <> %(removing)s RETURNING 1
+            ),
+            resets AS (
+                INSERT INTO {reset} (device_id, reason, purge_request_id, version, requested_at, confirmed_at)
+                SELECT id, %(reason)s, NULL, desired_version, %(now)s, NULL FROM devices
+            ),
             stamped AS (UPDATE {unit} SET last_reset_at = %(now)s WHERE id = ANY(%(units)s))
             SELECT (SELECT count(*) FROM remotes), (SELECT count(*) FROM pins)
             """,  # noqa: S608
-            {"units": list(unit_ids), "now": now},
+            {
+                "units": list(unit_ids),
+                "now": now,
+                "removing": removing,
+                "reason": DeviceSettingsReset.Reason.MOVE_OUT.value,
+            },
         )
         remote_settings, pin_codes = cursor.fetchone()
+        cursor.execute(
+            f"""
+            SELECT DISTINCT COALESCE(h.channel_id, d.channel_id) FROM {device} d
+            LEFT JOIN {device} h ON h.id = d.hub_id WHERE d.unit_id = ANY(%(units)s)
+            """,  # noqa: S608
+            {"units": list(unit_ids)},
+        )
+        channels_publish_on_commit(channel_ids={row[0] for row in cursor.fetchall()})
     return ResetResult(remote_settings=remote_settings, pin_codes=pin_codes)
 
 
@@ -400,43 +560,46 @@ def _settings_purge_enqueue(*, purge_request_id: int) -> None:
 
 @transaction.atomic
 def settings_purge_request_process(*, purge_request_id: int) -> SettingsPurgeRequest | None:
-    """Work off one purge request: reset its units that no current lease protects, mark it done.
+    """Work off one purge request: reset its units that no current lease protects.
 
-    Idempotent: a done request is returned untouched, and a unit already reset no longer
+    The request then waits for the devices (AWAITING_DEVICES) and is done when every device it
+    reset confirmed the empty state (`report_record`); with no device to wait for, done at once.
+    Idempotent: a done or waiting request is returned untouched, and a unit already reset no longer
     qualifies. All of it happens in one transaction holding the request's row lock, so a
     worker killed half-way leaves the request pending and nothing half-purged; raises
     PurgeRequestBusy while another process holds that lock. Returns None for an unknown id.
     Protected units are left to the move-out sweep, which resets them once the lease ends.
     """
-    purge_request = (
-        SettingsPurgeRequest.objects.select_for_update(skip_locked=True).filter(pk=purge_request_id).first()
-    )
+    purge_request = SettingsPurgeRequest.objects.select_for_update(skip_locked=True).filter(pk=purge_request_id).first()
     if purge_request is None:
         if SettingsPurgeRequest.objects.filter(pk=purge_request_id).exists():
             raise PurgeRequestBusy(purge_request_id)
         return None
-    if purge_request.state == SettingsPurgeRequest.State.DONE:
+    if purge_request.state in (SettingsPurgeRequest.State.DONE, SettingsPurgeRequest.State.AWAITING_DEVICES):
         return purge_request
     units = list(units_awaiting_reset().filter(pk__in=purge_request.unit_ids).order_by("pk"))
     for unit in units:
-        reset = unit_settings_reset(unit=unit)
+        reset = unit_settings_reset(unit=unit, reason=DeviceSettingsReset.Reason.PURGE, purge_request=purge_request)
         purge_request.remote_settings_purged += reset.remote_settings
         purge_request.pin_codes_purged += reset.pin_codes
     purge_request.units_reset += len(units)
     purge_request.attempts += 1
-    purge_request.state = SettingsPurgeRequest.State.DONE
+    purge_request.state = SettingsPurgeRequest.State.AWAITING_DEVICES
     purge_request.last_error = ""
-    purge_request.finished_at = timezone.now()
     purge_request.full_clean()
     purge_request.save()
-    logger.info("settings purge request #%s done (%s units reset)", purge_request.pk, len(units))
+    # No device to wait for (no unit to reset, or units without devices): done now.
+    purge_request_finish_if_confirmed(purge_request_id=purge_request.pk)
+    purge_request.refresh_from_db()
+    logger.info("settings purge request #%s: %s units reset, %s", purge_request.pk, len(units), purge_request.state)
     return purge_request
 
 
 @transaction.atomic
 def settings_purge_request_fail(*, purge_request_id: int, error: BaseException) -> None:
     """Record a failed attempt: the request is FAILED until a later run finishes it."""
-    SettingsPurgeRequest.objects.exclude(state=SettingsPurgeRequest.State.DONE).filter(pk=purge_request_id).update(
+    closed = [SettingsPurgeRequest.State.DONE, SettingsPurgeRequest.State.AWAITING_DEVICES]
+    SettingsPurgeRequest.objects.exclude(state__in=closed).filter(pk=purge_request_id).update(
         state=SettingsPurgeRequest.State.FAILED,
         attempts=F("attempts") + 1,
         last_error=type(error).__name__[:200],
@@ -499,7 +662,7 @@ def settings_purge_requests_process(
 @transaction.atomic
 def unit_move_out_now(*, unit: Unit, acting_user: User) -> ResetResult:
     """Move-out for one unit now (SPEC "Move-out"), on the console: purge its remotes and
-    PINs (`unit_settings_reset`), with an audit row for the unit's operator."""
+    PINs (`unit_settings_reset`; done once its devices confirm), with an audit row for the unit's operator."""
     result = unit_settings_reset(unit=unit)
     audit_log_record(
         actor=acting_user,

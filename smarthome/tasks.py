@@ -7,11 +7,12 @@ import logging
 
 from celery import shared_task
 
-from myspacecore.core.retry import RETRY_POLICIES, SETTINGS_PURGE, retry_or_give_up
+from myspacecore.core.retry import DEVICE_PUBLISH, RETRY_POLICIES, SETTINGS_PURGE, retry_or_give_up
 
 logger = logging.getLogger(__name__)
 
 PURGE_RETRY = RETRY_POLICIES[SETTINGS_PURGE]
+PUBLISH_RETRY = RETRY_POLICIES[DEVICE_PUBLISH]
 # Sweeps may run long on a first run over a big table; cut short they just lose one batch.
 SWEEP_SOFT_TIME_LIMIT = 25 * 60
 SWEEP_TIME_LIMIT = 30 * 60
@@ -39,7 +40,8 @@ def settings_purge_request_run(self, purge_request_id: int) -> str:
     Idempotent, so `acks_late` and redelivery after a lost worker are safe: the purge is
     one transaction, a killed worker leaves it pending, and a done request is skipped.
     Transient errors are retried on the settings purge policy (myspacecore.core.retry), then
-    the request is marked FAILED for `manage.py cleanup_purge_requests`. Returns the outcome.
+    the request is marked FAILED for `manage.py cleanup_purge_requests`. Returns the outcome
+    (the request's state: "done", or "awaiting_devices" until its devices confirm).
     """
     from smarthome.services import settings_purge_request_process
 
@@ -59,7 +61,7 @@ def settings_purge_request_run(self, purge_request_id: int) -> str:
         return _purge_request_failed(purge_request_id, exc)
     if purge_request is None:
         return "missing"
-    return "done"
+    return purge_request.state
 
 
 def _purge_request_failed(purge_request_id: int, exc: BaseException) -> str:
@@ -93,3 +95,97 @@ def settings_purge_requests_sweep() -> int:
     from smarthome.services import settings_purge_requests_process
 
     return settings_purge_requests_process().processed
+
+
+# The device channel (smarthome/sync)
+# ------------------------------------------------------------------------------
+
+
+@shared_task(
+    bind=True,
+    name="smarthome.device_desired_publish",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def device_desired_publish(self, channel_id: str) -> str:
+    """Publish channel `channel_id`'s current whole desired state (enqueued when a change commits).
+
+    Idempotent (the whole state, versioned): `acks_late` and redelivery are safe, and a late run
+    sends the newest state, not the one of its change. A transport that is down is retried with
+    backoff; when the retries run out the devices show "hub offline" and the lag sweep
+    (`desired_lagging_run`) publishes again later: the change itself is kept in the database.
+    """
+    from smarthome.sync.backends.base import TransportUnavailable
+    from smarthome.sync.services import desired_publish
+
+    try:
+        published = desired_publish(channel_id=channel_id)
+    except TransportUnavailable as exc:
+        return retry_or_give_up(
+            self,
+            exc,
+            policy=PUBLISH_RETRY,
+            what=f"desired state of channel {channel_id}",
+            logger=logger,
+            give_up=functools.partial(_channel_offline, channel_id),
+        )
+    return "published" if published else "missing"
+
+
+def _channel_offline(channel_id: str) -> str:
+    from smarthome.sync.services import channel_offline_record
+
+    channel_offline_record(channel_id=channel_id)
+    return "offline"
+
+
+@shared_task(bind=True, name="smarthome.device_wipe_publish", acks_late=True, ignore_result=True)
+def device_wipe_publish(self, channel_id: str, devices: list) -> str:
+    """Tell a deleted account's hub to hold nothing: an empty whole state for `devices`
+    ([[device channel id, version], …]). Retried like a publish; nothing confirms it (the rows
+    are gone), so giving up is logged as an error for the operator."""
+    from smarthome.sync.backends.base import TransportUnavailable
+    from smarthome.sync.services import wipe_publish
+
+    try:
+        wipe_publish(channel_id=channel_id, devices=devices)
+    except TransportUnavailable as exc:
+        return retry_or_give_up(
+            self,
+            exc,
+            policy=PUBLISH_RETRY,
+            what=f"empty state of deleted account's channel {channel_id}",
+            logger=logger,
+            give_up=functools.partial(_wipe_given_up, channel_id),
+        )
+    return "published"
+
+
+def _wipe_given_up(channel_id: str) -> str:
+    logger.error("empty state of deleted account's channel %s never delivered", channel_id)
+    return "given_up"
+
+
+@shared_task(name="smarthome.simulated_hub_answer", ignore_result=True)
+def simulated_hub_answer(channel_id: str, payload: str) -> None:
+    """The simulated transport's hub, on a worker: apply `payload` and report (backends/simulated.py)."""
+    from smarthome.sync.backends.simulated import hub_answer
+
+    hub_answer(channel_id=channel_id, payload=payload)
+
+
+@shared_task(name="smarthome.desired_lagging_run", ignore_result=True)
+def desired_lagging_run() -> int:
+    """Beat (every 5 minutes): publish again every channel whose devices lag behind their desired version."""
+    from smarthome.sync.services import desired_lagging_republish
+
+    return desired_lagging_republish()
+
+
+@shared_task(name="smarthome.devices_unconfirmed_run", ignore_result=True)
+def devices_unconfirmed_run() -> int:
+    """Beat (hourly): log and flag devices unconfirmed past SMARTHOME_DEVICE_CONFIRM_WARN_AFTER_SECONDS."""
+    from smarthome.sync.services import devices_unconfirmed_flag
+
+    return devices_unconfirmed_flag()

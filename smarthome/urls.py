@@ -23,5 +23,6 @@ urlpatterns = [
         name="remote_setting_delete",
     ),
     path("mypage/smarthome/devices/<int:device_id>/pins/add/", views.pin_code_create, name="pin_code_create"),
+    path("mypage/smarthome/pins/<int:pin_code_id>/edit/", views.pin_code_update, name="pin_code_update"),
     path("mypage/smarthome/pins/<int:pin_code_id>/delete/", views.pin_code_delete, name="pin_code_delete"),
 ]

@@ -11,13 +11,15 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from myspacecore.core.access import resident_required
 
 from . import selectors, services
-from .forms import PinCodeForm, RemoteSettingForm
+from .forms import PinCodeEditForm, PinCodeForm, RemoteSettingForm
+from .sync.status import setting_status
 
 
 @resident_required
@@ -35,10 +37,13 @@ def device_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
     device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+    now = timezone.now()
+    remote_settings = selectors.remote_settings_for_device(device=device)
+    pin_codes = selectors.pin_codes_for_device(device=device) if device.is_smart_lock else []
     context = {
         "device": device,
-        "remote_settings": selectors.remote_settings_for_device(device=device),
-        "pin_codes": selectors.pin_codes_for_device(device=device) if device.is_smart_lock else [],
+        "remote_items": [(item, setting_status(setting=item, device=device, now=now)) for item in remote_settings],
+        "pin_items": [(item, setting_status(setting=item, device=device, now=now)) for item in pin_codes],
     }
     return render(request, "smarthome/device_detail.html", context)
 
@@ -88,7 +93,11 @@ def remote_setting_delete(request: HttpRequest, remote_setting_id: int) -> HttpR
     remote_setting = selectors.remote_setting_get_for_user(user=request.user, remote_setting_id=remote_setting_id)
     if request.method == "POST":
         services.remote_setting_delete(remote_setting=remote_setting)
-        messages.success(request, _("リモコン情報「%(name)s」を削除しました。") % {"name": remote_setting.name})
+        messages.success(
+            request,
+            _("リモコン情報「%(name)s」を削除します。デバイスから削除されるまで「削除中」と表示されます。")
+            % {"name": remote_setting.name},
+        )
         return redirect("smarthome:device_detail", device_id=remote_setting.device_id)
     return render(
         request,
@@ -110,9 +119,27 @@ def pin_code_create(request: HttpRequest, device_id: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("暗証番号を追加しました。"))
+            messages.success(request, _("暗証番号を追加しました。ロックに反映されると「反映済み」と表示されます。"))
             return redirect("smarthome:device_detail", device_id=device.pk)
-    return render(request, "smarthome/pin_code_form.html", {"device": device, "form": form})
+    return render(request, "smarthome/pin_code_form.html", {"device": device, "form": form, "is_new": True})
+
+
+@resident_required
+@require_http_methods(["GET", "POST"])
+def pin_code_update(request: HttpRequest, pin_code_id: int) -> HttpResponse:
+    pin_code = selectors.pin_code_get_for_user(user=request.user, pin_code_id=pin_code_id)
+    initial = {"label": pin_code.label, "valid_from": pin_code.valid_from, "valid_until": pin_code.valid_until}
+    form = PinCodeEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.pin_code_update(pin_code=pin_code, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("暗証番号「%(label)s」を変更しました。") % {"label": pin_code.label})
+            return redirect("smarthome:device_detail", device_id=pin_code.device_id)
+    context = {"device": pin_code.device, "pin_code": pin_code, "form": form, "is_new": False}
+    return render(request, "smarthome/pin_code_form.html", context)
 
 
 @resident_required
@@ -121,6 +148,10 @@ def pin_code_delete(request: HttpRequest, pin_code_id: int) -> HttpResponse:
     pin_code = selectors.pin_code_get_for_user(user=request.user, pin_code_id=pin_code_id)
     if request.method == "POST":
         services.pin_code_delete(pin_code=pin_code)
-        messages.success(request, _("暗証番号「%(label)s」を削除しました。") % {"label": pin_code.label})
+        messages.success(
+            request,
+            _("暗証番号「%(label)s」を削除します。ロックから削除されるまで「削除中」と表示されます。")
+            % {"label": pin_code.label},
+        )
         return redirect("smarthome:device_detail", device_id=pin_code.device_id)
     return render(request, "smarthome/pin_code_confirm_delete.html", {"device": pin_code.device, "pin_code": pin_code})

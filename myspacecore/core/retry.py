@@ -53,11 +53,15 @@ NOTICE = "notice"
 # The purge of an account's device settings: 2, 4 … 32 s, then the request is marked FAILED
 # for `manage.py cleanup_purge_requests`.
 SETTINGS_PURGE = "settings_purge"
+# A channel's desired state to a broker that is down: 2, 4 … 256 s (jittered: a broker's return
+# meets a spread backlog), then the devices show "hub offline"; the lag sweep publishes later.
+DEVICE_PUBLISH = "device_publish"
 
 RETRY_POLICIES: dict[str, RetryPolicy] = {
     CODE_DELIVERY: RetryPolicy(backoff=2, backoff_max=300, max_retries=5),
     NOTICE: RetryPolicy(backoff=1, backoff_max=300, max_retries=5, jitter=True),
     SETTINGS_PURGE: RetryPolicy(backoff=2, backoff_max=300, max_retries=5),
+    DEVICE_PUBLISH: RetryPolicy(backoff=2, backoff_max=300, max_retries=8, jitter=True),
 }
 
 

@@ -55,8 +55,7 @@ def demo_accounts_seed(*, today: datetime.date | None = None) -> DemoAccounts:
         operator=operator, name="メゾン桜ヶ丘", defaults={"address": "東京都世田谷区桜丘1-2-3"}
     )
     units = {
-        number: Unit.objects.get_or_create(property=prop, number=number)[0]
-        for number in ("101", "102", "201", "202")
+        number: Unit.objects.get_or_create(property=prop, number=number)[0] for number in ("101", "102", "201", "202")
     }
     leases = []
     for phone, attribute_code, unit_number, start, end in DEMO_RESIDENTS:

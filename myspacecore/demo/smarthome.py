@@ -2,6 +2,11 @@
 
 Idempotent (natural keys: serial number, remote name, PIN label); refused by the
 `seed_demo` command unless settings allow demo data.
+
+Each lock is reached through its hub (one channel per hub). With the simulated transport (the
+default of `make run`) the settings go 反映中 → 反映済み a moment after the seed commits, except
+behind unit 102's hub, which the simulator keeps offline: its settings show
+反映できませんでした (ハブがオフライン) once 090-1111-0003 has accepted the lease.
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ from myspacecore.demo.accounts import DEMO_RESIDENTS, DemoAccounts, demo_account
 from myspacecore.tenancy.models import Unit
 from smarthome.models import ApplianceType, Device, DeviceKind, PinCode, RemoteControlSetting
 from smarthome.services import pin_code_create, remote_setting_create
+from smarthome.sync.backends.simulated import hub_offline_set
 
 DEMO_UNIT_NUMBERS = ("101", "102", "201")
+# The unit whose hub the simulated transport keeps offline (its settings wait, and say why).
+DEMO_OFFLINE_UNIT = "102"
 # The owner of DEMO_RESIDENTS (090-1111-0001) in the form the database stores.
 DEMO_OWNER_PHONE = "+819011110001"
 
@@ -38,17 +46,18 @@ def demo_smarthome_seed(*, demo: DemoAccounts | None = None) -> None:
     )
     _devices_seed(prefix="OWN-0001", owner_user=owner, unit=None)
     for number in DEMO_UNIT_NUMBERS:
-        _devices_seed(prefix=f"UNIT-{number}", owner_user=None, unit=demo.units[number])
+        hub = _devices_seed(prefix=f"UNIT-{number}", owner_user=None, unit=demo.units[number])
+        hub_offline_set(channel_id=hub.channel_id, offline=number == DEMO_OFFLINE_UNIT)
 
 
-def _devices_seed(*, prefix: str, owner_user: User | None, unit: Unit | None) -> None:
+def _devices_seed(*, prefix: str, owner_user: User | None, unit: Unit | None) -> Device:
     owner = {"owner_user": owner_user, "unit": unit}
     hub, _created = Device.objects.update_or_create(
         serial_number=f"DEMO-HUB-{prefix}", defaults={"kind": DeviceKind.HUB, "name": "SpaceCore ハブ", **owner}
     )
     lock, _created = Device.objects.update_or_create(
         serial_number=f"DEMO-LOCK-{prefix}",
-        defaults={"kind": DeviceKind.SMART_LOCK, "name": "玄関のスマートロック", **owner},
+        defaults={"kind": DeviceKind.SMART_LOCK, "name": "玄関のスマートロック", "hub": hub, **owner},
     )
     for name, appliance_type, maker, signal_data in DEMO_REMOTES:
         if not RemoteControlSetting.objects.filter(device=hub, name=name).exists():
@@ -66,3 +75,4 @@ def _devices_seed(*, prefix: str, owner_user: User | None, unit: Unit | None) ->
             valid_from=start,
             valid_until=start + datetime.timedelta(hours=8),
         )
+    return hub

@@ -293,6 +293,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "move-out-reset": {"task": "smarthome.leases_ended_reset_run", "schedule": crontab(hour=3, minute=0)},
     "purge-requests-sweep": {"task": "smarthome.settings_purge_requests_sweep", "schedule": crontab(minute=17)},
     "verification-codes-cleanup": {"task": "accounts.verification_codes_cleanup", "schedule": crontab(minute=41)},
+    # The device channel: publish again to channels that lag; flag devices unconfirmed too long.
+    "device-desired-lagging": {"task": "smarthome.desired_lagging_run", "schedule": crontab(minute="*/5")},
+    "devices-unconfirmed": {"task": "smarthome.devices_unconfirmed_run", "schedule": crontab(minute=23)},
 }
 # The bulk sweeps (up to 30 minutes each) go to their own queue, served by their own worker
 # (Procfile `maintenance`): a code's delivery (5 minutes to live) never waits behind them for
@@ -333,9 +336,16 @@ SMARTHOME_PIN_KEYS = env.list("SMARTHOME_PIN_KEYS", default=[])
 # The device channel's MQTT broker (docs/device-protocol.md): mqtt://user:password@host:1883, or
 # mqtts://… for TLS; its user is the gateway's (reads every report, writes every desired state).
 SMARTHOME_MQTT_URL = env("SMARTHOME_MQTT_URL", default="mqtt://127.0.0.1:1883")
+# Every device's own key is derived from this secret (smarthome/sync/protocol.py): the hubs are
+# provisioned with keys derived from it, so it never rotates with DJANGO_SECRET_KEY.
+SMARTHOME_DEVICE_KEY_SECRET = env("SMARTHOME_DEVICE_KEY_SECRET", default="")
 SMARTHOME_MQTT_TOPIC_PREFIX = env("SMARTHOME_MQTT_TOPIC_PREFIX", default="msc/v1")
 # A gateway instance's MQTT client id, the same at every restart so its session resumes.
 SMARTHOME_MQTT_GATEWAY_CLIENT_ID = env("SMARTHOME_MQTT_GATEWAY_CLIENT_ID", default="")
+# How desired state reaches the hubs (smarthome/sync/backends): the simulated hub unless told.
+SMARTHOME_DEVICE_TRANSPORT_BACKEND = env(
+    "SMARTHOME_DEVICE_TRANSPORT_BACKEND", default="smarthome.sync.backends.simulated.Transport"
+)
 # The newest entry seals codes in the task message, so the broker never holds one in clear.
 ACCOUNTS_DELIVERY_KEYS = env.list("ACCOUNTS_DELIVERY_KEYS", default=[])
 ACCOUNTS_SMS_GLOBAL_HOURLY_CAP = env.int("ACCOUNTS_SMS_GLOBAL_HOURLY_CAP", default=1000)

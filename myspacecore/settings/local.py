@@ -14,12 +14,9 @@ SECRET_KEY = env(
     default="local-only-3c2b7f0e5d6a4b1f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d",
 )
 ACCOUNTS_CODE_HMAC_KEY = env("ACCOUNTS_CODE_HMAC_KEY", default="local-only-code-hmac-key")
-SMARTHOME_PIN_KEYS = env.list(
-    "SMARTHOME_PIN_KEYS", default=["bG9jYWwtb25seS1waW4ta2V5LTAwMDAwMDAwMDAwMDA="]
-)
-ACCOUNTS_DELIVERY_KEYS = env.list(
-    "ACCOUNTS_DELIVERY_KEYS", default=["bG9jYWwtb25seS1kZWxpdmVyeS1rZXktMDAwMDAwMDA="]
-)
+SMARTHOME_PIN_KEYS = env.list("SMARTHOME_PIN_KEYS", default=["bG9jYWwtb25seS1waW4ta2V5LTAwMDAwMDAwMDAwMDA="])
+SMARTHOME_DEVICE_KEY_SECRET = env("SMARTHOME_DEVICE_KEY_SECRET", default="local-only-device-key-secret")
+ACCOUNTS_DELIVERY_KEYS = env.list("ACCOUNTS_DELIVERY_KEYS", default=["bG9jYWwtb25seS1kZWxpdmVyeS1rZXktMDAwMDAwMDA="])
 DEMO_DATA_ALLOWED = True
 # Serve static files straight from the app folders (no collectstatic needed).
 WHITENOISE_AUTOREFRESH = True

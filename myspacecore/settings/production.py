@@ -31,6 +31,13 @@ SESSION_ENGINE = "myspacecore.sessions"
 
 ACCOUNTS_CODE_HMAC_KEY = env("ACCOUNTS_CODE_HMAC_KEY")
 SMARTHOME_PIN_KEYS = env.list("SMARTHOME_PIN_KEYS")
+# The devices are reached over MQTT (docs/device-protocol.md): the broker and the secret the
+# device keys come from have no default, so a deployment without them fails at boot.
+SMARTHOME_DEVICE_TRANSPORT_BACKEND = env(
+    "SMARTHOME_DEVICE_TRANSPORT_BACKEND", default="smarthome.sync.backends.mqtt.Transport"
+)
+SMARTHOME_MQTT_URL = env("SMARTHOME_MQTT_URL")
+SMARTHOME_DEVICE_KEY_SECRET = env("SMARTHOME_DEVICE_KEY_SECRET")
 ACCOUNTS_DELIVERY_KEYS = env.list("ACCOUNTS_DELIVERY_KEYS")
 # Operator admins (who manage residents' data and staff) and platform staff sign in to the
 # admin with a TOTP second factor; fixed here rather than read from the environment, so a

@@ -59,7 +59,14 @@ def test_download_is_a_json_attachment_with_profile_roster_and_settings_pins_mas
     assert data["leases"][0]["unit"] == "203"
     devices = {device["name"]: device for device in data["smart_home"]["devices"]}
     assert devices[own_lock.name]["pin_codes"] == [
-        {"label": "家族", "pin": "••••", "valid_from": None, "valid_until": None, "state": "有効"}
+        {
+            "label": "家族",
+            "pin": "••••",
+            "valid_from": None,
+            "valid_until": None,
+            "state": "有効",
+            "on_device": "ロックに反映中…",
+        }
     ]
     remotes = {remote["name"] for device in devices.values() for remote in device["remote_settings"]}
     assert remotes == {"リビングのエアコン", "寝室の照明"}

@@ -10,6 +10,7 @@ page and each change flow, smart home, deletion, the help centre and the error p
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterator
 
@@ -17,8 +18,10 @@ from django.conf import settings
 from django.core import mail
 from django.template.loader import get_template
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import Profile
+from smarthome.models import Device, SyncState
 from tests.accounts.profile_helpers import attributes_seed, code_in
 from tests.factories import LeaseFactory, OperatorFactory, ProfileFactory, ResidentFactory, UnitFactory, attribute
 from tests.smarthome.factories import PinCodeFactory, RemoteControlSettingFactory, SmartLockFactory, UnitDeviceFactory
@@ -29,7 +32,7 @@ SERVER_ERROR_PATH = "/__server-error__/"
 # What residents and operators typed (names, nicknames): Japanese on the English pages too.
 JAPANESE_DATA = re.compile(
     r"住人\d+|メゾン\d+|管理会社\d+|平日|さくら管理|さくら|とても長いニックネームです|玄関のスマートロック"
-    r"|リビングのエアコン|リビングのハブ|家族用|ダイキン|エアコン\d+|ハブ\d+"
+    r"|リビングのエアコン|リビングのハブ|家族用|ダイキン|エアコン\d+|ハブ\d+|来客用|清掃用|ゲスト用|勝手口のスマートロック"
 )
 
 
@@ -188,6 +191,23 @@ def resident_pages(page, live_server, language: str, *, deletion: bool = True) -
     yield "smarthome-pin-add"
     go(page, f"/mypage/smarthome/pins/{pin_code.pk}/delete/")
     yield "smarthome-pin-delete"
+    go(page, f"/mypage/smarthome/pins/{pin_code.pk}/edit/")
+    yield "smarthome-pin-edit"
+    # Every state a setting can be in on its lock (docs/device-states.md), and a lock whose hub is offline.
+    states_lock = SmartLockFactory(
+        owner_user=owner, name="勝手口のスマートロック", desired_version=3, reported_version=2
+    )
+    PinCodeFactory(device=states_lock, label="家族用", sync_state=SyncState.SET)
+    PinCodeFactory(device=states_lock, label="来客用", sync_state=SyncState.SETTING, changed_version=3)
+    PinCodeFactory(device=states_lock, label="清掃用", sync_state=SyncState.FAILED, sync_failure="lock_full")
+    PinCodeFactory(device=states_lock, label="ゲスト用", sync_state=SyncState.REMOVING, changed_version=3)
+    go(page, f"/mypage/smarthome/devices/{states_lock.pk}/")
+    yield "smarthome-device-states"
+    Device.objects.filter(pk=states_lock.pk).update(
+        sync_failure=Device.SyncFailure.OFFLINE, sync_failure_since=timezone.now() - datetime.timedelta(hours=3)
+    )
+    go(page, f"/mypage/smarthome/devices/{states_lock.pk}/")
+    yield "smarthome-device-offline"
 
     # A rental resident: the company's contact instead of 「変更する」, also on the phone page
     # opened directly (issue 16), and a refused page (403: a managed account's e-mail page).

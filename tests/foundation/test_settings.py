@@ -42,6 +42,8 @@ def production_env(**extra: str) -> dict[str, str]:
         "ACCOUNTS_CODE_HMAC_KEY": os.urandom(32).hex(),
         "ACCOUNTS_DELIVERY_KEYS": key,
         "SMARTHOME_PIN_KEYS": key,
+        "SMARTHOME_MQTT_URL": "mqtt://127.0.0.1:1883",
+        "SMARTHOME_DEVICE_KEY_SECRET": os.urandom(32).hex(),
         **extra,
     }
 
@@ -113,7 +115,16 @@ def test_production_reads_the_previous_secret_keys_while_rotating():
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ACCOUNTS_CODE_HMAC_KEY", "SMARTHOME_PIN_KEYS"]
+    "missing",
+    [
+        "DJANGO_SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "ACCOUNTS_CODE_HMAC_KEY",
+        "SMARTHOME_PIN_KEYS",
+        "SMARTHOME_MQTT_URL",
+        "SMARTHOME_DEVICE_KEY_SECRET",
+    ],
 )
 def test_production_refuses_to_start_without_a_secret_or_service(missing):
     env = production_env()

@@ -88,6 +88,8 @@ def production(tmp_path_factory):
         "ACCOUNTS_CODE_HMAC_KEY": os.urandom(32).hex(),
         "ACCOUNTS_DELIVERY_KEYS": key,
         "SMARTHOME_PIN_KEYS": key,
+        "SMARTHOME_MQTT_URL": "mqtt://127.0.0.1:1883",
+        "SMARTHOME_DEVICE_KEY_SECRET": os.urandom(32).hex(),
         "DJANGO_LOG_LEVEL": "WARNING",
     }
     result = subprocess.run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import ProfileFactory, ResidentFactory
+from tests.smarthome.sync_helpers import memory_transport  # noqa: F401 (a fixture of every smarthome test)
 
 
 @pytest.fixture

@@ -24,3 +24,10 @@ def test_impossible_pin_lengths_are_refused(settings):
     settings.SMARTHOME_PIN_MIN_LENGTH = 8
     settings.SMARTHOME_PIN_MAX_LENGTH = 6
     assert "smarthome.E003" in ids(smarthome_settings_check())
+
+
+def test_device_channel_settings_that_cannot_work_are_refused(settings):
+    settings.SMARTHOME_DEVICE_TRANSPORT_BACKEND = "smarthome.sync.backends.nowhere.Transport"
+    settings.SMARTHOME_DEVICE_CONFIRM_WARN_AFTER_SECONDS = 0
+    settings.SMARTHOME_DEVICE_SIMULATED_ANSWER_SECONDS = -1
+    assert {"smarthome.E020", "smarthome.E021", "smarthome.E022"} <= ids(smarthome_settings_check())

@@ -120,7 +120,7 @@ def test_unit_reset_since_the_lease_ended_is_not_purged_again(django_capture_on_
     assert settings_of(unit) == 1
 
 
-def test_purge_run_twice_purges_once_and_stays_done():
+def test_purge_run_twice_purges_once_and_waits_for_the_devices():
     today = timezone.localdate()
     user = rental_resident()
     unit = furnished_unit()
@@ -133,18 +133,21 @@ def test_purge_run_twice_purges_once_and_stays_done():
     finished_at = first.finished_at
     second = settings_purge_request_process(purge_request_id=purge_request.pk)
 
-    assert second.state == SettingsPurgeRequest.State.DONE
-    assert (second.units_reset, second.attempts, second.finished_at) == (1, 1, finished_at)
+    # Purged here; done only once the devices confirm (no on-commit publish ran).
+    assert second.state == SettingsPurgeRequest.State.AWAITING_DEVICES
+    assert (second.units_reset, second.attempts, second.finished_at) == (1, 1, finished_at) == (1, 1, None)
     assert (second.remote_settings_purged, second.pin_codes_purged) == (2, 1)
     assert settings_of(unit) == 0
-    assert settings_purge_request_run.apply(args=(purge_request.pk,)).get() == "done"
+    assert settings_purge_request_run.apply(args=(purge_request.pk,)).get() == "awaiting_devices"
 
 
 def test_task_of_an_unknown_request_does_nothing():
     assert settings_purge_request_run.apply(args=(987654,)).get() == "missing"
 
 
-def test_task_marks_the_request_failed_on_an_unexpected_error_and_the_sweep_finishes_it(monkeypatch):
+def test_task_marks_the_request_failed_on_an_unexpected_error_and_the_sweep_finishes_it(
+    monkeypatch, django_capture_on_commit_callbacks
+):
     today = timezone.localdate()
     user = rental_resident()
     unit = furnished_unit()
@@ -153,7 +156,7 @@ def test_task_marks_the_request_failed_on_an_unexpected_error_and_the_sweep_fini
 
     real_reset = services.unit_settings_reset
 
-    def broken(*, unit):
+    def broken(*, unit, **options):
         raise ValueError("bad data")
 
     monkeypatch.setattr(services, "unit_settings_reset", broken)
@@ -163,7 +166,8 @@ def test_task_marks_the_request_failed_on_an_unexpected_error_and_the_sweep_fini
     assert settings_of(unit) == 3, "the failed attempt was rolled back as a whole"
 
     monkeypatch.setattr(services, "unit_settings_reset", real_reset)
-    result = services.settings_purge_requests_process()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.settings_purge_requests_process()
     assert (result.processed, result.failed) == (1, 0)
     purge_request.refresh_from_db()
     assert (purge_request.state, purge_request.last_error, purge_request.attempts) == ("done", "", 2)

@@ -137,7 +137,9 @@ def test_delete_remote_setting_asks_then_deletes_on_post(resident_client, reside
     response = resident_client.post(url)
     assert response.status_code == HTTPStatus.FOUND
     assert not RemoteControlSetting.objects.filter(pk=remote.pk).exists()
-    assert messages_of(response) == [f"リモコン情報「{remote.name}」を削除しました。"]
+    assert messages_of(response) == [
+        f"リモコン情報「{remote.name}」を削除します。デバイスから削除されるまで「削除中」と表示されます。"
+    ]
 
 
 def test_pin_form_asks_for_digits_without_autocomplete(resident_client, resident):
@@ -163,7 +165,7 @@ def test_add_pin_with_full_width_digits_and_a_window(resident_client, resident):
     pin_code = PinCode.objects.get(device=lock)
     assert pin_decrypt(pin_code.pin_encrypted) == "593017"
     assert pin_code.valid_until - pin_code.valid_from == datetime.timedelta(hours=8)
-    assert messages_of(response) == ["暗証番号を追加しました。"]
+    assert messages_of(response) == ["暗証番号を追加しました。ロックに反映されると「反映済み」と表示されます。"]
     follow = resident_client.get(response["Location"])
     assert "593017" not in follow.content.decode()
 
@@ -224,7 +226,9 @@ def test_delete_pin_asks_then_deletes_on_post(resident_client, resident):
     response = resident_client.post(url)
     assert response.status_code == HTTPStatus.FOUND
     assert not PinCode.objects.exists()
-    assert messages_of(response) == [f"暗証番号「{pin_code.label}」を削除しました。"]
+    assert messages_of(response) == [
+        f"暗証番号「{pin_code.label}」を削除します。ロックから削除されるまで「削除中」と表示されます。"
+    ]
 
 
 def test_resident_of_the_unit_edits_the_unit_devices(resident_client, resident):

@@ -15,7 +15,7 @@ and e-mail addresses through `myspacecore.core.masking`, in field values and in 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
@@ -206,13 +206,19 @@ def _values_line(values: Mapping[str, str], names: Iterable[str]) -> str:
 
 @transaction.atomic
 def console_object_save(
-    *, obj: models.Model, acting_user: User, related: Mapping[str, Iterable[models.Model]] | None = None
+    *,
+    obj: models.Model,
+    acting_user: User,
+    related: Mapping[str, Iterable[models.Model]] | None = None,
+    write: Callable[[models.Model], object] | None = None,
 ) -> AuditLogEntry:
     """Save `obj` as a console form left it (add or change) and write its audit row: the
     fields that changed, masked old → new.
 
     `related` holds the form's many-to-many choices (saved by the admin right after, in
-    the same transaction), so the row names them too.
+    the same transaction), so the row names them too. `write` is the owning room's service
+    that saves the row with its own rules (a setting's device is told of it); default
+    `obj.save()`.
     """
     related = related or {}
     adding = obj._state.adding or obj.pk is None
@@ -225,7 +231,10 @@ def console_object_save(
         name for name, value in raw_after.items() if raw_before.get(name, None) != value and (stored or _filled(value))
     ]
     before = {} if stored is None else audit_values(stored, names=changed)
-    obj.save()
+    if write is None:
+        obj.save()
+    else:
+        write(obj)
     after = audit_values(obj, related=related, names=changed)
     return audit_log_record(
         actor=acting_user,
@@ -238,9 +247,15 @@ def console_object_save(
 
 
 @transaction.atomic
-def console_object_delete(*, obj: models.Model, acting_user: User) -> AuditLogEntry:
+def console_object_delete(
+    *, obj: models.Model, acting_user: User, remove: Callable[[models.Model], object] | None = None
+) -> AuditLogEntry:
     """Delete `obj` from the console and write its audit row: what it held (masked), and
-    what went with it (the rows its deletion cascaded to, counted per model)."""
+    what went with it (the rows its deletion cascaded to, counted per model).
+
+    `remove` is the owning room's service for a row that does not simply go (a PIN stays
+    "being removed" until its lock confirms); default `obj.delete()`.
+    """
     before = audit_values(obj)
     operator = audit_operator_of(obj, actor=acting_user)
     if operator == obj:
@@ -249,7 +264,11 @@ def console_object_delete(*, obj: models.Model, acting_user: User) -> AuditLogEn
         operator = None
     # The row goes, its id and name stay: staff still find the deletion by them.
     target_id, label = str(obj.pk), str(obj)
-    _total, per_model = obj.delete()
+    per_model: dict[str, int] = {}
+    if remove is None:
+        _total, per_model = obj.delete()
+    else:
+        remove(obj)
     own_label = _concrete(obj)._meta.label
     cascaded = {name: count for name, count in per_model.items() if name != own_label and count}
     return audit_log_record(
@@ -265,11 +284,13 @@ def console_object_delete(*, obj: models.Model, acting_user: User) -> AuditLogEn
 
 
 @transaction.atomic
-def console_objects_delete(*, queryset: models.QuerySet, acting_user: User) -> int:
+def console_objects_delete(
+    *, queryset: models.QuerySet, acting_user: User, remove: Callable[[models.Model], object] | None = None
+) -> int:
     """Delete the rows of `queryset` one by one (the console's "delete selected"), one audit
     row each; returns how many went."""
     count = 0
     for obj in queryset:
-        console_object_delete(obj=obj, acting_user=acting_user)
+        console_object_delete(obj=obj, acting_user=acting_user, remove=remove)
         count += 1
     return count

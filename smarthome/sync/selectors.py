@@ -1,0 +1,76 @@
+"""Reads of the device channel: which devices a channel reaches, which channels lag, what waits."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models.functions import Coalesce
+
+from myspacecore.tenancy.models import Unit
+
+from ..models import Device, DeviceSettingsReset
+
+
+def device_channel_id(*, device: Device) -> str:
+    """The channel a device is reached through: its hub's, or its own when it connects by itself."""
+    if device.hub_id is None:
+        return device.channel_id
+    return Device.objects.values_list("channel_id", flat=True).get(pk=device.hub_id)
+
+
+def channel_devices(*, channel_id: str, lock: bool = False) -> list[Device] | None:
+    """The device that owns `channel_id` and every device behind it, by primary key; None for an
+    unknown channel or a device that is itself behind a hub (it has no channel of its own).
+
+    `lock` takes their row locks (inside a transaction): a report and a change of the same device
+    are then applied one after the other, never interleaved.
+    """
+    devices = Device.objects.filter(Q(channel_id=channel_id, hub__isnull=True) | Q(hub__channel_id=channel_id))
+    if lock:
+        devices = devices.select_for_update(of=("self",))
+    found = list(devices.order_by("pk"))
+    if not any(device.channel_id == channel_id for device in found):
+        return None
+    return found
+
+
+def channels_lagging() -> QuerySet:
+    """Channel ids of every channel one of whose devices has not confirmed its desired version."""
+    return (
+        Device.objects.filter(desired_version__gt=F("reported_version"))
+        .annotate(channel=Coalesce("hub__channel_id", "channel_id"))
+        .values_list("channel", flat=True)
+        .order_by("channel")
+        .distinct()
+    )
+
+
+def devices_unconfirmed(*, since: datetime.datetime) -> QuerySet[Device]:
+    """Devices that have held back a change since `since` or longer (the operator's list)."""
+    return (
+        Device.objects.filter(pending_since__lte=since, desired_version__gt=F("reported_version"))
+        .select_related("unit__property", "hub")
+        .order_by("pending_since", "pk")
+    )
+
+
+def units_reset_pending() -> QuerySet[Unit]:
+    """Units with a move-out reset or purge not yet confirmed by every device, longest waiting first.
+
+    Each unit carries `reset_requested_at` (its oldest unconfirmed reset) and `devices_pending`.
+    """
+    open_resets = Q(devices__resets__confirmed_at__isnull=True)
+    return (
+        Unit.objects.filter(devices__resets__confirmed_at__isnull=True)
+        .annotate(
+            reset_requested_at=Min("devices__resets__requested_at", filter=open_resets),
+            devices_pending=Count("devices", filter=open_resets, distinct=True),
+        )
+        .select_related("property")
+        .order_by("reset_requested_at", "pk")
+    )
+
+
+def resets_open_for(*, device: Device, up_to_version: int) -> QuerySet[DeviceSettingsReset]:
+    return DeviceSettingsReset.objects.filter(device=device, confirmed_at__isnull=True, version__lte=up_to_version)

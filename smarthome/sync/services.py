@@ -1,0 +1,406 @@
+"""The device channel's state changes: a version bump per settings change, the desired message of
+a channel, and the record of what a hub reports (docs/device-states.md, docs/device-protocol.md).
+
+Model: AWS IoT Device Shadow (desired / reported, a version that lets both sides drop stale or
+reordered messages, a whole-state "get" after an outage) and Seam's access-code lifecycle
+(setting → set → removing → removed, failures with a reason, removal done only when the lock
+says so). Every message carries the whole state of a channel, so a lost one is repaired by the next.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from ..app_settings import app_settings
+from ..crypto import pin_decrypt
+from ..models import Device, DeviceSettingsReset, PinCode, RemoteControlSetting, SettingsPurgeRequest, SyncState
+from . import protocol
+from .selectors import channel_devices, channels_lagging, devices_unconfirmed, resets_open_for
+from .transport import transport
+
+logger = logging.getLogger(__name__)
+
+PIN_REF, REMOTE_REF = "p", "r"
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What `report_record` did with one report."""
+
+    applied: tuple[str, ...] = ()  # device channel ids whose new version was recorded
+    ignored: tuple[str, ...] = ()  # stale, duplicate or impossible versions: no setting changed
+    rejected: bool = False  # the report was not this channel's to make: nothing applied
+    removed: int = 0  # settings whose removal a device confirmed (their rows are gone)
+    resets_confirmed: int = 0
+    purge_requests_done: int = 0
+
+
+def device_key_for(*, channel_id: str) -> bytes:
+    """The Fernet key PINs are sealed with for the device of `channel_id` (protocol.device_key)."""
+    return protocol.device_key(secret=app_settings.DEVICE_KEY_SECRET or settings.SECRET_KEY, channel_id=channel_id)
+
+
+# Desired state
+# ------------------------------------------------------------------------------
+
+
+def device_settings_changed(*, device: Device) -> int:
+    """Bump `device`'s desired version and publish its channel when the transaction commits.
+
+    Call it inside the change's transaction and *before* writing the change: the UPDATE takes the
+    device's row lock, so a publisher reading the channel sees either none or all of the change.
+    Sets `pending_since` unless a change is already waiting. Returns the new version (the setting
+    records it as `changed_version`).
+    """
+    now = timezone.now()
+    Device.objects.filter(pk=device.pk).update(
+        desired_version=F("desired_version") + 1, pending_since=Coalesce("pending_since", now)
+    )
+    version, channel_id = (
+        Device.objects.filter(pk=device.pk)
+        .annotate(channel=Coalesce("hub__channel_id", "channel_id"))
+        .values_list("desired_version", "channel")
+        .get()
+    )
+    device.desired_version = version
+    transaction.on_commit(partial(desired_publish_enqueue, channel_id=channel_id))
+    return version
+
+
+def devices_settings_changed(*, device_ids: list[int]) -> dict[int, int]:
+    """`device_settings_changed` for many devices at once (move-out): {device id: new version};
+    one publish per channel on commit."""
+    now = timezone.now()
+    Device.objects.filter(pk__in=device_ids).update(
+        desired_version=F("desired_version") + 1, pending_since=Coalesce("pending_since", now)
+    )
+    rows = list(
+        Device.objects.filter(pk__in=device_ids)
+        .annotate(channel=Coalesce("hub__channel_id", "channel_id"))
+        .values_list("pk", "desired_version", "channel")
+    )
+    channels_publish_on_commit(channel_ids={channel for _pk, _version, channel in rows})
+    return {pk: version for pk, version, _channel in rows}
+
+
+def channels_publish_on_commit(*, channel_ids: set[str]) -> None:
+    for channel_id in sorted(channel_ids):
+        transaction.on_commit(partial(desired_publish_enqueue, channel_id=channel_id))
+
+
+def desired_publish_enqueue(*, channel_id: str) -> None:
+    """Hand a channel's publish to a worker. Runs after commit: a broker that is down is only
+    logged (the change is kept; `desired_lagging_republish` sends it later)."""
+    from ..tasks import device_desired_publish
+
+    try:
+        device_desired_publish.delay(channel_id)
+    except Exception as exc:  # noqa: BLE001 - broker down: the lag sweep publishes the channel later
+        logger.warning("desired state of channel %s not enqueued (%s)", channel_id, type(exc).__name__)
+
+
+def devices_wipe_on_commit(*, devices: QuerySet[Device]) -> int:
+    """Account deletion: the account's own devices go with it, so nothing will ever confirm them;
+    once the deletion commits, tell their hubs to hold nothing (an empty whole state at the next
+    version). Best effort, logged; returns how many channels will be told."""
+    rows = devices.annotate(channel=Coalesce("hub__channel_id", "channel_id")).values_list(
+        "channel", "channel_id", "desired_version"
+    )
+    by_channel: dict[str, list[list[str | int]]] = {}
+    for channel, device, version in rows:
+        by_channel.setdefault(channel, []).append([device, version + 1])
+    for channel_id, entries in sorted(by_channel.items()):
+        transaction.on_commit(partial(_wipe_enqueue, channel_id=channel_id, devices=entries))
+    return len(by_channel)
+
+
+def _wipe_enqueue(*, channel_id: str, devices: list[list[str | int]]) -> None:
+    from ..tasks import device_wipe_publish
+
+    try:
+        device_wipe_publish.delay(channel_id, devices)
+    except Exception as exc:  # noqa: BLE001 - the account is gone either way; say so in the log
+        logger.error("empty state for deleted account's channel %s not enqueued (%s)", channel_id, type(exc).__name__)
+
+
+def wipe_publish(*, channel_id: str, devices: list[list[str | int]]) -> None:
+    """Publish an empty whole state for devices that no longer exist here (`devices_wipe_on_commit`)."""
+    message = protocol.Desired(
+        hub=channel_id,
+        devices=tuple(protocol.DesiredDevice(device=str(device), version=int(version)) for device, version in devices),
+        sent_at=protocol.now_iso(),
+    )
+    transport().publish(channel_id=channel_id, payload=protocol.desired_encode(message))
+
+
+def _iso(value: datetime.datetime | None) -> str | None:
+    return value.astimezone(datetime.UTC).isoformat(timespec="seconds") if value else None
+
+
+@transaction.atomic
+def desired_message(*, channel_id: str) -> protocol.Desired | None:
+    """The whole desired state of every device behind `channel_id`, PINs sealed per device; None
+    for an unknown channel. Reads under the devices' row locks: versions and content agree."""
+    devices = channel_devices(channel_id=channel_id, lock=True)
+    if devices is None:
+        return None
+    pins: dict[int, list[protocol.DesiredPin]] = {device.pk: [] for device in devices}
+    remotes: dict[int, list[protocol.DesiredRemote]] = {device.pk: [] for device in devices}
+    keys = {device.pk: device_key_for(channel_id=device.channel_id) for device in devices}
+    for pin_code in PinCode.objects.filter(device__in=devices).order_by("pk"):
+        sealed = protocol.pin_seal(key=keys[pin_code.device_id], pin=pin_decrypt(pin_code.pin_encrypted))
+        pins[pin_code.device_id].append(
+            protocol.DesiredPin(
+                ref=f"{PIN_REF}{pin_code.pk}",
+                sealed=sealed,
+                valid_from=_iso(pin_code.valid_from),
+                valid_until=_iso(pin_code.valid_until),
+            )
+        )
+    for remote in RemoteControlSetting.objects.filter(device__in=devices).order_by("pk"):
+        remotes[remote.device_id].append(
+            protocol.DesiredRemote(
+                ref=f"{REMOTE_REF}{remote.pk}",
+                name=remote.name,
+                appliance=remote.appliance_type,
+                maker=remote.maker,
+                signal=remote.signal_data,
+            )
+        )
+    return protocol.Desired(
+        hub=channel_id,
+        devices=tuple(
+            protocol.DesiredDevice(
+                device=device.channel_id,
+                version=device.desired_version,
+                pins=tuple(pins[device.pk]),
+                remotes=tuple(remotes[device.pk]),
+            )
+            for device in devices
+        ),
+        sent_at=protocol.now_iso(),
+    )
+
+
+def desired_publish(*, channel_id: str) -> bool:
+    """Publish the channel's current whole desired state now (the task's body). False for an
+    unknown channel; raises TransportUnavailable when the transport cannot take it."""
+    message = desired_message(channel_id=channel_id)
+    if message is None:
+        logger.warning("desired state for unknown channel %s not published", channel_id)
+        return False
+    transport().publish(channel_id=channel_id, payload=protocol.desired_encode(message))
+    return True
+
+
+def desired_resend(*, channel_id: str) -> None:
+    """A hub's "get" (it reconnected): it is online; publish its whole state again."""
+    devices = channel_devices(channel_id=channel_id)
+    if devices is None:
+        logger.warning("get from unknown channel %s ignored", channel_id)
+        return
+    _devices_seen(device_ids=[device.pk for device in devices], now=timezone.now())
+    transaction.on_commit(partial(desired_publish_enqueue, channel_id=channel_id))
+
+
+def _devices_seen(*, device_ids: list[int], now: datetime.datetime) -> None:
+    Device.objects.filter(pk__in=device_ids).update(last_seen_at=now)
+    Device.objects.filter(pk__in=device_ids, sync_failure=Device.SyncFailure.OFFLINE).update(
+        sync_failure="", sync_failure_since=None
+    )
+
+
+@transaction.atomic
+def channel_offline_record(*, channel_id: str) -> int:
+    """The transport gave up on a channel: its devices show "hub offline since …" (the time last
+    heard from, else now) until they report again. Returns how many devices were marked."""
+    now = timezone.now()
+    devices = Device.objects.filter(Q(channel_id=channel_id, hub__isnull=True) | Q(hub__channel_id=channel_id))
+    marked = devices.exclude(sync_failure=Device.SyncFailure.OFFLINE).update(
+        sync_failure=Device.SyncFailure.OFFLINE, sync_failure_since=Coalesce("last_seen_at", now)
+    )
+    logger.warning("channel %s unreachable: %s devices marked offline", channel_id, marked)
+    return marked
+
+
+def desired_lagging_republish() -> int:
+    """Beat: publish again every channel with a device that has not confirmed its desired version
+    (a broker that was down, a message lost, a hub that missed its "get"). Returns how many."""
+    count = 0
+    for channel_id in channels_lagging().iterator():
+        desired_publish_enqueue(channel_id=channel_id)
+        count += 1
+    if count:
+        logger.info("desired state republished to %s lagging channels", count)
+    return count
+
+
+def devices_unconfirmed_flag() -> int:
+    """Beat: every device unconfirmed for longer than SMARTHOME_DEVICE_CONFIRM_WARN_AFTER_SECONDS
+    is logged for the operator and shown offline to the resident. Returns how many are waiting."""
+    since = timezone.now() - datetime.timedelta(seconds=app_settings.DEVICE_CONFIRM_WARN_AFTER_SECONDS)
+    waiting = devices_unconfirmed(since=since)
+    count = 0
+    for device in waiting.iterator():
+        count += 1
+        logger.warning(
+            "device #%s (channel %s) has not confirmed version %s since %s",
+            device.pk,
+            device.channel_id,
+            device.desired_version,
+            device.pending_since.isoformat() if device.pending_since else "?",
+        )
+    waiting.filter(sync_failure="").update(
+        sync_failure=Device.SyncFailure.OFFLINE, sync_failure_since=Coalesce("last_seen_at", "pending_since")
+    )
+    return count
+
+
+# Reported state
+# ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def report_record(*, channel_id: str, report: protocol.Reported) -> ReportOutcome:
+    """Apply a hub's report idempotently, under the row locks of the channel's devices.
+
+    A report naming another hub, or any device not behind this channel, is rejected and logged:
+    nothing of it is applied. Per device: an older version than recorded is stale and a newer one
+    than desired impossible (both ignored); the recorded version again only says the device is
+    online; a newer one sets each setting it covers (set / failed with the reason), deletes the
+    rows whose removal it confirms, and confirms the resets and purge requests it completes.
+    """
+    devices = channel_devices(channel_id=channel_id, lock=True) if report.hub == channel_id else None
+    by_channel = {device.channel_id: device for device in devices or ()}
+    foreign = [entry.device for entry in report.devices if entry.device not in by_channel]
+    if devices is None or foreign:
+        logger.warning(
+            "report on channel %s rejected: hub %s, devices not behind it: %s", channel_id, report.hub, foreign
+        )
+        return ReportOutcome(rejected=True)
+    now = timezone.now()
+    applied, ignored = [], []
+    removed = resets = purges = 0
+    for entry in report.devices:
+        device = by_channel[entry.device]
+        if entry.version > device.desired_version or entry.version < device.reported_version:
+            logger.info("report of device %s at version %s ignored", entry.device, entry.version)
+            ignored.append(entry.device)
+            continue
+        if entry.version == device.reported_version and device.reported_at is not None:
+            _devices_seen(device_ids=[device.pk], now=now)
+            ignored.append(entry.device)
+            continue
+        removed += _device_report_apply(device=device, entry=entry, now=now)
+        confirmed, done = _resets_confirm(device=device, version=entry.version, now=now)
+        resets += confirmed
+        purges += done
+        applied.append(entry.device)
+    return ReportOutcome(
+        applied=tuple(applied),
+        ignored=tuple(ignored),
+        removed=removed,
+        resets_confirmed=resets,
+        purge_requests_done=purges,
+    )
+
+
+def _device_report_apply(*, device: Device, entry: protocol.ReportedDevice, now: datetime.datetime) -> int:
+    """Record one device's new reported version and the state of each setting it covers."""
+    items = {item.ref: item for item in (*entry.pins, *entry.remotes)}
+    removed = 0
+    models: tuple[tuple[type[PinCode] | type[RemoteControlSetting], str], ...] = (
+        (PinCode, PIN_REF),
+        (RemoteControlSetting, REMOTE_REF),
+    )
+    for model, prefix in models:
+        rows = model.all_objects.filter(device=device, changed_version__lte=entry.version).only(
+            "pk", "sync_state", "sync_failure"
+        )
+        gone: list[int] = []
+        changed: list[Any] = []
+        for row in rows:
+            item = items.get(f"{prefix}{row.pk}")
+            if row.sync_state == SyncState.REMOVING:
+                if item is None:
+                    gone.append(row.pk)
+                else:  # a whole state without it was applied, yet the device still lists it
+                    logger.warning(
+                        "device %s still holds %s%s after version %s", device.pk, prefix, row.pk, entry.version
+                    )
+                continue
+            state, reason = _item_state(item)
+            if (row.sync_state, row.sync_failure) != (state, reason):
+                row.sync_state, row.sync_failure, row.sync_changed_at = state, reason, now
+                changed.append(row)
+        removed += model.all_objects.filter(pk__in=gone).delete()[0]
+        model.all_objects.bulk_update(changed, ["sync_state", "sync_failure", "sync_changed_at"])
+    device.reported_version = entry.version
+    device.reported_at = device.last_seen_at = now
+    if entry.slots_total is not None:
+        device.slots_total = entry.slots_total
+    device.sync_failure, device.sync_failure_since = "", None
+    if device.reported_version >= device.desired_version:
+        device.pending_since = None
+    device.save(
+        update_fields=[
+            "reported_version",
+            "reported_at",
+            "last_seen_at",
+            "slots_total",
+            "sync_failure",
+            "sync_failure_since",
+            "pending_since",
+        ]
+    )
+    return removed
+
+
+def _item_state(item: protocol.ReportedItem | None) -> tuple[str, str]:
+    """A setting the device lists as set is set; one it lists as failed failed with its reason; one
+    it does not list at a version that included it is not on it: rejected."""
+    if item is None:
+        return SyncState.FAILED, "rejected"
+    if item.status == "set":
+        return SyncState.SET, ""
+    return SyncState.FAILED, item.reason
+
+
+def _resets_confirm(*, device: Device, version: int, now: datetime.datetime) -> tuple[int, int]:
+    """Confirm the device's resets made at `version` or before once none of what they removed is
+    left on it; finish each purge request whose every reset is confirmed. (resets, requests done)"""
+    confirmed = done = 0
+    for reset in resets_open_for(device=device, up_to_version=version):
+        still_on_device = Q(device=device, sync_state=SyncState.REMOVING, changed_version__lte=reset.version)
+        if PinCode.all_objects.filter(still_on_device).exists():
+            continue
+        if RemoteControlSetting.all_objects.filter(still_on_device).exists():
+            continue
+        reset.confirmed_at = now
+        reset.save(update_fields=["confirmed_at"])
+        confirmed += 1
+        if reset.purge_request_id is not None:
+            done += purge_request_finish_if_confirmed(purge_request_id=reset.purge_request_id, now=now)
+    return confirmed, done
+
+
+def purge_request_finish_if_confirmed(*, purge_request_id: int, now: datetime.datetime | None = None) -> int:
+    """Mark a purge request done once every device it reset confirmed the empty state (1 if so)."""
+    if DeviceSettingsReset.objects.filter(purge_request_id=purge_request_id, confirmed_at__isnull=True).exists():
+        return 0
+    finished = SettingsPurgeRequest.objects.filter(
+        pk=purge_request_id, state=SettingsPurgeRequest.State.AWAITING_DEVICES
+    ).update(state=SettingsPurgeRequest.State.DONE, finished_at=now or timezone.now())
+    if finished:
+        logger.info("settings purge request #%s done: every device confirmed", purge_request_id)
+    return finished

@@ -1,0 +1,248 @@
+"""The device channel (smarthome/sync): versions bumped with each change, the whole desired state
+published on commit, reports applied idempotently, foreign devices refused."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.db import transaction
+
+from smarthome import services
+from smarthome.models import Device, PinCode, SyncState
+from smarthome.sync import protocol
+from smarthome.sync.services import desired_message, desired_resend, device_key_for, report_record
+from tests.smarthome.factories import DeviceFactory, SmartLockFactory
+from tests.smarthome.sync_helpers import hub_answers_last, last_desired, report_of, set_items
+
+pytestmark = pytest.mark.django_db
+
+
+def hub_and_lock():
+    hub = DeviceFactory()
+    lock = SmartLockFactory(owner_user=hub.owner_user, hub=hub)
+    return hub, lock
+
+
+def refresh(*objects):
+    for obj in objects:
+        obj.refresh_from_db()
+
+
+def test_channel_ids_are_opaque_unique_and_match_the_protocol():
+    devices = [DeviceFactory() for _ in range(5)]
+    ids = {device.channel_id for device in devices}
+    assert len(ids) == 5
+    assert all(protocol.CHANNEL_ID_RE.match(channel) for channel in ids)
+    assert all(device.serial_number not in device.channel_id for device in devices)
+
+
+def test_every_change_bumps_the_device_version_and_records_it_on_the_setting(memory_transport):
+    hub, lock = hub_and_lock()
+    pin = services.pin_code_create(device=lock, label="家族", pin="482915")
+    remote = services.remote_setting_create(device=hub, name="エアコン", appliance_type="air_conditioner")
+    refresh(hub, lock)
+    assert (lock.desired_version, pin.changed_version, pin.sync_state) == (1, 1, SyncState.SETTING)
+    assert (hub.desired_version, remote.changed_version) == (1, 1)
+
+    services.remote_setting_update(remote_setting=remote, name="寝室", appliance_type="tv", maker="", signal_data="x")
+    services.pin_code_delete(pin_code=pin)
+    refresh(hub, lock, remote)
+    assert (hub.desired_version, remote.changed_version) == (2, 2)
+    removed = PinCode.all_objects.get(pk=pin.pk)
+    assert (lock.desired_version, removed.sync_state, removed.changed_version) == (2, SyncState.REMOVING, 2)
+    assert not PinCode.objects.filter(pk=pin.pk).exists(), "a PIN being removed is no longer a setting"
+
+
+def test_a_change_rolled_back_leaves_the_version_and_publishes_nothing(
+    memory_transport, django_capture_on_commit_callbacks
+):
+    _hub, lock = hub_and_lock()
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.pin_code_create(device=lock, label="家族", pin="482915")
+        raise RuntimeError("the request failed after the change")
+    lock.refresh_from_db()
+    assert lock.desired_version == 0
+    assert not PinCode.all_objects.exists()
+    assert callbacks == [] and memory_transport.outbox == []
+
+
+def test_the_hubs_whole_state_is_published_on_commit_with_each_pin_sealed_for_its_device(
+    memory_transport, django_capture_on_commit_callbacks
+):
+    hub, lock = hub_and_lock()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.pin_code_create(device=lock, label="家族", pin="482915")
+    assert memory_transport.outbox == [], "nothing leaves before the commit"
+    for callback in callbacks:
+        callback()
+
+    [published] = memory_transport.outbox
+    assert published.channel_id == hub.channel_id, "a lock behind a hub is reached through the hub"
+    assert b"482915" not in published.payload
+    desired = last_desired(hub.channel_id)
+    by_device = {entry.device: entry for entry in desired.devices}
+    assert set(by_device) == {hub.channel_id, lock.channel_id}
+    [pin] = by_device[lock.channel_id].pins
+    assert protocol.pin_open(key=device_key_for(channel_id=lock.channel_id), sealed=pin.sealed) == "482915"
+    with pytest.raises(protocol.ProtocolError):
+        protocol.pin_open(key=device_key_for(channel_id=hub.channel_id), sealed=pin.sealed)
+    assert by_device[lock.channel_id].version == 1
+
+
+def test_a_device_behind_a_hub_has_no_channel_of_its_own():
+    _hub, lock = hub_and_lock()
+    assert desired_message(channel_id=lock.channel_id) is None
+    assert desired_message(channel_id="unknown-channel-0001") is None
+
+
+def test_a_report_sets_each_setting_and_a_confirmed_removal_deletes_the_row(memory_transport):
+    hub, lock = hub_and_lock()
+    kept = services.pin_code_create(device=lock, label="家族", pin="482915")
+    gone = services.pin_code_create(device=lock, label="ゲスト", pin="730591")
+    services.pin_code_delete(pin_code=gone)
+    lock.refresh_from_db()
+
+    outcome = report_record(
+        channel_id=hub.channel_id,
+        report=report_of(
+            hub.channel_id, protocol.ReportedDevice(device=lock.channel_id, version=3, pins=set_items(f"p{kept.pk}"))
+        ),
+    )
+
+    assert outcome.applied == (lock.channel_id,) and outcome.removed == 1
+    kept.refresh_from_db()
+    lock.refresh_from_db()
+    assert kept.sync_state == SyncState.SET
+    assert not PinCode.all_objects.filter(pk=gone.pk).exists()
+    assert (lock.reported_version, lock.pending_since) == (3, None)
+
+
+def test_a_setting_missing_or_failed_in_a_report_shows_why(memory_transport):
+    hub, lock = hub_and_lock()
+    first = services.pin_code_create(device=lock, label="家族", pin="482915")
+    second = services.pin_code_create(device=lock, label="ゲスト", pin="730591")
+    entry = protocol.ReportedDevice(
+        device=lock.channel_id,
+        version=2,
+        pins=(protocol.ReportedItem(ref=f"p{second.pk}", status="failed", reason="lock_full"),),
+    )
+    report_record(channel_id=hub.channel_id, report=report_of(hub.channel_id, entry))
+    refresh(first, second)
+    assert (first.sync_state, first.sync_failure) == (SyncState.FAILED, "rejected")
+    assert (second.sync_state, second.sync_failure) == (SyncState.FAILED, "lock_full")
+
+
+def test_a_report_older_than_a_change_leaves_that_change_pending(memory_transport):
+    hub, lock = hub_and_lock()
+    first = services.pin_code_create(device=lock, label="家族", pin="482915")
+    second = services.pin_code_create(device=lock, label="ゲスト", pin="730591")
+    report_record(
+        channel_id=hub.channel_id,
+        report=report_of(
+            hub.channel_id, protocol.ReportedDevice(device=lock.channel_id, version=1, pins=set_items(f"p{first.pk}"))
+        ),
+    )
+    refresh(first, second, lock)
+    assert (first.sync_state, second.sync_state) == (SyncState.SET, SyncState.SETTING)
+    assert lock.pending_since is not None, "version 2 still waits"
+
+
+def test_stale_duplicate_and_reordered_reports_change_nothing(memory_transport):
+    hub, lock = hub_and_lock()
+    pin = services.pin_code_create(device=lock, label="家族", pin="482915")
+    services.pin_code_delete(pin_code=pin)
+    newer = services.pin_code_create(device=lock, label="ゲスト", pin="730591")
+    holds_pin = protocol.ReportedDevice(device=lock.channel_id, version=1, pins=set_items(f"p{pin.pk}"))
+    latest = protocol.ReportedDevice(device=lock.channel_id, version=3, pins=set_items(f"p{newer.pk}"))
+
+    # Reordered: version 3 arrives first, then the older version 1 (which still holds the deleted PIN).
+    assert report_record(channel_id=hub.channel_id, report=report_of(hub.channel_id, latest)).applied
+    snapshot = list(PinCode.all_objects.values_list("pk", "sync_state", "sync_failure").order_by("pk"))
+    stale = report_record(channel_id=hub.channel_id, report=report_of(hub.channel_id, holds_pin))
+    duplicate = report_record(channel_id=hub.channel_id, report=report_of(hub.channel_id, latest))
+
+    assert stale.ignored == duplicate.ignored == (lock.channel_id,)
+    assert list(PinCode.all_objects.values_list("pk", "sync_state", "sync_failure").order_by("pk")) == snapshot
+    lock.refresh_from_db()
+    assert lock.reported_version == 3
+
+
+def test_a_version_never_sent_is_ignored(memory_transport):
+    hub, lock = hub_and_lock()
+    pin = services.pin_code_create(device=lock, label="家族", pin="482915")
+    outcome = report_record(
+        channel_id=hub.channel_id,
+        report=report_of(
+            hub.channel_id, protocol.ReportedDevice(device=lock.channel_id, version=9, pins=set_items(f"p{pin.pk}"))
+        ),
+    )
+    pin.refresh_from_db()
+    assert outcome.ignored == (lock.channel_id,) and pin.sync_state == SyncState.SETTING
+
+
+def test_a_report_about_a_device_not_behind_the_channel_is_rejected_whole_and_logged(memory_transport, caplog):
+    hub, lock = hub_and_lock()
+    other_hub, other_lock = hub_and_lock()
+    mine = services.pin_code_create(device=lock, label="家族", pin="482915")
+    theirs = services.pin_code_create(device=other_lock, label="家族", pin="482915")
+    report = report_of(
+        hub.channel_id,
+        protocol.ReportedDevice(device=lock.channel_id, version=1, pins=set_items(f"p{mine.pk}")),
+        protocol.ReportedDevice(device=other_lock.channel_id, version=1),
+    )
+    with caplog.at_level(logging.WARNING, logger="smarthome.sync.services"):
+        outcome = report_record(channel_id=hub.channel_id, report=report)
+    # A report on another hub's channel naming this hub as sender is refused as well.
+    spoofed = report_record(channel_id=other_hub.channel_id, report=report_of(hub.channel_id))
+
+    assert outcome.rejected and spoofed.rejected
+    assert other_lock.channel_id in caplog.text
+    refresh(mine, theirs, lock, other_lock)
+    assert (mine.sync_state, theirs.sync_state) == (SyncState.SETTING, SyncState.SETTING)
+    assert (lock.reported_version, other_lock.reported_version) == (0, 0)
+
+
+def test_a_hub_that_asks_again_is_online_and_gets_its_whole_state(memory_transport, django_capture_on_commit_callbacks):
+    hub, lock = hub_and_lock()
+    services.pin_code_create(device=lock, label="家族", pin="482915")
+    Device.objects.filter(pk__in=[hub.pk, lock.pk]).update(sync_failure=Device.SyncFailure.OFFLINE)
+    with django_capture_on_commit_callbacks(execute=True):
+        desired_resend(channel_id=hub.channel_id)
+    lock.refresh_from_db()
+    assert lock.sync_failure == "" and lock.last_seen_at is not None
+    assert [m.channel_id for m in memory_transport.outbox] == [hub.channel_id]
+
+
+def test_the_simulated_lock_applies_only_newer_versions_and_reports_its_slots(memory_transport, settings):
+    settings.SMARTHOME_DEVICE_SIMULATED_LOCK_SLOTS = 1
+    hub, lock = hub_and_lock()
+    first = services.pin_code_create(device=lock, label="家族", pin="482915")
+    second = services.pin_code_create(device=lock, label="ゲスト", pin="730591")
+    desired = protocol.desired_encode(desired_message(channel_id=hub.channel_id))
+    memory_transport.outbox.append(memory_transport.Published(channel_id=hub.channel_id, payload=desired))
+    hub_answers_last(hub.channel_id)
+    refresh(first, second, lock)
+    assert (first.sync_state, second.sync_state, second.sync_failure) == (SyncState.SET, SyncState.FAILED, "lock_full")
+    assert lock.slots_total == 1
+
+    hub_answers_last(hub.channel_id)  # the same message again: the lock keeps what it holds
+    lock.refresh_from_db()
+    assert lock.reported_version == 2
+
+
+def test_the_slot_rule_follows_the_locks_reported_slots_and_a_pin_being_removed_frees_its_slot(memory_transport):
+    hub, lock = hub_and_lock()
+    Device.objects.filter(pk=lock.pk).update(slots_total=2)
+    lock.refresh_from_db()
+    first = services.pin_code_create(device=lock, label="家族", pin="482915")
+    services.pin_code_create(device=lock, label="ゲスト", pin="730591")
+    with pytest.raises(services.ValidationError, match="2件まで"):
+        services.pin_code_create(device=lock, label="清掃", pin="593017")
+    services.pin_code_delete(pin_code=first)
+    assert services.pin_code_create(device=lock, label="清掃", pin="593017").pk
+    assert hub.pk
