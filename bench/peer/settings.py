@@ -12,9 +12,8 @@ What differs from a fresh `startproject` + allauth's quick start, and why:
 """
 
 import os
+import tempfile
 from urllib.parse import urlparse
-
-BASE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 SECRET_KEY = os.environ.get("PEER_SECRET_KEY", "peer-bench-only-" + "y" * 50)
 DEBUG = False
@@ -92,7 +91,8 @@ ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 ACCOUNT_RATE_LIMITS = False
 
 EMAIL_BACKEND = "bench.peer.mail.InboxEmailBackend"
-PEER_MAIL_DIR = os.environ.get("PEER_MAIL_DIR", os.path.join(BASE_DIR, "mail"))
+# The benchmark passes a fresh folder; by hand, messages go to the system temporary folder, never into the repo.
+PEER_MAIL_DIR = os.environ.get("PEER_MAIL_DIR", tempfile.gettempdir())
 
 LOGGING = {
     "version": 1,
