@@ -275,25 +275,59 @@ def our_residents(first: int, count: int) -> list[str]:
     return numbers
 
 
-def our_queries(count_queries: Callable[..., int]) -> dict[str, int]:
-    """Queries of each of our requests, counted in-process (bench/pages.py's counter, same settings and database)."""
-    our_residents(900_000, 1)  # phone(900_000): a returning resident; phone(900_001) has no account
+def our_inprocess(count: int) -> dict[str, dict[str, float]]:
+    """Our requests in-process, as bench/peer/inprocess.py measures the peer's: Django's test client,
+    bench settings and database, a fresh client each; queries of one warm request, median CPU ms of the rest.
+    """
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
 
-    def pending(n: int) -> Callable:
-        def prepare(client) -> None:
-            ((cookie, _number),) = fixtures.pending_sign_ins(n, 1)
-            client.cookies["sessionid"] = cookie.split("=", 1)[1]
+    our_residents(900_000, count)
+    returning = fixtures.pending_sign_ins(900_000, count)  # pending codes of returning residents
+    first_time = fixtures.pending_sign_ins(910_000, count)  # ...and of numbers without an account
 
-        return prepare
+    def client(i: int, cookie: str = "") -> Client:
+        browser = Client(HTTP_X_FORWARDED_FOR=f"10.80.{i // 250 % 250}.{i % 250 + 1}")
+        if cookie:
+            browser.cookies["sessionid"] = cookie.split("=", 1)[1]
+        return browser
 
-    return {
-        "page": count_queries("GET", "/signin/"),
-        "code_request": count_queries(
-            "POST", "/signin/", data={"phone_number": fixtures.national(fixtures.phone(800_000))}
-        ),
-        "code_verify": count_queries("POST", "/signin/code/", data={"code": fixtures.CODE}, prepare=pending(900_000)),
-        "first_signin": count_queries("POST", "/signin/code/", data={"code": fixtures.CODE}, prepare=pending(900_001)),
-    }
+    def page(i: int) -> tuple[Callable, int]:
+        browser = client(i)
+        return lambda: browser.get("/signin/"), 200
+
+    def code_request(i: int) -> tuple[Callable, int]:
+        browser = client(i)
+        return lambda: browser.post("/signin/", {"phone_number": fixtures.national(fixtures.phone(920_000 + i))}), 302
+
+    def code_verify(i: int) -> tuple[Callable, int]:
+        browser = client(i, returning[i][0])
+        return lambda: browser.post("/signin/code/", {"code": fixtures.CODE}), 302
+
+    def first_signin(i: int) -> tuple[Callable, int]:
+        browser = client(i, first_time[i][0])
+        return lambda: browser.post("/signin/code/", {"code": fixtures.CODE}), 302
+
+    flows = {"page": page, "code_request": code_request, "code_verify": code_verify, "first_signin": first_signin}
+    queries: dict[str, float] = {}
+    cpu_ms: dict[str, float] = {}
+    for name, make in flows.items():
+        samples = []
+        for i in range(count):
+            request, status = make(i)
+            if i == 1:
+                with CaptureQueriesContext(connection) as captured:
+                    response = request()
+                queries[name] = len(captured)
+            else:
+                started = time.process_time()
+                response = request()
+                if i > 1:  # the first request of a kind warms the process
+                    samples.append((time.process_time() - started) * 1000)
+            assert response.status_code == status, (name, response.status_code)
+        cpu_ms[name] = round(statistics.median(samples), 2)
+    return {"queries": queries, "cpu_ms": cpu_ms}
 
 
 def load_avg() -> list[float]:
@@ -315,6 +349,9 @@ def main() -> int:
         default=0.02,
         help="seconds between the requests of a sign-in (both sides), so background work settles",
     )
+    parser.add_argument(
+        "--inprocess", type=int, default=50, help="requests per flow and side measured in-process afterwards"
+    )
     args = parser.parse_args()
     load_before = load_avg()
 
@@ -323,7 +360,7 @@ def main() -> int:
     our_inbox = Path(tempfile.mkdtemp(prefix="bench-peer-sms-"))
     env = peer_env(peer_mail)
     total = WARM_UP + args.iterations
-    peer_database_recreate(python, env, users=args.population + 2 * total)
+    peer_database_recreate(python, env, users=args.population + 2 * total + args.inprocess)
 
     harness.database_recreate()
     if args.population:
@@ -380,12 +417,11 @@ def main() -> int:
     seconds = time.monotonic() - started
 
     from accounts.models import User
-    from bench.pages import count_queries
 
-    queries = our_queries(count_queries)
-    peer_queries = json.loads(
+    ours_inprocess = our_inprocess(args.inprocess)
+    peer_inprocess = json.loads(
         subprocess.run(
-            [str(python), "-m", "bench.peer.queries", f"user{args.population + 2 * total - 1}@peer.example"],
+            [str(python), "-m", "bench.peer.inprocess", str(args.population + 2 * total), str(args.inprocess)],
             cwd=harness.ROOT,
             env=env,
             capture_output=True,
@@ -395,10 +431,12 @@ def main() -> int:
         .stdout.strip()
         .splitlines()[-1]
     )
+    queries, peer_queries = ours_inprocess["queries"], peer_inprocess["queries"]
 
     rows, summary = [], {}
     for flow in FLOWS:
         o, p = summarize(samples["ours"][flow]), summarize(samples["peer"][flow])
+        peer_flow = "code_verify" if flow == "first_signin" else flow  # allauth's same request
         ratio = p["median"] / o["median"]
         summary[f"{flow}_vs_allauth"] = round(ratio, 3)
         rows.append(
@@ -411,7 +449,9 @@ def main() -> int:
                 "peer_p90": p["p90"],
                 "ratio": ratio,
                 "ours_q": queries.get(flow),
-                "peer_q": peer_queries.get(flow if flow != "first_signin" else "code_verify"),
+                "peer_q": peer_queries[peer_flow],
+                "ours_cpu": ours_inprocess["cpu_ms"][flow],
+                "peer_cpu": peer_inprocess["cpu_ms"][peer_flow],
             }
         )
         summary[f"{flow}_ours_p50_ms"] = round(o["median"], 1)
@@ -419,12 +459,14 @@ def main() -> int:
         summary[f"{flow}_peer_p50_ms"] = round(p["median"], 1)
         summary[f"{flow}_peer_p90_ms"] = round(p["p90"], 1)
         summary[f"{flow}_requests_per_side"] = o["n"]
-        summary[f"{flow}_ours_queries"] = queries.get(flow)
-    summary["peer_queries"] = peer_queries
+        summary[f"{flow}_ours_queries"] = queries[flow]
+        summary[f"{flow}_peer_queries"] = peer_queries[peer_flow]
+        summary[f"{flow}_ours_cpu_ms"] = ours_inprocess["cpu_ms"][flow]
+        summary[f"{flow}_peer_cpu_ms"] = peer_inprocess["cpu_ms"][peer_flow]
     summary["load_avg"] = {"before": load_before, "after": load_avg()}
     summary["seconds"] = round(seconds, 1)
     summary["our_accounts"] = User.objects.count()
-    summary["peer_users"] = args.population + 2 * total
+    summary["peer_users"] = args.population + 2 * total + args.inprocess
     summary["iterations"] = args.iterations
     print(
         harness.table(
@@ -439,6 +481,8 @@ def main() -> int:
                 ("ratio", "allauth/ours", ".2f"),
                 ("ours_q", "our queries", "d"),
                 ("peer_q", "allauth queries", "d"),
+                ("ours_cpu", "ours CPU ms", ".1f"),
+                ("peer_cpu", "allauth CPU ms", ".1f"),
             ],
         )
     )
