@@ -21,7 +21,10 @@ the peer's alternating (which side goes first swaps every iteration):
   peer, another known user: the same three requests (allauth's login by code creates no account).
 Flows: page (every GET), code_request (every number / e-mail POST), code_verify (returning
 resident vs known user), first_signin (our first sign-in vs the second known user's code POST).
-Ratio = peer median / our median (>= 1.0: we are faster). Prints a table, then one JSON line.
+Ratio = peer median / our median (>= 1.0: we are faster). Afterwards each side's requests
+are also made in-process (Django's test client, same settings and database; the peer's by
+bench/peer/inprocess.py in its venv): queries of a warm request and the median CPU ms, which
+tell CPU from waiting on PostgreSQL and Redis. Prints a table, then one JSON line.
 """
 
 from __future__ import annotations
