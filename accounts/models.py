@@ -135,9 +135,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     # Staff only (a resident's address is on the profile): where the notices about their
     # sign-in go, e.g. failed passwords throttling it.
+    # db_default too: a process still running the code before this field (a rolling deploy)
+    # inserts accounts without it.
     email = models.EmailField(
         _("メールアドレス"),
         blank=True,
+        default="",
+        db_default="",
         help_text=_("スタッフのみ。サインインが制限されたときなどのお知らせが届きます。"),
     )
     is_staff = models.BooleanField(_("スタッフ"), default=False)

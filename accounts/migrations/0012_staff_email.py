@@ -14,6 +14,8 @@ class Migration(migrations.Migration):
             name="email",
             field=models.EmailField(
                 blank=True,
+                default="",
+                db_default="",
                 help_text="スタッフのみ。サインインが制限されたときなどのお知らせが届きます。",
                 max_length=254,
                 verbose_name="メールアドレス",

@@ -57,6 +57,7 @@ LABELS = {
     "valid_from": gettext_lazy("有効開始日時"),
     "valid_until": gettext_lazy("有効終了日時"),
     "state": gettext_lazy("状態"),
+    "on_device": gettext_lazy("デバイスへの反映"),
 }
 # Values the file keeps as codes, said in words on the page.
 VALUE_NAMES = {"language": dict(settings.LANGUAGES)}
