@@ -25,6 +25,13 @@
   var summary = document.querySelector("[data-error-summary]");
   if (summary) { summary.focus(); }
 
+  // "Back to the form" on the outage page: the browser's own Back, which keeps what was typed.
+  document.querySelectorAll("[data-history-back]").forEach(function (button) {
+    if (history.length < 2) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () { history.back(); });
+  });
+
   // Countdowns: <span data-countdown="SECONDS" data-enable="#button-id">; plain text without JS.
   document.querySelectorAll("[data-countdown]").forEach(function (element) {
     var remaining = parseInt(element.getAttribute("data-countdown"), 10);
