@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import VerificationCode
 from accounts.services.verification import VerificationFailed, VerificationLocked
 
-CODE_SENT_BY_SMS = _("SMS で認証コードを送信しました。")
 CODE_SENT_TO_NEW_PHONE = _("新しい電話番号に認証コードを送信しました。")
 CODE_SENT_TO_EMAIL = _("入力したメールアドレスに認証コードを送信しました。")
 

@@ -110,8 +110,9 @@ def test_code_page_shows_masked_number_and_countdown(client, send):
         response = client.get(SIGNIN_CODE)
     html = response.content.decode()
     assert response.status_code == HTTPStatus.OK
-    assert "+81*******678" in html
-    assert PHONE not in html
+    # As the resident writes it, its middle hidden (issue 16.7; was "+81*******678").
+    assert "090-****-5678 に SMS で6桁の認証コードを送信しました" in html
+    assert PHONE not in html and "090-1234-5678" not in html
     assert 'data-countdown="300"' in html
     assert ">5:00</span>" in html  # without JavaScript
     assert 'inputmode="numeric"' in html
@@ -463,6 +464,6 @@ def test_sign_in_pages_and_sms_in_english(client, send, settings):
     send()
     assert "Your verification code" in sms.outbox[-1].body
     page = client.get(SIGNIN_CODE).content.decode()
-    assert "We sent a 6-digit verification code by SMS to +81*******678." in page
+    assert "We sent a 6-digit verification code by SMS to 090-****-5678." in page
     response = enter(client, wrong(last_sms_code(PHONE)))
     assert "Please wait 30 seconds, then request a new code." in client.get(response.url).content.decode()
