@@ -304,6 +304,8 @@ SMS_FILE_PATH = env("SMS_FILE_PATH", default="")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+# Empty: the SDK's https://api.twilio.com. A regional endpoint, or a stand-in provider in tests.
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
 # Seconds before a provider call gives up (as EMAIL_TIMEOUT): a hung call is then a transient
 # error, retried with backoff, not a task stuck until its time limit and recorded as failed.
 SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10)

@@ -115,6 +115,12 @@ def test_twilio_timeout_is_transient(twilio_settings):
         send_sms("+819012345678", "x", connection=twilio.SmsBackend(client=FakeClient(requests.Timeout("slow"))))
 
 
+def test_twilio_api_base_url_replaces_twilios_own_endpoint(twilio_settings, settings):
+    assert twilio.SmsBackend().client.api.base_url == "https://api.twilio.com"
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"
+    assert twilio.SmsBackend().client.api.base_url == "http://127.0.0.1:9"
+
+
 def test_twilio_without_credentials_refuses_to_start(settings):
     settings.TWILIO_ACCOUNT_SID = ""
     with pytest.raises(ImproperlyConfigured):
