@@ -18,9 +18,7 @@ def accounts_settings_check(app_configs=None, **kwargs) -> list[Error]:
     if app_settings.CODE_LIFETIME.total_seconds() <= 0:
         errors.append(Error("ACCOUNTS_CODE_LIFETIME must be positive.", id="accounts.E003"))
     if not 0 < app_settings.MAX_CONSECUTIVE_FAILURES <= 100:
-        errors.append(
-            Error("ACCOUNTS_MAX_CONSECUTIVE_FAILURES must be 1–100 (NIST SP 800-63B-4).", id="accounts.E004")
-        )
+        errors.append(Error("ACCOUNTS_MAX_CONSECUTIVE_FAILURES must be 1–100 (NIST SP 800-63B-4).", id="accounts.E004"))
     keys = app_settings.DELIVERY_KEYS
     if not keys:
         errors.append(Error("ACCOUNTS_DELIVERY_KEYS is empty.", id="accounts.E005"))
@@ -110,3 +108,23 @@ def _broker_visibility_errors() -> list[Error]:
             )
         ]
     return []
+
+
+@register()
+def sms_circuit_settings_check(app_configs=None, **kwargs) -> list[Error]:
+    """The SMS provider's circuit breaker (accounts.sms.circuit) and the code page's 'late' notice."""
+    from django.conf import settings
+
+    errors: list[Error] = []
+    for name in ("SMS_CIRCUIT_FAILURES", "SMS_CIRCUIT_WINDOW", "SMS_CIRCUIT_OPEN_SECONDS"):
+        value = getattr(settings, name, None)
+        if not isinstance(value, int) or value < 1:
+            errors.append(Error(f"{name} must be a whole number of at least 1.", id="accounts.E020"))
+    slow_after = app_settings.DELIVERY_SLOW_AFTER
+    if not slow_after.total_seconds() > 0 or slow_after >= app_settings.CODE_LIFETIME:
+        errors.append(
+            Error(
+                "ACCOUNTS_DELIVERY_SLOW_AFTER must be positive and shorter than the code lifetime.", id="accounts.E021"
+            )
+        )
+    return errors

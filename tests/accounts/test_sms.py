@@ -274,3 +274,24 @@ def test_a_backend_passed_by_the_caller_is_not_behind_the_circuit(provider):
     stream = io.StringIO()
     send_sms("+819012345678", "x", connection=console.SmsBackend(stream=stream))
     assert "+819012345678" in stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("SMS_CIRCUIT_FAILURES", 0), ("SMS_CIRCUIT_WINDOW", -1), ("SMS_CIRCUIT_OPEN_SECONDS", "60")]
+)
+def test_circuit_settings_that_cannot_work_are_refused_at_start_up(settings, name, value):
+    from accounts.checks import sms_circuit_settings_check
+
+    setattr(settings, name, value)
+    assert [error.id for error in sms_circuit_settings_check()] == ["accounts.E020"]
+
+
+def test_a_late_notice_after_the_code_expired_is_refused_at_start_up(settings):
+    import datetime
+
+    from accounts.checks import sms_circuit_settings_check
+
+    settings.ACCOUNTS_DELIVERY_SLOW_AFTER = datetime.timedelta(minutes=5)
+    assert [error.id for error in sms_circuit_settings_check()] == ["accounts.E021"]
+    settings.ACCOUNTS_DELIVERY_SLOW_AFTER = datetime.timedelta(seconds=20)
+    assert sms_circuit_settings_check() == []
