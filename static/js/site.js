@@ -85,8 +85,11 @@
     };
     var poll = function () {
       fetch(statusUrl, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.json() : null; })
-        .then(show, schedule);
+        .then(function (response) {
+          if (response.status === 404) { return { delivery: shown, gone: true }; }  // no code pending any more
+          return response.ok ? response.json() : null;
+        })
+        .then(function (status) { if (!(status && status.gone)) { show(status); } }, schedule);
     };
     schedule();
   }
