@@ -169,3 +169,35 @@ def test_code_page_reads_its_code_in_one_query_when_the_sms_was_sent(
     client.get(SIGNIN_CODE)
     with django_assert_num_queries(2):  # the session, the code
         client.get(SIGNIN_CODE)
+
+
+# The phone-change code page (SMS to the new number): the same states, rendered by the server
+# ------------------------------------------------------------------------------
+
+
+def test_phone_change_code_page_says_the_sms_to_the_new_number_failed(django_capture_on_commit_callbacks):
+    from tests.accounts.profile_helpers import signed_in
+    from tests.factories import ProfileFactory
+
+    client = signed_in(ProfileFactory().user)
+    locmem.fail_next(1, error=SmsPermanentError)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("accounts:profile_phone"), {"phone_number": "090-8765-4321"})
+    assert response.status_code == HTTPStatus.FOUND
+    html = client.get(reverse("accounts:profile_phone_verify")).content.decode()
+    assert "090-****-4321 に SMS を送信できませんでした" in html
+    assert f'href="{reverse("accounts:profile_phone")}"' in html
+    assert 'name="code"' not in html
+    assert "data-delivery-status" not in html  # no status endpoint here: a reload tells
+
+
+def test_phone_change_code_page_says_sent_and_keeps_its_code_field(django_capture_on_commit_callbacks):
+    from tests.accounts.profile_helpers import signed_in
+    from tests.factories import ProfileFactory
+
+    client = signed_in(ProfileFactory().user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("accounts:profile_phone"), {"phone_number": "090-8765-4321"})
+    html = client.get(reverse("accounts:profile_phone_verify")).content.decode()
+    assert "090-****-4321 に SMS で6桁の認証コードを送信しました" in html
+    assert 'name="code"' in html
