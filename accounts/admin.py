@@ -28,6 +28,7 @@ from accounts.models import ResidentAccount, StaffAccount, User, UserAttribute, 
 from accounts.services.resident_requests import resident_phone_change_on_request, resident_sessions_end_on_request
 from accounts.services.staff import staff_account_create, staff_account_update
 from accounts.services.staff_otp import staff_otp_reset
+from accounts.services.staff_signin import staff_signin_unlock
 from accounts.services.verification import verification_target_unlock
 from myspacecore.tenancy.scoped_admin import (
     PlatformOnlyAdmin,
@@ -145,7 +146,7 @@ class StaffAccountAdmin(ScopedModelAdmin):
     list_display = ["username", "operator", "roles", "is_active", "last_login"]
     list_select_related = ["operator"]
     search_fields = ["username__exact"]
-    actions = ["otp_reset"]
+    actions = ["otp_reset", "signin_unlock"]
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).filter(is_staff=True).prefetch_related("groups")
@@ -176,8 +177,34 @@ class StaffAccountAdmin(ScopedModelAdmin):
             )
             messages.error(request, message % {"count": refused})
 
+    @admin.action(description=_("サインインの制限を解除（パスワードの誤りが続いたとき）"), permissions=["change"])
+    def signin_unlock(self, request: HttpRequest, queryset) -> None:
+        # The service decides who may unlock whom, as for the second factor's reset.
+        done = refused = 0
+        for staff in queryset:
+            try:
+                staff_signin_unlock(staff=staff, acting_user=acting_staff(request))
+            except PermissionDenied:
+                refused += 1
+            else:
+                done += 1
+        if done:
+            message = ngettext(
+                "%(count)d 件のサインインの制限を解除しました。",
+                "%(count)d 件のサインインの制限を解除しました。",
+                done,
+            )
+            messages.success(request, message % {"count": done})
+        if refused:
+            message = ngettext(
+                "%(count)d 件は権限がないため解除できませんでした。",
+                "%(count)d 件は権限がないため解除できませんでした。",
+                refused,
+            )
+            messages.error(request, message % {"count": refused})
+
     def get_fields(self, request: HttpRequest, obj=None):
-        fields = ["username", "operator", "role", "is_active"]
+        fields = ["username", "operator", "email", "role", "is_active"]
         if obj is None:
             fields += ["password1", "password2"]
         return fields
@@ -201,7 +228,9 @@ class StaffAccountAdmin(ScopedModelAdmin):
         acting = acting_staff(request)
         try:
             if change:
-                staff_account_update(staff=obj, role=data["role"], is_active=data["is_active"], acting_user=acting)
+                staff_account_update(
+                    staff=obj, role=data["role"], is_active=data["is_active"], acting_user=acting, email=data["email"]
+                )
             else:
                 # Platform staff choose the operator (the form requires it); an operator admin's
                 # new staff join its own operator. Staff of no operator cannot add (has_add_permission).
@@ -214,6 +243,7 @@ class StaffAccountAdmin(ScopedModelAdmin):
                     password=data["password1"],
                     role=data["role"],
                     acting_user=acting,
+                    email=data["email"],
                 )
                 obj.pk = staff.pk
                 obj._state.adding = False

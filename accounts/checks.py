@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+import itertools
+import os
+
 from cryptography.fernet import Fernet
 from django.core.checks import Error, register
 
@@ -13,8 +17,7 @@ def accounts_settings_check(app_configs=None, **kwargs) -> list[Error]:
     errors: list[Error] = []
     if not app_settings.CODE_HMAC_KEY:
         errors.append(Error("ACCOUNTS_CODE_HMAC_KEY is empty.", id="accounts.E001"))
-    if app_settings.FAILURE_WAIT > app_settings.MAX_WAIT:
-        errors.append(Error("ACCOUNTS_FAILURE_WAIT is longer than ACCOUNTS_MAX_WAIT.", id="accounts.E002"))
+    errors += _failure_wait_errors()
     if app_settings.CODE_LIFETIME.total_seconds() <= 0:
         errors.append(Error("ACCOUNTS_CODE_LIFETIME must be positive.", id="accounts.E003"))
     if not 0 < app_settings.MAX_CONSECUTIVE_FAILURES <= 100:
@@ -29,14 +32,59 @@ def accounts_settings_check(app_configs=None, **kwargs) -> list[Error]:
             errors.append(Error("An ACCOUNTS_DELIVERY_KEYS entry is not a Fernet key.", id="accounts.E006"))
     errors += _rate_limit_errors()
     errors += _broker_visibility_errors()
+    errors += _client_address_errors()
     return errors
 
 
 # Settings merged into ACCOUNTS_RATE_LIMITS: still set, they would be silently ignored.
 _RETIRED_RATE_SETTINGS = {
-    "ACCOUNTS_ADMIN_LOGIN_RATES": "admin_login_username / admin_login_ip",
-    "ACCOUNTS_ADMIN_OTP_RATES": "admin_otp_user / admin_otp_ip",
+    "ACCOUNTS_ADMIN_LOGIN_RATES": "ACCOUNTS_RATE_LIMITS admin_login_username / admin_login_ip",
+    "ACCOUNTS_ADMIN_OTP_RATES": "ACCOUNTS_RATE_LIMITS admin_otp_user / admin_otp_ip",
+    # The doubling wait, now the table ACCOUNTS_FAILURE_WAITS.
+    "ACCOUNTS_FAILURE_WAIT": "ACCOUNTS_FAILURE_WAITS",
+    "ACCOUNTS_FAILURES_BEFORE_BACKOFF": "ACCOUNTS_FAILURE_WAITS",
+    "ACCOUNTS_MAX_WAIT": "ACCOUNTS_FAILURE_WAITS",
 }
+
+# Reaching the lock (MAX_CONSECUTIVE_FAILURES) must take an attacker longer than this.
+LOCK_NOT_WITHIN = datetime.timedelta(days=1)
+
+
+def _failure_wait_errors() -> list[Error]:
+    """FAILURE_WAITS is a table (from the n-th failure, wait) from n = 1 up, waits never
+    shorter; and under it the lock cannot be reached within a day (one resident's typos never
+    lock, and locking a resident out takes days of guessing)."""
+    from .services.verification import failures_possible_within
+
+    table = app_settings.FAILURE_WAITS
+    try:
+        rows = [(int(n), wait) for n, wait in table]
+        shaped = (
+            rows
+            and rows[0][0] == 1
+            and all(isinstance(wait, datetime.timedelta) and wait.total_seconds() > 0 for _n, wait in rows)
+            and all(a[0] < b[0] and a[1] <= b[1] for a, b in itertools.pairwise(rows))
+        )
+    except (TypeError, ValueError):
+        shaped = False
+    if not shaped:
+        return [
+            Error(
+                "ACCOUNTS_FAILURE_WAITS must be rows (from the n-th failure, timedelta), n from 1 "
+                "ascending, each wait positive and no shorter than the one before.",
+                id="accounts.E002",
+            )
+        ]
+    possible = failures_possible_within(LOCK_NOT_WITHIN)
+    if possible >= app_settings.MAX_CONSECUTIVE_FAILURES:
+        return [
+            Error(
+                f"ACCOUNTS_FAILURE_WAITS lets an attacker reach the lock ({possible} failures) within a day.",
+                hint="Lengthen the later waits: locking a resident out must take days of guessing.",
+                id="accounts.E013",
+            )
+        ]
+    return []
 
 
 def _rate_limit_errors() -> list[Error]:
@@ -73,7 +121,7 @@ def _rate_limit_errors() -> list[Error]:
         )
     for name, keys in _RETIRED_RATE_SETTINGS.items():
         if hasattr(settings, name):
-            hint = f"Set ACCOUNTS_RATE_LIMITS {keys} instead."
+            hint = f"Set {keys} instead."
             errors.append(Error(f"{name} is no longer read.", hint=hint, id="accounts.E010"))
     return errors
 
@@ -108,6 +156,38 @@ def _broker_visibility_errors() -> list[Error]:
             )
         ]
     return []
+
+
+# Where the rate limits read the client's address from; any other value (a raw header name
+# such as HTTP_X_FORWARDED_FOR) trusts what a client writes, and 500s on two hops.
+CLIENT_IP_FUNCTION = "myspacecore.core.client_ip.client_ip"
+
+
+def _client_address_errors() -> list[Error]:
+    """The proxy settings parse, and django-ratelimit reads the address through them."""
+    from django.conf import settings
+
+    from myspacecore.core.client_ip import client_ip, proxy_settings_errors
+
+    errors = [Error(message, id="accounts.E011") for message in proxy_settings_errors()]
+    if getattr(settings, "RATELIMIT_IP_META_KEY", None) not in (CLIENT_IP_FUNCTION, client_ip):
+        errors.append(
+            Error(
+                f"RATELIMIT_IP_META_KEY must be {CLIENT_IP_FUNCTION!r}.",
+                hint="Behind a proxy set TRUSTED_PROXY_HOPS (or TRUSTED_PROXY_NETWORKS) instead.",
+                id="accounts.E012",
+            )
+        )
+    if "RATELIMIT_IP_META_KEY" in os.environ:
+        # The variable the README once documented: still set, it would be silently ignored.
+        errors.append(
+            Error(
+                "The environment variable RATELIMIT_IP_META_KEY is no longer read.",
+                hint="Set TRUSTED_PROXY_HOPS (production: 1, one TLS proxy) or TRUSTED_PROXY_NETWORKS instead.",
+                id="accounts.E012",
+            )
+        )
+    return errors
 
 
 @register()

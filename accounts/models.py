@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -132,6 +133,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(
         _("言語"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
+    # Staff only (a resident's address is on the profile): where the notices about their
+    # sign-in go, e.g. failed passwords throttling it.
+    email = models.EmailField(
+        _("メールアドレス"),
+        blank=True,
+        help_text=_("スタッフのみ。サインインが制限されたときなどのお知らせが届きます。"),
+    )
     is_staff = models.BooleanField(_("スタッフ"), default=False)
     is_active = models.BooleanField(_("有効"), default=True)
     date_joined = models.DateTimeField(_("登録日時"), default=timezone.now)
@@ -180,6 +188,27 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_session_auth_fallback_hash(self):
         for fallback_secret in settings.SECRET_KEY_FALLBACKS:
             yield self._session_hash(secret=fallback_secret)
+
+
+class AccountSession(AbstractBaseSession):
+    """A session row that names its account (the site's session table, SESSION_ENGINE).
+
+    Django's own table cannot tell whose a session is without decoding every row; with the
+    account's id in an indexed column, ending an account's sessions (deletion, a phone
+    change) deletes its rows in one statement, whatever the table's size. The session store
+    (`accounts.sessions`) writes the column at every save: sign-in, a new key, sign-out.
+    """
+
+    account_id = models.BigIntegerField(null=True, blank=True, db_index=True, editable=False)
+
+    class Meta(AbstractBaseSession.Meta):
+        db_table = "accounts_session"
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.sessions import SessionStore
+
+        return SessionStore
 
 
 class Profile(models.Model):

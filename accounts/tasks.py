@@ -8,8 +8,6 @@ import logging
 import smtplib
 
 from celery import shared_task
-from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from accounts.sms import SmsTransientError, SmsUnavailable, send_sms
 from myspacecore.core.retry import CODE_DELIVERY, NOTICE, RETRY_POLICIES, RetryPolicy, retry_or_give_up
@@ -176,20 +174,30 @@ def _delivery_failed(code, exc: BaseException, *, level: int = logging.ERROR) ->
     ignore_result=True,
 )
 def user_phone_changed_notice_send(
-    self, *, old_phone: str, language: str, operator_id: int | None = None, email: str | None = None
+    self,
+    *,
+    old_phone: str,
+    language: str,
+    operator_id: int | None = None,
+    email: str | None = None,
+    contact_operator_id: int | None = None,
 ) -> None:
     """Tell the old number (and the account's address) that the sign-in number changed, who
     changed it, and whom to call if that was not the resident's wish (no new number in the text).
 
     `operator_id`: the management company that changed it from the console; otherwise the
-    resident did, and the contact is SpaceCore support. While the SMS provider's circuit is
-    open the notice waits until it may be tried again (its retries would be spent in seconds).
+    resident did, and the contact is `contact_operator_id`'s company (their management
+    company), or SpaceCore support without one.
+    While the SMS provider's circuit is open the notice waits until it may be tried again
+    (its retries would be spent in seconds).
     """
     from django.core.mail import send_mail
 
     from accounts.notices import phone_change_notice
 
-    sms_text, subject, body = phone_change_notice(operator_id=operator_id, language=language)
+    sms_text, subject, body = phone_change_notice(
+        operator_id=operator_id, language=language, contact_operator_id=contact_operator_id
+    )
     try:
         send_sms(old_phone, sms_text)
     except SmsUnavailable as exc:
@@ -208,18 +216,29 @@ def user_phone_changed_notice_send(
     **RETRY_POLICIES[NOTICE].task_options(),
     ignore_result=True,
 )
-def profile_email_changed_notice_send(*, old_email: str, language: str) -> None:
-    """Tell the old address that the account's address changed (no new address in the text)."""
+def profile_email_changed_notice_send(*, old_email: str, language: str, contact_operator_id: int | None = None) -> None:
+    """Tell the old address that the account's address changed (no new address in the text),
+    and whom to call if it was not the resident (accounts.notices)."""
     from django.core.mail import send_mail
 
-    with override(language):
-        subject = _("SpaceCore メールアドレス変更のお知らせ")
-        body = _(
-            "MySpaceCore に登録されたメールアドレスが変更されました。\n"
-            "お心当たりがない場合は、サポートまでご連絡ください。\n\n"
-            "このメールは送信専用アドレスから送信しています。"
-        )
+    from accounts.notices import email_change_notice
+
+    subject, body = email_change_notice(language=language, contact_operator_id=contact_operator_id)
     send_mail(subject, body, None, [old_email])
+
+
+@shared_task(
+    name="accounts.staff_signin_throttled_notice_send",
+    autoretry_for=(ConnectionError, TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError),
+    **RETRY_POLICIES[NOTICE].task_options(),
+    ignore_result=True,
+)
+def staff_signin_throttled_notice_send(*, staff_id: int, until: str) -> None:
+    """Tell a staff member that failed passwords are throttling their admin sign-in, until when,
+    and how to get in meanwhile. Nothing when the account has gone or has no address."""
+    from accounts.services.staff_signin import staff_signin_throttled_notice
+
+    staff_signin_throttled_notice(staff_id=staff_id, until=until)
 
 
 # Beat: the same cleanup as `manage.py cleanup_verification_codes`. Longer limits than the

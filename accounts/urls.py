@@ -28,4 +28,5 @@ urlpatterns = [
     path("mypage/myspacecore/deletion/confirm/", deletion.deletion_confirm, name="deletion_confirm"),
     path("mypage/myspacecore/deletion/done/", deletion.deletion_done, name="deletion_done"),
     path("mypage/myspacecore/data/", export.data_download, name="data_download"),
+    path("mypage/myspacecore/data/view/", export.data_view, name="data_view"),
 ]

@@ -32,7 +32,7 @@ SMS_FILE_PATH = env("SMS_FILE_PATH", default="")
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # Every request comes from 127.0.0.1: the load generators send X-Forwarded-For (one
-# address per simulated resident) as the production proxy would.
-RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="HTTP_X_FORWARDED_FOR")
+# address per simulated resident) as the production proxy would, one trusted hop.
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=1)
 DJANGO_LOG_LEVEL = "WARNING"
 LOGGING["root"]["level"] = env("DJANGO_LOG_LEVEL", default="WARNING")  # noqa: F405

@@ -10,6 +10,9 @@ signed-out session and keep its copy; a read would then find a session the datab
 longer has. So a cached copy lives at most `CACHED_COPY_MAX_AGE`, not the session's 30 days:
 that bounds how long a missed delete can matter, at the cost of one query per session per
 ten minutes.
+
+The table is accounts' `AccountSession` (`accounts.sessions`), so an account's sessions are
+found by its id; ending them also drops their cached copies.
 """
 
 from __future__ import annotations
@@ -17,11 +20,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
+from django.core.cache import caches
+
+from accounts.sessions import AccountSessionIndex
 
 if TYPE_CHECKING:
-    from django.contrib.sessions.models import Session
+    from django.contrib.sessions.base_session import AbstractBaseSession
     from django.core.cache.backends.base import BaseCache
 
 logger = logging.getLogger("django.contrib.sessions")
@@ -29,13 +36,13 @@ logger = logging.getLogger("django.contrib.sessions")
 CACHED_COPY_MAX_AGE = 10 * 60
 
 
-class SessionStore(CachedDBStore):
+class SessionStore(AccountSessionIndex, CachedDBStore):
     if TYPE_CHECKING:
         # Django's own private members this store builds on; django-stubs leaves them out.
         _cache: BaseCache
         _session: dict[str, Any]
 
-        def _get_session_from_db(self) -> Session | None: ...
+        def _get_session_from_db(self) -> AbstractBaseSession | None: ...
 
     def _cache_call(self, method: str, *args):
         try:
@@ -69,6 +76,17 @@ class SessionStore(CachedDBStore):
         session_key = session_key or self.session_key
         if session_key is not None:
             self._cache_call("delete", self.cache_key_prefix + session_key)
+
+    @classmethod
+    def account_sessions_delete(cls, *, account_id: int, keep_key: str | None = None) -> list[str]:
+        """The rows (`AccountSessionIndex`), then their cached copies, best effort."""
+        keys = super().account_sessions_delete(account_id=account_id, keep_key=keep_key)
+        if keys:
+            try:
+                caches[settings.SESSION_CACHE_ALIAS].delete_many([cls.cache_key_prefix + key for key in keys])
+            except Exception as exc:  # noqa: BLE001 - the rows are gone; a copy lives 10 minutes at most
+                logger.warning("session cache unavailable (%s); copies expire on their own", type(exc).__name__)
+        return keys
 
     def _cache_set(self, data: dict, expiry_age: int) -> None:
         self._cache_call("set", self.cache_key, data, min(expiry_age, CACHED_COPY_MAX_AGE))

@@ -1,13 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views.language import language_switch
+
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("text-size/", views.text_size, name="text_size"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, which also keeps a signed-in resident's choice on the account.
+    path("i18n/setlang/", language_switch, name="set_language"),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("smarthome.urls")),

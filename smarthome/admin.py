@@ -13,11 +13,13 @@ from django.utils.translation import gettext_lazy as _
 from myspacecore.core.masking import PIN_MASK
 from myspacecore.tenancy.scoped_admin import OperatorScopedAdminMixin
 
+from .forms import DeviceAdminForm
 from .models import Device, PinCode, RemoteControlSetting
 
 
 @admin.register(Device)
 class DeviceAdmin(OperatorScopedAdminMixin, admin.ModelAdmin):
+    form = DeviceAdminForm
     list_display = ["name", "kind", "serial_number", "owner_user", "unit"]
     list_filter = ["kind", "unit__property"]
     list_select_related = ["owner_user", "unit__property"]

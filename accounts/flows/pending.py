@@ -23,12 +23,13 @@ from django.utils.translation import get_language
 
 from accounts.flows.messages import code_failed_error, locked_error, wait_error
 from accounts.models import User, VerificationCode
-from accounts.ratelimits import check_code_send, check_code_verify
+from accounts.ratelimits import check_code_send, check_code_verify, code_not_sent_from, code_used_from
 from accounts.services.verification import (
+    DeliveryUnavailable,
     VerificationFailed,
     VerificationLocked,
     VerificationWait,
-    target_wait_seconds,
+    target_wait,
     verification_code_issue,
     verification_code_verify,
 )
@@ -48,11 +49,16 @@ class CodeKind:
         """The engine's name for `value`: an address case-insensitively, a number as given (E.164)."""
         return value.lower() if self.channel == Channel.EMAIL else value
 
+    def wait(self, value: str | None) -> VerificationWait | None:
+        """Why and until when no new code may be sent to `value`; None when one may (or without a value)."""
+        if not value or (self.channel == Channel.EMAIL and "@" not in value):
+            return None
+        return target_wait(target=self.target(value))
+
     def wait_seconds(self, value: str | None) -> int:
         """Seconds until a new code may be sent to `value`; 0 without a value (or an address yet)."""
-        if not value or (self.channel == Channel.EMAIL and "@" not in value):
-            return 0
-        return target_wait_seconds(target=self.target(value))
+        wait = self.wait(value)
+        return wait.retry_after if wait else 0
 
 
 SIGN_IN = CodeKind(purpose=Purpose.SIGN_IN, channel=Channel.SMS)
@@ -167,9 +173,14 @@ class PendingVerification:
                 purpose=kind.purpose, target=target, channel=kind.channel, user=user, language=get_language() or "ja"
             )
         except VerificationWait as exc:
-            raise wait_error(exc.retry_after) from exc
+            code_not_sent_from(request)
+            raise wait_error(exc) from exc
         except VerificationLocked as exc:
-            raise locked_error(kind.channel) from exc
+            code_not_sent_from(request)
+            raise locked_error(kind.channel, failures=exc.failures) from exc
+        except DeliveryUnavailable:
+            code_not_sent_from(request)
+            raise
         pending = cls(request, kind=kind, store=store, state=PendingState(value, code.pk), user=user)
         store.save(pending.state)
         return pending
@@ -201,6 +212,7 @@ class PendingVerification:
         except (VerificationFailed, VerificationLocked) as exc:
             self.abort()
             raise code_failed_error(exc, channel=self.kind.channel) from exc
+        code_used_from(self.request)
 
     def abort(self) -> None:
         """Give the code up, keep the value: the send page shows it again (with the wait)."""

@@ -77,7 +77,7 @@ def signin_start(request: HttpRequest, *, phone: str) -> PendingVerification:
     Raises ValidationError "wait" (params: seconds) or "locked". The wait is checked before
     the rate limits, so a refusal by the wait costs no allowance.
     """
-    wait = SIGN_IN.wait_seconds(phone)
+    wait = SIGN_IN.wait(phone)
     if wait:
         raise wait_error(wait)
     store = SignInPendingStore(request.session)

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import StaffAccount
+from accounts.services.staff import USERNAME_UNAVAILABLE
 from myspacecore.tenancy.roles import OPERATOR_ADMIN_GROUP, OPERATOR_STAFF_GROUP
 
 ROLE_CHOICES = [
@@ -37,7 +38,8 @@ class StaffAccountForm(forms.ModelForm):
 
     class Meta:
         model = StaffAccount
-        fields = ["username", "operator", "is_active"]
+        fields = ["username", "operator", "email", "is_active"]
+        error_messages = {"username": {"unique": USERNAME_UNAVAILABLE}}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -11,11 +11,13 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
+from accounts.forms.japanese_era import birth_year_label
 from accounts.models import Profile, User
 from accounts.services.profile import (
     birth_year_range,
     nickname_clean,
 )
+from myspacecore.core.forms import LengthMessages
 from myspacecore.core.phone_numbers import jp_mobile_validate
 
 NICKNAME_HELP = _("10文字以内で入力してください（絵文字も1文字と数えます）。")
@@ -35,7 +37,7 @@ class NicknameField(forms.CharField):
         return nickname_clean(super().clean(value))
 
 
-class ProfileBasicsForm(forms.Form):
+class ProfileBasicsForm(LengthMessages, forms.Form):
     """Wizard step 1: nickname, birth year, gender."""
 
     nickname = NicknameField()
@@ -55,18 +57,18 @@ class ProfileBasicsForm(forms.Form):
         birth_year = self.fields["birth_year"]
         # `fields` is typed as plain Fields; this one is the TypedChoiceField declared above.
         assert isinstance(birth_year, forms.TypedChoiceField)
-        birth_year.choices = [("", _("選択してください")), *((y, str(y)) for y in birth_year_range())]
+        birth_year.choices = [("", _("選択してください")), *((y, birth_year_label(y)) for y in birth_year_range())]
         birth_year.help_text = _("登録後は変更できません。")
         self.fields["gender"].help_text = _("登録後は変更できません。")
 
 
-class NicknameForm(forms.Form):
+class NicknameForm(LengthMessages, forms.Form):
     """The edit page: the nickname is the only editable basic field (birth year and gender are not here)."""
 
     nickname = NicknameField()
 
 
-class EmailForm(forms.Form):
+class EmailForm(LengthMessages, forms.Form):
     email = forms.EmailField(
         label=_("メールアドレス"),
         max_length=254,
@@ -77,10 +79,21 @@ class EmailForm(forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"}),
     )
 
+    def __init__(self, *args, current: str | None = None, **kwargs):
+        # The account's address now: typing it again sends no code (there is nothing to prove).
+        self.current = current
+        super().__init__(*args, **kwargs)
+
     # Whether another account uses the address is checked only after its code is verified:
     # refusing it here would tell anybody which addresses have an account.
     def clean_email(self) -> str:
-        return self.cleaned_data["email"].strip()
+        email = self.cleaned_data["email"].strip()
+        if self.current and email.lower() == self.current.lower():
+            raise ValidationError(
+                _("現在のメールアドレスと同じです。認証コードは送信していません。別のアドレスを入力してください。"),
+                code="same",
+            )
+        return email
 
 
 class RegisterEmailForm(EmailForm):
@@ -101,7 +114,7 @@ class RegisterEmailForm(EmailForm):
         return super().clean_email()
 
 
-class PhoneForm(forms.Form):
+class PhoneForm(LengthMessages, forms.Form):
     phone_number = PhoneNumberField(
         label=_("新しい電話番号"),
         region="JP",
@@ -125,7 +138,7 @@ class PhoneForm(forms.Form):
         return phone
 
 
-class CodeForm(forms.Form):
+class CodeForm(LengthMessages, forms.Form):
     # Any text is accepted here: the code engine normalises it and treats the rest as wrong.
     code = forms.CharField(
         label=_("認証コード"),

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import to_python as phone_to_python
 
 from accounts.models import Profile, User
+from accounts.notices import resident_contact_operator_id
 from accounts.selectors import email_in_use, phone_in_use
 from accounts.services.sessions import user_sessions_end
 from accounts.tasks import profile_email_changed_notice_send, user_phone_changed_notice_send
@@ -173,12 +174,12 @@ def profile_email_change(*, user: User, email: str) -> Profile:
             {"email": _("このメールアドレスは使用できません。別のアドレスを入力してください。")}
         ) from None
     if old_email and old_email.lower() != email.lower():
-        language = user.language
+        notice = {"language": user.language, "contact_operator_id": resident_contact_operator_id(user=user)}
         transaction.on_commit(
             lambda: profile_email_changed_notice_send.apply_async(
-                kwargs={"old_email": old_email, "language": language},
+                kwargs={**notice, "old_email": old_email},
                 # What Celery logs of the task (received, succeeded): never the address in clear.
-                kwargsrepr=repr({"old_email": mask_email(old_email), "language": language}),
+                kwargsrepr=repr({**notice, "old_email": mask_email(old_email)}),
             )
         )
     logger.info("profile e-mail changed: user=%s new=%s", user.pk, mask_email(email))
@@ -235,7 +236,13 @@ def user_phone_change(
         following.update(phone_number=e164)
         language = user.language
         email = Profile.objects.filter(user=user).values_list("email", flat=True).first() or None
-        notice = {"old_phone": old_phone, "language": language, "operator_id": changed_by.pk if changed_by else None}
+        notice = {
+            "old_phone": old_phone,
+            "language": language,
+            "operator_id": changed_by.pk if changed_by else None,
+            # Whom the notice says to call: the company that changed it, else the resident's own.
+            "contact_operator_id": resident_contact_operator_id(user=user, changed_by=changed_by),
+        }
         transaction.on_commit(
             lambda: user_phone_changed_notice_send.apply_async(
                 kwargs={**notice, "email": email},

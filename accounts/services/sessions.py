@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
+from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
 from django.http import HttpRequest
@@ -10,13 +13,25 @@ from accounts.models import User, new_session_token
 
 
 @transaction.atomic
-def user_sessions_end(*, user: User, keep: HttpRequest | None = None) -> None:
+def user_sessions_end(*, user: User, keep: HttpRequest | None = None) -> int:
     """End every session of `user` (forced logout everywhere), except `keep`'s if given.
 
-    The session hash includes `session_token`; a new token makes every stored session of
-    the account fail its hash check on its next request, whatever the session backend.
+    Two locks, each enough alone: a new `session_token` makes every session of the account
+    fail its hash check on its next request, whatever the session backend; and the session
+    store deletes the account's rows (found by `AccountSession.account_id`, one indexed
+    statement), so none waits in the table until its expiry. Returns how many rows went.
     """
+    keep_key = keep.session.session_key if keep is not None and keep.user.pk == user.pk else None
     user.session_token = new_session_token()
     user.save(update_fields=["session_token"])
-    if keep is not None and keep.user.pk == user.pk:
+    deleted = _session_rows_delete(account_id=user.pk, keep_key=keep_key)
+    if keep is not None and keep_key is not None:
         update_session_auth_hash(keep, user)
+    return deleted
+
+
+def _session_rows_delete(*, account_id: int, keep_key: str | None) -> int:
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    delete = getattr(store, "account_sessions_delete", None)
+    # Another engine (signed cookies) keeps no rows: the new token alone ends its sessions.
+    return len(delete(account_id=account_id, keep_key=keep_key)) if delete else 0

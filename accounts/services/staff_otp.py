@@ -213,7 +213,8 @@ def staff_recovery_codes_generate(*, staff: User) -> list[str]:
     return sorted(codes)
 
 
-def _may_reset(*, acting_user: User, staff: User) -> bool:
+def staff_may_manage(*, acting_user: User, staff: User) -> bool:
+    """Whether `acting_user` may reset or unlock `staff`: platform staff anyone, an operator admin their own staff."""
     if not (acting_user.is_active and acting_user.is_staff):
         return False
     if acting_user.is_superuser:
@@ -236,7 +237,7 @@ def staff_otp_reset(*, staff: User, acting_user: User) -> int:
     Returns how many devices were removed; the audit row is written even when none were,
     and says how many unused recovery codes went, never the codes.
     """
-    if not _may_reset(acting_user=acting_user, staff=staff):
+    if not staff_may_manage(acting_user=acting_user, staff=staff):
         raise PermissionDenied
     recovery_codes = StaticToken.objects.filter(device__user=staff).count()
     totp_removed, _per_model = TOTPDevice.objects.filter(user=staff).delete()

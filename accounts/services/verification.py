@@ -2,9 +2,10 @@
 
 The rules (SPEC "Verification codes"): 6 digits from a CSPRNG, valid CODE_LIFETIME, single
 use, stored only as an HMAC bound to purpose and target. One try: a wrong or expired code
-burns the code and makes the target wait (FAILURE_WAIT, doubling after
-FAILURES_BEFORE_BACKOFF consecutive failures, up to MAX_WAIT). Failures are counted per
-target across codes; at MAX_CONSECUTIVE_FAILURES the target is locked until staff unlock it.
+burns the code and makes the target wait, as long as FAILURE_WAITS says for its count of
+consecutive failures (30 s for the first five, growing slowly after). Failures are counted
+per target across codes, in the database (never the cache: a Redis restart must not reset
+them); at MAX_CONSECUTIVE_FAILURES the target is locked until staff unlock it.
 """
 
 from __future__ import annotations
@@ -41,24 +42,42 @@ class VerificationError(Exception):
 
 
 class VerificationWait(VerificationError):
-    """No new code for this target yet."""
+    """No new code for this target until `until` (`retry_after` seconds from now).
 
-    def __init__(self, retry_after: int) -> None:
+    `failures`: the consecutive failures that caused the wait; 0 when it is the resend wait
+    (a code was sent moments ago).
+    """
+
+    def __init__(self, retry_after: int, *, until: datetime, failures: int = 0) -> None:
         super().__init__(f"wait {retry_after} s")
         self.retry_after = retry_after
+        self.until = until
+        self.failures = failures
 
 
 class VerificationLocked(VerificationError):
-    """Too many consecutive failures for this target: staff must unlock it."""
+    """Too many consecutive failures for this target (`failures`): staff must unlock it."""
+
+    def __init__(self, target: str, *, failures: int = 0) -> None:
+        super().__init__(target)
+        self.failures = failures
 
 
 class VerificationFailed(VerificationError):
-    """The code did not verify: `reason` is "wrong", "expired" or "used"."""
+    """The code did not verify: `reason` is "wrong", "expired" or "used".
 
-    def __init__(self, reason: str, retry_after: int = 0) -> None:
+    `wait` says until when no new code may be sent and why (None: no wait).
+    """
+
+    def __init__(self, reason: str, wait: VerificationWait | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.retry_after = retry_after
+        self.wait = wait
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds until a new code may be sent (0: now)."""
+        return self.wait.retry_after if self.wait is not None else 0
 
 
 class DeliveryUnavailable(VerificationError, ServiceUnavailable):
@@ -116,13 +135,26 @@ def _seconds_until(moment: datetime | None, now: datetime) -> int:
 
 
 def failure_wait(consecutive_failures: int) -> timedelta:
-    """The wait after the n-th consecutive failure: FAILURE_WAIT, then doubling, up to MAX_WAIT."""
-    base = app_settings.FAILURE_WAIT
-    extra = consecutive_failures - app_settings.FAILURES_BEFORE_BACKOFF
-    if extra <= 0:
-        return base
-    # Bounded exponent: 2**40 × 30 s is far past any ceiling, and never overflows timedelta.
-    return min(base * (2 ** min(extra, 40)), app_settings.MAX_WAIT)
+    """The wait after the n-th consecutive failure: the last row of FAILURE_WAITS that n has reached."""
+    wait = timedelta(0)
+    for from_failure, row_wait in app_settings.FAILURE_WAITS:
+        if consecutive_failures < from_failure:
+            break
+        wait = row_wait
+    return wait
+
+
+def failures_possible_within(window: timedelta) -> int:
+    """The most failures one target can collect within `window`, starting from none: an attacker
+    who asks for each new code the moment the wait allows and fails it at once. Stops at
+    MAX_CONSECUTIVE_FAILURES (the lock). The start-up check and the tests read it."""
+    elapsed, failures = timedelta(0), 1
+    while failures < app_settings.MAX_CONSECUTIVE_FAILURES:
+        elapsed += max(failure_wait(failures), app_settings.RESEND_WAIT)
+        if elapsed > window:
+            break
+        failures += 1
+    return failures
 
 
 def _target_row_locked(target: str) -> VerificationTarget:
@@ -135,15 +167,27 @@ def _is_locked(row: VerificationTarget) -> bool:
     return row.consecutive_failures >= app_settings.MAX_CONSECUTIVE_FAILURES
 
 
-def _wait_of(row: VerificationTarget, now: datetime) -> int:
+def _wait_for(row: VerificationTarget, now: datetime) -> VerificationWait | None:
+    """The wait standing between the target and a new code, with its cause; None when there is none."""
     resend_at = row.last_issued_at + app_settings.RESEND_WAIT if row.last_issued_at else None
-    return max(_seconds_until(row.wait_until, now), _seconds_until(resend_at, now))
+    failure_left, resend_left = _seconds_until(row.wait_until, now), _seconds_until(resend_at, now)
+    if failure_left and failure_left >= resend_left and row.wait_until is not None:
+        return VerificationWait(failure_left, until=row.wait_until, failures=row.consecutive_failures)
+    if resend_left and resend_at is not None:
+        return VerificationWait(resend_left, until=resend_at)
+    return None
 
 
 def target_wait_seconds(*, target: str) -> int:
     """Seconds until a new code may be issued for `target`; 0 when it may be issued now."""
+    wait = target_wait(target=target)
+    return wait.retry_after if wait else 0
+
+
+def target_wait(*, target: str) -> VerificationWait | None:
+    """Why and until when no new code may be issued for `target`; None when it may be issued now."""
     row = VerificationTarget.objects.filter(target=target).first()
-    return _wait_of(row, timezone.now()) if row else 0
+    return _wait_for(row, timezone.now()) if row else None
 
 
 def verification_code_issue(
@@ -166,13 +210,13 @@ def verification_code_issue(
         now = timezone.now()
         row = _target_row_locked(target)
         if _is_locked(row):
-            raise VerificationLocked(target)
-        wait = _wait_of(row, now)
+            raise VerificationLocked(target, failures=row.consecutive_failures)
+        wait = _wait_for(row, now)
         if wait:
-            raise VerificationWait(retry_after=wait)
-        VerificationCode.objects.filter(
-            purpose=purpose, target=target, state=VerificationCode.State.PENDING
-        ).update(state=VerificationCode.State.SUPERSEDED)
+            raise wait
+        VerificationCode.objects.filter(purpose=purpose, target=target, state=VerificationCode.State.PENDING).update(
+            state=VerificationCode.State.SUPERSEDED
+        )
         plain = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         code = VerificationCode.objects.create(
             purpose=purpose,
@@ -205,9 +249,7 @@ def _delivery_enqueue(*, code: VerificationCode, sealed: str, previous_issued_at
     try:
         verification_code_send.apply_async(args=(code.pk, sealed), argsrepr=f"({code.pk}, '<sealed>')")
     except (OperationalError, RedisConnectionError, RedisTimeoutError, ConnectionError) as exc:
-        logger.error(
-            "verification code #%s cancelled: broker unavailable (%s)", code.pk, type(exc).__name__
-        )
+        logger.error("verification code #%s cancelled: broker unavailable (%s)", code.pk, type(exc).__name__)
         VerificationCode.objects.filter(pk=code.pk, state=VerificationCode.State.PENDING).update(
             state=VerificationCode.State.CANCELLED
         )
@@ -310,8 +352,8 @@ def verification_code_delivery_fail(*, code_id: int) -> None:
     )
 
 
-def _record_failure(row: VerificationTarget, now: datetime) -> int:
-    """Count one more consecutive failure on the (locked) target row; return the new wait in seconds."""
+def _record_failure(row: VerificationTarget, now: datetime) -> VerificationWait:
+    """Count one more consecutive failure on the (locked) target row; return the wait it starts."""
     row.consecutive_failures += 1
     wait = failure_wait(row.consecutive_failures)
     row.wait_until = now + wait
@@ -320,7 +362,7 @@ def _record_failure(row: VerificationTarget, now: datetime) -> int:
         logger.warning(
             "verification target %s locked after %s failures", mask_target(row.target), row.consecutive_failures
         )
-    return math.ceil(wait.total_seconds())
+    return VerificationWait(math.ceil(wait.total_seconds()), until=row.wait_until, failures=row.consecutive_failures)
 
 
 def _settle(code_id: int, state: str, now: datetime) -> bool:
@@ -354,10 +396,10 @@ def verification_code_verify(
         # The target row is locked first: attempts on one target are counted one at a time.
         row = _target_row_locked(target)
         if _is_locked(row):
-            raise VerificationLocked(target)
+            raise VerificationLocked(target, failures=row.consecutive_failures)
         code = VerificationCode.objects.filter(pk=code_id).first() if code_id is not None else None
         if code is None or code.state != VerificationCode.State.PENDING:
-            raise VerificationFailed("used", retry_after=_wait_of(row, now))
+            raise VerificationFailed("used", _wait_for(row, now))
 
         bound = code.purpose == purpose and code.target == target and code.user_id == user_id
         expected = code.code_hash
@@ -366,7 +408,7 @@ def verification_code_verify(
 
         if matches and not code.is_expired(now):
             if not _settle(code.pk, VerificationCode.State.USED, now):
-                raise VerificationFailed("used", retry_after=_wait_of(row, now))
+                raise VerificationFailed("used", _wait_for(row, now))
             row.consecutive_failures = 0
             row.wait_until = None
             row.save(update_fields=["consecutive_failures", "wait_until"])
@@ -376,8 +418,8 @@ def verification_code_verify(
 
         reason = "expired" if code.is_expired(now) else "wrong"
         if not _settle(code.pk, VerificationCode.State.BURNED, now):
-            raise VerificationFailed("used", retry_after=_wait_of(row, now))
-        failed = VerificationFailed(reason, retry_after=_record_failure(row, now))
+            raise VerificationFailed("used", _wait_for(row, now))
+        failed = VerificationFailed(reason, _record_failure(row, now))
     # Raised outside the block: the burn and the failure count must commit.
     logger.info("verification code #%s burned (%s) for %s", code_id, failed.reason, mask_target(target))
     raise failed

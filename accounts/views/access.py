@@ -1,22 +1,25 @@
 """Who may open a resident page: a signed-in resident, and what the account's attribute allows.
 
+`resident_required` is the site's one rule (`myspacecore.core.access`: signed in, a
+resident, never stored by a browser), typed here so `request.user` is accounts' User.
+
 What an attribute allows is asked of the attribute (`can_set_email`, `can_change_phone`),
-never of its code; a refused page or POST answers 403 and changes nothing.
+never of its code; a refused page or POST changes nothing and answers 403, or the page
+that says whom to ask instead.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Concatenate, ParamSpec, TypeGuard, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar, cast
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from accounts.models import User
-from myspacecore.core.access import is_resident_request
+from myspacecore.core import access
 
 P = ParamSpec("P")
 R = TypeVar("R", bound=HttpResponseBase)
@@ -33,11 +36,6 @@ class ResidentRequest(HttpRequest):
     user: User
 
 
-def _is_resident_request(request: HttpRequest) -> TypeGuard[ResidentRequest]:
-    # The site's one rule (smarthome's pages ask it too); here it also narrows the type.
-    return is_resident_request(request)
-
-
 def can_set_email(user: User) -> bool:
     return bool(user.attribute and user.attribute.can_set_email)
 
@@ -49,28 +47,30 @@ def can_change_phone(user: User) -> bool:
 def resident_required(
     view: Callable[Concatenate[ResidentRequest, P], R],
 ) -> Callable[Concatenate[HttpRequest, P], R]:
-    """Signed in as a resident (staff have no profile: 403, not a crash)."""
+    """Signed in as a resident (staff have no profile: 403, not a crash); `Cache-Control: no-store`.
 
-    @login_required
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> R:
-        if not _is_resident_request(request):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
+    The site's rule itself (`myspacecore.core.access.resident_required`), which lets through
+    only a resident: the view's `ResidentRequest` is what it then receives.
+    """
+    return access.resident_required(cast("Callable[Concatenate[HttpRequest, P], R]", view))
 
 
 def attribute_allows(
     allows: Callable[[User], bool],
+    *,
+    refused: Callable[[ResidentRequest], HttpResponseBase] | None = None,
 ) -> Callable[[Callable[Concatenate[ResidentRequest, P], R]], Callable[Concatenate[ResidentRequest, P], R]]:
-    """403 unless `allows(request.user)`; goes inside `resident_required` (or a decorator built on it)."""
+    """Unless `allows(request.user)`: the `refused` page (a page that says who can do it
+    instead), else 403. Nothing changes either way. Goes inside `resident_required`."""
 
     def decorator(view: Callable[Concatenate[ResidentRequest, P], R]) -> Callable[Concatenate[ResidentRequest, P], R]:
         @functools.wraps(view)
         def wrapper(request: ResidentRequest, *args: P.args, **kwargs: P.kwargs) -> R:
             if not allows(request.user):
-                raise PermissionDenied
+                if refused is None:
+                    raise PermissionDenied
+                # The page in place of the view's own answer (a response either way).
+                return cast("R", refused(request))
             return view(request, *args, **kwargs)
 
         return wrapper

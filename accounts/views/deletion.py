@@ -38,7 +38,6 @@ def _about_page(request: HttpRequest, form: DeletionAgreeForm, status: int = HTT
     return render(request, "accounts/deletion/about.html", {"form": form}, status=status)
 
 
-@never_cache
 @resident_required
 @require_http_methods(["GET", "POST"])
 def deletion_about(request: ResidentRequest) -> HttpResponse:
@@ -53,7 +52,6 @@ def deletion_about(request: ResidentRequest) -> HttpResponse:
     return redirect("accounts:deletion_confirm")
 
 
-@never_cache
 @resident_required
 @require_http_methods(["GET", "POST"])
 def deletion_confirm(request: ResidentRequest) -> HttpResponse:

@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts.services.invitations import lease_invitation_answer
@@ -21,7 +20,6 @@ class InvitationAnswerForm(forms.Form):
     answer = forms.ChoiceField(choices=[("accept", "accept"), ("decline", "decline")])
 
 
-@never_cache
 @resident_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def invitations(request: ResidentRequest) -> HttpResponse:
@@ -45,9 +43,7 @@ def invitations(request: ResidentRequest) -> HttpResponse:
                 % {"operator": operator, "unit": lease.unit},
             )
         else:
-            messages.success(
-                request, _("%(operator)s の登録を「心当たりがない」としました。") % {"operator": operator}
-            )
+            messages.success(request, _("%(operator)s の登録を「心当たりがない」としました。") % {"operator": operator})
     leases = lease_invitations_for(phone_number=str(request.user.phone_number))
     if not leases:
         return redirect("accounts:mypage")

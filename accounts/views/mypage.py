@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import User
+from accounts.views.access import ResidentRequest, resident_required
 from myspacecore.tenancy.selectors import lease_invitations_for
 
 
-@login_required
+@resident_required
 @require_GET
-def mypage(request: HttpRequest) -> HttpResponse:
+def mypage(request: ResidentRequest) -> HttpResponse:
+    """The resident's hub (a staff account has none: 403, as on every resident page)."""
     user = request.user
-    invitations = []
-    if isinstance(user, User) and user.is_resident:
-        invitations = lease_invitations_for(phone_number=str(user.phone_number))
-    return render(
-        request, "accounts/mypage.html", {"profile": getattr(user, "profile", None), "invitations": invitations}
-    )
+    invitations = lease_invitations_for(phone_number=str(user.phone_number))
+    return render(request, "accounts/mypage.html", {"profile": user.profile, "invitations": invitations})
 
 
 @require_POST

@@ -1,7 +1,8 @@
 """The edit page (マイページ > MySpaceCore): nickname, read-only basics, phone and e-mail changes.
 
 What the account may change is asked of its attribute (`can_change_phone`,
-`can_set_email`); a refused page or POST answers 403 and changes nothing. A phone or
+`can_set_email`); a refused page or POST changes nothing: the phone pages then say whom to
+ask (the management company, or SpaceCore support) with the contact, the e-mail pages 403. A phone or
 e-mail change is: new value -> 「送信する」 (a code is sent) -> code -> 「認証する」; the
 flows are `accounts.flows.phone_change` and `accounts.flows.email_change`.
 """
@@ -34,7 +35,7 @@ from accounts.flows.phone_change import (
     phone_change_wait_seconds,
 )
 from accounts.forms.profile import CodeForm, EmailForm, NicknameForm, PhoneForm
-from accounts.notices import support_contact
+from accounts.notices import resident_contact, support_contact
 from accounts.services.profile import profile_nickname_change
 from accounts.views.access import (
     ResidentRequest,
@@ -45,7 +46,6 @@ from accounts.views.access import (
 )
 from accounts.views.code_pages import code_context, countdown_text, wait_context
 from myspacecore.core.masking import mask_phone_national
-from myspacecore.tenancy.selectors import operator_contact_for_user
 
 # The edit page
 # ------------------------------------------------------------------------------
@@ -59,7 +59,7 @@ def _edit_page(request: ResidentRequest, *, form: NicknameForm, status: int = HT
         "profile": user.profile,
         "can_set_email": can_set_email(user),
         "can_change_phone": allowed_phone,
-        "operator": None if allowed_phone else operator_contact_for_user(user=user),
+        "contact": None if allowed_phone else resident_contact(user=user),
     }
     return render(request, "accounts/profile/edit.html", context, status=status)
 
@@ -87,8 +87,18 @@ def profile_edit(request: ResidentRequest) -> HttpResponse:
 # ------------------------------------------------------------------------------
 
 
+def _phone_change_unavailable(request: ResidentRequest) -> HttpResponse:
+    """The attribute does not let the resident change the number: whom to ask, with the contact.
+
+    A GET (the page opened from a bookmark or a link) is answered 200; a POST is refused (403).
+    """
+    status = HTTPStatus.OK if request.method in ("GET", "HEAD") else HTTPStatus.FORBIDDEN
+    context = {"contact": resident_contact(user=request.user)}
+    return render(request, "accounts/profile/phone_unavailable.html", context, status=status)
+
+
 @resident_required
-@attribute_allows(can_change_phone)
+@attribute_allows(can_change_phone, refused=_phone_change_unavailable)
 @require_http_methods(["GET", "POST"])
 def profile_phone(request: ResidentRequest) -> HttpResponse:
     """New number -> 「送信する」: an SMS code goes to the new number."""
@@ -109,7 +119,7 @@ def profile_phone(request: ResidentRequest) -> HttpResponse:
 
 
 @resident_required
-@attribute_allows(can_change_phone)
+@attribute_allows(can_change_phone, refused=_phone_change_unavailable)
 @require_http_methods(["GET", "POST"])
 def profile_phone_verify(request: ResidentRequest) -> HttpResponse:
     """Code -> 「認証する」: the number changes, other sessions end, the old number is told."""
@@ -148,7 +158,11 @@ def profile_phone_verify(request: ResidentRequest) -> HttpResponse:
 def profile_email(request: ResidentRequest) -> HttpResponse:
     """Address -> 「送信する」: an e-mail code goes to the new address."""
     draft = email_change_draft(request)
-    form = EmailForm(request.POST if request.method == "POST" else None, initial={"email": draft or ""})
+    form = EmailForm(
+        request.POST if request.method == "POST" else None,
+        initial={"email": draft or ""},
+        current=request.user.profile.email,
+    )
     if form.is_valid():
         draft = form.cleaned_data["email"]
         try:

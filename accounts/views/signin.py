@@ -29,6 +29,7 @@ from accounts.flows.signin import (
 from accounts.forms.signin import SignInCodeForm, SignInPhoneForm
 from accounts.notices import support_contact
 from accounts.views.code_pages import countdown_text
+from accounts.views.language import language_cookie_set
 from myspacecore.core.masking import mask_phone_national
 
 # The session keys, also here for the security tests and the benchmark fixtures that set them.
@@ -86,11 +87,12 @@ def signin_code(request: HttpRequest) -> HttpResponse:
             status = HTTPStatus.BAD_REQUEST
         else:
             try:
-                signin_complete(request, pending, raw_code=form.cleaned_data["code"])
+                user = signin_complete(request, pending, raw_code=form.cleaned_data["code"])
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
                 return redirect("accounts:signin")
-            return redirect("accounts:mypage")
+            # The account's language again, on this device too (chosen on another, say).
+            return language_cookie_set(redirect("accounts:mypage"), user.language)
     delivery = code_delivery(code_id=pending.code_id, wait_seconds=lambda: signin_wait_seconds(pending.value))
     context = {
         "form": form,

@@ -31,7 +31,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, npgettext
 
-from myspacecore.console.forms import LeaseImportConfirmForm, LeaseImportForm
+from myspacecore.console.forms import LeaseForm, LeaseImportConfirmForm, LeaseImportForm
 from myspacecore.tenancy.models import AuditLogEntry, Lease, Operator, Property, Unit
 from myspacecore.tenancy.scoped_admin import (
     OperatorScopedAdminMixin,
@@ -196,6 +196,7 @@ class LeaseStatusFilter(admin.SimpleListFilter):
 
 @admin.register(Lease)
 class LeaseAdmin(ScopedModelAdmin):
+    form = LeaseForm
     list_display = ["unit", "phone_number", "attribute", "start_date", "end_date", "status_display", "acceptance"]
     list_select_related = ["unit__property", "attribute"]
     list_filter = [LeaseStatusFilter, "acceptance", "attribute", "unit__property"]
@@ -280,10 +281,11 @@ class LeaseAdmin(ScopedModelAdmin):
         except ValidationError as error:
             form.add_error("file", error)
             return self._import_page(request, {"form": form}, HTTPStatus.BAD_REQUEST)
-        plan = lease_import_preview(operator=operator, content=content)
+        create_units = form.cleaned_data["create_units"]
+        plan = lease_import_preview(operator=operator, content=content, create_units=create_units)
         if not plan.is_valid:
             return self._import_page(request, {"form": form, "plan": plan}, HTTPStatus.BAD_REQUEST)
-        token = roster_upload_keep(user=staff, operator=operator, content=content)
+        token = roster_upload_keep(user=staff, operator=operator, content=content, create_units=create_units)
         confirm_form = LeaseImportConfirmForm(initial={"token": token})
         return self._import_page(request, {"form": form, "plan": plan, "confirm_form": confirm_form})
 
@@ -296,7 +298,9 @@ class LeaseAdmin(ScopedModelAdmin):
         try:
             upload = roster_upload_take(user=staff, token=token)
             operator = self._import_operator(request, upload.operator_id)
-            result = lease_import(operator=operator, content=upload.content, acting_user=staff)
+            result = lease_import(
+                operator=operator, content=upload.content, acting_user=staff, create_units=upload.create_units
+            )
         except ValidationError as error:
             context = {"form": LeaseImportForm(user=request.user), "import_errors": error.messages}
             return self._import_page(request, context, HTTPStatus.BAD_REQUEST)

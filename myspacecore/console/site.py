@@ -4,32 +4,64 @@ Installed as the default site (`OperatorAdminConfig` in INSTALLED_APPS replaces
 "django.contrib.admin"), so `admin.site` and every `@admin.register` use it and
 `myspacecore/urls.py` keeps `admin.site.urls`.
 
-Failed sign-ins are counted per IP and per username on the shared cache (django-ratelimit,
-rates `admin_login_*` of `app_settings.RATE_LIMITS`); once either is over its rate, the sign-in
-answers 429 without checking the password, so a guesser learns nothing more until the
-window ends.
+Failed sign-ins are counted by `accounts.services.staff_signin` (per username from one
+address first, per address, per username from every address for unknown browsers); once one
+is over its rate, the sign-in answers 429 without checking the password, so a guesser learns
+nothing more until the window ends. A browser that signed in as a staff member keeps a signed
+device cookie naming that username: credential stuffing from many addresses never locks the
+staff member out of their own browser (OWASP, "Slow Down Online Guessing Attacks with Device
+Cookies").
 """
 
 from __future__ import annotations
 
+import datetime
+
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
-from django.core import checks
+from django.core import checks, signing
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.app_settings import app_settings
-from myspacecore.core.ratelimits import BY_IP, failures_retry_after
+# Imported at start-up (OperatorAdminConfig is in INSTALLED_APPS): what needs models is
+# imported inside the functions.
+
+DEVICE_COOKIE = "msc_admin_device"
+DEVICE_COOKIE_SALT = "myspacecore.console.site.device"
+DEVICE_COOKIE_AGE = datetime.timedelta(days=180)
 
 
-def admin_login_retry_after(request: HttpRequest, *, increment: bool) -> int:
-    """Count (or only look at) the failed sign-ins of this IP and username; seconds to wait, 0 if none."""
-    rates = app_settings.RATE_LIMITS
-    limits: list[tuple[str, str, object]] = [("admin_login_ip", rates["admin_login_ip"], BY_IP)]
-    username = request.POST.get("username", "").strip().casefold()
-    if username:
-        limits.append(("admin_login_username", rates["admin_login_username"], username))
-    return failures_retry_after(request, limits, increment=increment)
+def device_cookie_name() -> str:
+    """The device cookie's name: host-prefixed wherever cookies are Secure (production), as ours all are."""
+    return f"__Host-{DEVICE_COOKIE}" if settings.SESSION_COOKIE_SECURE else DEVICE_COOKIE
+
+
+def _device_username(request: HttpRequest) -> str | None:
+    """The username this browser signed in as (the signed device cookie), or None."""
+    try:
+        value = signing.loads(
+            request.COOKIES.get(device_cookie_name(), ""), salt=DEVICE_COOKIE_SALT, max_age=DEVICE_COOKIE_AGE
+        )
+    except signing.BadSignature:  # also an expired or missing cookie
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _device_remember(response: HttpResponse, username: str) -> None:
+    """After a right password: this browser is the staff member's, for the username-wide lock."""
+    from accounts.services.staff_signin import staff_signin_username_key
+
+    response.set_cookie(
+        device_cookie_name(),
+        signing.dumps(staff_signin_username_key(username), salt=DEVICE_COOKIE_SALT),
+        max_age=int(DEVICE_COOKIE_AGE.total_seconds()),
+        # "/" and no Domain: what the __Host- prefix requires.
+        path="/",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 class OperatorAdminSite(admin.AdminSite):
@@ -72,17 +104,26 @@ class OperatorAdminSite(admin.AdminSite):
             return step
         if request.method != "POST":
             return super().login(request, extra_context)
+        from accounts.services.staff_signin import (
+            staff_signin_failed,
+            staff_signin_retry_after,
+            staff_signin_username_key,
+        )
         from myspacecore.core.refusals import ratelimited
 
-        retry_after = admin_login_retry_after(request, increment=False)
+        username = request.POST.get("username", "")
+        trusted = bool(username.strip()) and _device_username(request) == staff_signin_username_key(username)
+        retry_after = staff_signin_retry_after(request, username=username, trusted=trusted)
         if retry_after:
             return ratelimited(request, retry_after=retry_after)
         response = super().login(request, extra_context)
         # A redirect is a successful sign-in; the form shown again is a failed one.
         if response.status_code != 302:
-            admin_login_retry_after(request, increment=True)
+            staff_signin_failed(request, username=username, trusted=trusted)
             return response
-        return admin_otp_step_redirect(request) or response
+        response = admin_otp_step_redirect(request) or response
+        _device_remember(response, username)
+        return response
 
 
 class OperatorAdminConfig(AdminConfig):

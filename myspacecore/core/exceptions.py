@@ -5,11 +5,17 @@ from __future__ import annotations
 
 
 class RateLimited(Exception):
-    """Over a rate limit: answered 429 with Retry-After."""
+    """Over a rate limit: answered 429 with Retry-After.
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"rate limited, retry after {retry_after} s")
+    `group` names the limit (its key in the rate table), `reason` says in the user's words why
+    the request was refused (the 429 page shows it; a generic reason without one).
+    """
+
+    def __init__(self, retry_after: int, *, group: str = "", reason: str = "") -> None:
+        super().__init__(f"rate limited ({group or 'limit'}), retry after {retry_after} s")
         self.retry_after = retry_after
+        self.group = group
+        self.reason = reason
 
 
 class ServiceUnavailable(Exception):

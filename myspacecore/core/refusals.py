@@ -5,24 +5,29 @@ the outage page (`myspacecore.core.database_outage`)."""
 
 from __future__ import annotations
 
-import math
+from datetime import timedelta
 from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from myspacecore.core.database_outage import database_unavailable, is_database_unavailable
 from myspacecore.core.exceptions import RateLimited, ServiceUnavailable
+from myspacecore.core.timestamps import clock_text, duration_text
 
 
-def ratelimited(request: HttpRequest, exception=None, retry_after: int | None = None) -> HttpResponse:
+def ratelimited(request: HttpRequest, exception=None, retry_after: int | None = None, reason: str = "") -> HttpResponse:
+    """429: why (the limit's reason, else a generic one) and from when to try again (a clock
+    time and the length left), with Retry-After."""
     retry_after = retry_after or getattr(exception, "retry_after", None) or 60
-    response = render(
-        request,
-        "429.html",
-        {"retry_after_minutes": max(1, math.ceil(retry_after / 60)), "retry_after": retry_after},
-        status=HTTPStatus.TOO_MANY_REQUESTS,
-    )
+    context = {
+        "reason": reason or getattr(exception, "reason", ""),
+        "retry_at": clock_text(timezone.now() + timedelta(seconds=retry_after)),
+        "retry_left": duration_text(retry_after),
+        "retry_after": retry_after,
+    }
+    response = render(request, "429.html", context, status=HTTPStatus.TOO_MANY_REQUESTS)
     response["Retry-After"] = str(int(retry_after))
     return response
 
@@ -57,7 +62,7 @@ class RefusalPagesMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, RateLimited):
-            return ratelimited(request, retry_after=exception.retry_after)
+            return ratelimited(request, retry_after=exception.retry_after, reason=exception.reason)
         if isinstance(exception, ServiceUnavailable):
             return delivery_unavailable(request)
         if is_database_unavailable(exception):

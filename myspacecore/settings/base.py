@@ -28,6 +28,9 @@ USE_TZ = True
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The language switch's choice outlives the browser session (Django's default: it does not);
+# a signed-in resident's choice is also kept on the account and re-applied at sign-in.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 USE_I18N = True
 
 # DATABASES
@@ -193,6 +196,9 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
+# Sessions in accounts' table, which names each session's account (accounts/sessions.py);
+# production puts a cache in front of the same table (myspacecore/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 # A refused form (expired page, cookies off) gets the site's 403 page with what to do next.
@@ -237,7 +243,15 @@ else:
     }
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "myspacecore.core.refusals.ratelimited"
-RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+# The client's address for every limit and log line (myspacecore/core/client_ip.py): the
+# right-most X-Forwarded-For address our own proxies did not add, else the connection's.
+# django-ratelimit calls it and masks IPv6 to a /64 (RATELIMIT_IPV6_MASK, its default).
+RATELIMIT_IP_META_KEY = "myspacecore.core.client_ip.client_ip"
+RATELIMIT_IPV6_MASK = 64
+# How many proxies of ours stand in front of gunicorn (1: one nginx or load balancer), and
+# the networks they send from; both empty: X-Forwarded-For is never read.
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
+TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=[])
 
 # CELERY
 # ------------------------------------------------------------------------------
@@ -328,6 +342,12 @@ PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
 ACCOUNTS_CODE_HMAC_KEY = env("ACCOUNTS_CODE_HMAC_KEY", default="")
 # Fernet keys for smart-lock PINs, newest first (MultiFernet); see SECURITY.md to rotate.
 SMARTHOME_PIN_KEYS = env.list("SMARTHOME_PIN_KEYS", default=[])
+# The device channel's MQTT broker (docs/device-protocol.md): mqtt://user:password@host:1883, or
+# mqtts://… for TLS; its user is the gateway's (reads every report, writes every desired state).
+SMARTHOME_MQTT_URL = env("SMARTHOME_MQTT_URL", default="mqtt://127.0.0.1:1883")
+SMARTHOME_MQTT_TOPIC_PREFIX = env("SMARTHOME_MQTT_TOPIC_PREFIX", default="msc/v1")
+# A gateway instance's MQTT client id, the same at every restart so its session resumes.
+SMARTHOME_MQTT_GATEWAY_CLIENT_ID = env("SMARTHOME_MQTT_GATEWAY_CLIENT_ID", default="")
 # The newest entry seals codes in the task message, so the broker never holds one in clear.
 ACCOUNTS_DELIVERY_KEYS = env.list("ACCOUNTS_DELIVERY_KEYS", default=[])
 ACCOUNTS_SMS_GLOBAL_HOURLY_CAP = env.int("ACCOUNTS_SMS_GLOBAL_HOURLY_CAP", default=1000)

@@ -41,6 +41,9 @@ ACCOUNTS_ADMIN_OTP_REQUIRE_SUPERUSERS = True
 # SECURITY
 # ------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The same TLS proxy appends the client's address to X-Forwarded-For: one trusted hop unless
+# the deployment says otherwise (0 would count every resident under the proxy's address).
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=1)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

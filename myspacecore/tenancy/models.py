@@ -10,6 +10,8 @@ below accounts (ARCHITECTURE.md).
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -62,9 +64,7 @@ class Property(models.Model):
 
 
 class Unit(models.Model):
-    property = models.ForeignKey(
-        Property, on_delete=models.PROTECT, related_name="units", verbose_name=_("物件")
-    )
+    property = models.ForeignKey(Property, on_delete=models.PROTECT, related_name="units", verbose_name=_("物件"))
     number = models.CharField(_("部屋番号"), max_length=20)
     last_reset_at = models.DateTimeField(_("最終リセット日時"), null=True, blank=True)
 
@@ -129,6 +129,48 @@ class LeaseQuerySet(models.QuerySet):
     def granting(self, on: datetime.date | None = None) -> LeaseQuerySet:
         """Leases that grant access on `on`: accepted by their resident and in force."""
         return self.accepted().in_force(on)
+
+
+class LeasePeriod(Protocol):
+    """Anything with a lease's two dates: a lease, or a roster row that would become one."""
+
+    @property
+    def start_date(self) -> datetime.date: ...
+
+    @property
+    def end_date(self) -> datetime.date | None: ...
+
+
+P = TypeVar("P", bound=LeasePeriod)
+
+
+def _last_day(period: LeasePeriod) -> datetime.date:
+    return period.end_date if period.end_date is not None else datetime.date.max
+
+
+def lease_periods_overlap(first: LeasePeriod, second: LeasePeriod) -> bool:
+    """Whether two periods share a day: end dates are in the lease (inclusive), no end is forever."""
+    return first.start_date <= _last_day(second) and second.start_date <= _last_day(first)
+
+
+def lease_period_clashes(periods: Iterable[P], *, checked: Callable[[P], bool]) -> Iterator[tuple[P, P]]:
+    """(period, an earlier-starting one it overlaps) for the periods that overlap another, where
+    at least one of the two is `checked`; pairs of two unchecked periods are not looked for.
+
+    One sweep by start date, O(n log n) at any size: each period is compared with the one
+    reaching furthest among those before it (any period, for a checked one; the checked
+    ones, for an unchecked one), which overlaps it whenever anything before it does.
+    """
+    reach: P | None = None
+    checked_reach: P | None = None
+    for period in sorted(periods, key=lambda p: p.start_date):
+        partner = reach if checked(period) else checked_reach
+        if partner is not None and lease_periods_overlap(period, partner):
+            yield period, partner
+        if reach is None or _last_day(period) > _last_day(reach):
+            reach = period
+        if checked(period) and (checked_reach is None or _last_day(period) > _last_day(checked_reach)):
+            checked_reach = period
 
 
 class Lease(models.Model):

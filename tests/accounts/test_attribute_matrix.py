@@ -114,7 +114,9 @@ def test_phone_change_pages_and_posts_refused_unless_the_attribute_allows(code, 
         assert get.status_code in (HTTPStatus.OK, HTTPStatus.FOUND)
         assert post.status_code in (HTTPStatus.OK, HTTPStatus.FOUND)
     else:
-        assert get.status_code == HTTPStatus.FORBIDDEN
+        # Issue 16: opened directly, the page says whom to ask instead of a bare 403.
+        assert get.status_code == HTTPStatus.OK
+        assert "ご自身で電話番号を変更することはできません" in get.content.decode()
         assert post.status_code == HTTPStatus.FORBIDDEN
         user.refresh_from_db()
         assert user.phone_number == phone_before

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerDown
 
-from accounts.models import Profile, User, VerificationCode, VerificationTarget
+from accounts.models import AccountSession, Profile, User, VerificationCode, VerificationTarget
 from accounts.services.deletion import account_delete
 from accounts.services.invitations import lease_invitation_answer
 from accounts.services.signin import resident_sign_in
@@ -150,6 +150,21 @@ def test_deletion_ends_every_session_of_the_account(resident):
     response = other_phone.get(reverse("accounts:mypage"))
     assert response.status_code == HTTPStatus.FOUND
     assert response.url.startswith(reverse("accounts:signin"))
+
+
+def test_deletion_deletes_the_session_row_of_every_device_and_no_one_else(resident):
+    this_phone, other_phone = signed_in(resident), signed_in(resident)
+    neighbour = signed_in(ProfileFactory().user)
+    other_key = other_phone.session.session_key
+    assert AccountSession.objects.filter(account_id=resident.pk).count() == 2
+
+    agree_and_delete(this_phone)
+
+    assert not AccountSession.objects.filter(account_id=resident.pk).exists()
+    assert not AccountSession.objects.filter(session_key=other_key).exists()
+    # The deleting browser is left with a fresh anonymous session; the neighbour is untouched.
+    assert AccountSession.objects.filter(session_key=neighbour.session.session_key).exists()
+    assert neighbour.get(reverse("accounts:mypage")).status_code == HTTPStatus.OK
 
 
 def test_the_same_deletion_confirmed_in_two_tabs_is_harmless(resident):

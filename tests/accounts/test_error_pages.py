@@ -55,7 +55,9 @@ def test_too_many_requests_says_when_to_try_again(client):
     response = client.post("/help/about/feedback/", {"helpful": "yes"})
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert in_layout(response.content.decode())
-    assert "約60分後" in response.content.decode()
+    # Why, and from when: a clock time and the time left (the window is an hour).
+    assert "短い時間に操作が続いたため、一時的に受け付けを止めています。" in response.content.decode()
+    assert "以降にもう一度お試しください（あと1時間）。" in response.content.decode()
     assert response["Retry-After"] == "3600"
 
 

@@ -1,4 +1,4 @@
-""""Download my data" (APPI disclosure): the account's own data as JSON, PINs never in clear."""
+""" "Download my data" (APPI disclosure): the account's own data as JSON, PINs never in clear."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
 
 from tests.factories import LeaseFactory, ProfileFactory, ResidentFactory, UnitFactory, attribute
 from tests.smarthome.factories import (
@@ -76,3 +78,86 @@ def test_download_needs_a_signed_in_resident(client):
     response = client.get(URL)
     assert response.status_code == HTTPStatus.FOUND
     assert response.url.startswith(reverse("accounts:signin"))
+
+
+# The same data as a page to read and print
+# ------------------------------------------------------------------------------
+
+VIEW = reverse("accounts:data_view")
+
+
+def scalars(value, key=""):
+    """(key, value) of every scalar in the export, at any depth."""
+    if isinstance(value, dict):
+        for inner_key, inner in value.items():
+            yield from scalars(inner, inner_key)
+    elif isinstance(value, list):
+        for entry in value:
+            yield from scalars(entry, key)
+    else:
+        yield key, value
+
+
+@pytest.fixture
+def full_account():
+    user = ResidentFactory(attribute=attribute("rental_resident"))
+    ProfileFactory(user=user, nickname="さくら", birth_year=1990, email="sakura@example.jp")
+    unit = UnitFactory(number="203")
+    LeaseFactory(unit=unit, resident=user, phone_number=user.phone_number)
+    RemoteControlSettingFactory(
+        device=UnitDeviceFactory(unit=unit), name="リビングのエアコン", signal_data="preset:ac-01"
+    )
+    PinCodeFactory(device=SmartLockFactory(owner_user=user), label="家族", pin="706093")
+    return user
+
+
+def test_the_page_shows_every_value_of_the_json_file_and_no_pin(full_account):
+    from accounts.views.export import LABELS, VALUE_NAMES, export_text
+
+    client = signed_in(full_account)
+    data = json.loads(client.get(URL).content)
+    response = client.get(VIEW)
+
+    assert response.status_code == HTTPStatus.OK
+    assert "no-store" in response["Cache-Control"]
+    page = response.content.decode()
+    shown = 0
+    for key, value in scalars(data):
+        assert key in LABELS, f"the export's key {key!r} has no label on the page"
+        if value not in (None, ""):
+            text = VALUE_NAMES[key][value] if key in VALUE_NAMES else export_text(value)
+            assert escape(str(text)) in page, (key, value)
+            shown += 1
+    assert shown >= 25
+    assert "706093" not in page
+    assert "••••" in page
+    assert "さくら" in page and "リビングのエアコン" in page and "203" in page
+    assert "<dd>日本語</dd>" in page  # the language by its name, not its code
+
+
+def test_the_page_writes_dates_for_people_not_iso(full_account):
+    page = signed_in(full_account).get(VIEW).content.decode()
+    joined = timezone.localtime(full_account.date_joined)
+    assert f"{joined.year}年{joined.month}月{joined.day}日" in page
+    assert timezone.localtime(full_account.date_joined).isoformat() not in page
+
+
+def test_the_page_holds_nothing_of_another_account():
+    user = ProfileFactory(nickname="さくら").user
+    other = ProfileFactory(nickname="もも", email="momo@example.jp").user
+    PinCodeFactory(device=SmartLockFactory(owner_user=other), label="ももの鍵")
+    page = signed_in(user).get(VIEW).content.decode()
+    assert "もも" not in page
+    assert other.phone_number.as_national not in page and str(other.phone_number) not in page
+
+
+def test_the_page_needs_a_signed_in_resident(client):
+    response = client.get(VIEW)
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url.startswith(reverse("accounts:signin"))
+
+
+def test_the_edit_page_links_the_page_and_the_file():
+    content = signed_in(ProfileFactory().user).get(reverse("accounts:profile")).content.decode()
+    assert f'href="{VIEW}"' in content
+    assert f'href="{URL}" download' in content

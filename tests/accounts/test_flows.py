@@ -34,7 +34,7 @@ from accounts.flows.pending import (
 from accounts.flows.registration import WizardPendingStore, WizardState
 from accounts.flows.signin import SESSION_PENDING, SESSION_PHONE, SignInPendingStore
 from accounts.models import VerificationCode, VerificationTarget
-from accounts.services.verification import verification_code_issue
+from accounts.services.verification import VerificationWait, verification_code_issue
 from tests.accounts.profile_helpers import last_email_code, last_sms_code, wrong_code
 from tests.factories import ProfileFactory, ResidentFactory, attribute
 
@@ -116,7 +116,11 @@ def test_email_value_is_kept_as_typed_and_its_target_is_lowercased(django_captur
     user = ProfileFactory(user__attribute=attribute("owner")).user
     request = next_request(user=user)
     pending = initiate(
-        django_capture_on_commit_callbacks, request, kind=EMAIL, value="Sakura@Example.JP", user=user,
+        django_capture_on_commit_callbacks,
+        request,
+        kind=EMAIL,
+        value="Sakura@Example.JP",
+        user=user,
         store=SessionPendingStore(request.session, KEY, value_name="email"),
     )
     assert request.session[KEY]["email"] == "Sakura@Example.JP"
@@ -129,22 +133,31 @@ def test_email_value_is_kept_as_typed_and_its_target_is_lowercased(django_captur
 
 
 def test_initiate_during_the_resend_wait_raises_wait_and_keeps_the_first_code(django_capture_on_commit_callbacks):
-    request = next_request()
-    first = initiate(django_capture_on_commit_callbacks, request)
-    with pytest.raises(ValidationError) as excinfo:
-        initiate(django_capture_on_commit_callbacks, request)
+    with time_machine.travel(NOW, tick=False):  # 12:00 in Tokyo
+        request = next_request()
+        first = initiate(django_capture_on_commit_callbacks, request)
+        with pytest.raises(ValidationError) as excinfo:
+            initiate(django_capture_on_commit_callbacks, request)
     assert excinfo.value.code == "wait"
     assert excinfo.value.params == {"seconds": 30}
-    assert refusal(excinfo)[1] == "新しい認証コードを送信できるまで、あと30秒お待ちください。"
+    # Why (a code was just sent) and from when: 12:00:30, so "from 12:01" is never too early.
+    assert (
+        refusal(excinfo)[1]
+        == "認証コードを送信したばかりのため、12:01 以降に次の認証コードを送信できます（あと30秒）。"
+    )
     assert request.session[KEY] == {"phone": PHONE, "code_id": first.code_id}
     assert VerificationCode.objects.count() == 1
 
 
-def test_wait_refusal_on_a_form_shows_the_seconds():
+@time_machine.travel(NOW, tick=False)
+def test_wait_refusal_on_a_form_says_why_and_until_when():
     form = forms.Form(data={})
     form.is_valid()
-    form.add_error(None, wait_error(18))
-    assert form.non_field_errors() == ["新しい認証コードを送信できるまで、あと18秒お待ちください。"]
+    wait = VerificationWait(300, until=NOW + datetime.timedelta(minutes=5), failures=12)
+    form.add_error(None, wait_error(wait))
+    assert form.non_field_errors() == [
+        "認証コードを12回続けてまちがえたため、12:05 以降に新しい認証コードを送信できます（あと5分）。"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -161,19 +174,20 @@ def test_initiate_for_a_locked_target_raises_locked_naming_what_is_locked(
         initiate(django_capture_on_commit_callbacks, request, kind=kind, value=value)
     code, message = refusal(excinfo)
     assert code == "locked"
-    assert message.startswith(words)
+    assert message.startswith("認証コードを100回続けてまちがえたため、" + words)
     assert "利用を停止しています" in message
     assert KEY not in request.session
 
 
 def test_wrong_code_aborts_keeps_the_value_and_says_why_and_how_long_to_wait(django_capture_on_commit_callbacks):
-    request = next_request()
-    pending = initiate(django_capture_on_commit_callbacks, request)
-    with pytest.raises(ValidationError) as excinfo:
-        pending.verify(wrong_code(last_sms_code(PHONE)))
+    with time_machine.travel(NOW, tick=False):
+        request = next_request()
+        pending = initiate(django_capture_on_commit_callbacks, request)
+        with pytest.raises(ValidationError) as excinfo:
+            pending.verify(wrong_code(last_sms_code(PHONE)))
     assert refusal(excinfo) == (
         "wrong",
-        "認証コードが正しくありません。30秒お待ちいただき、入力からやり直してください。",
+        "認証コードが正しくありません。12:01 以降に新しい認証コードを送信して、やり直してください（あと30秒）。",
     )
     assert request.session[KEY] == {"phone": PHONE}
     assert pending.code_id is None
@@ -190,7 +204,8 @@ def test_expired_code_aborts_with_the_expired_message(django_capture_on_commit_c
             pending.verify(last_sms_code(PHONE))
     code, message = refusal(excinfo)
     assert code == "expired"
-    assert message.startswith("認証コードの有効期限が切れています。30秒お待ちいただき")
+    expired = "認証コードの有効期限が切れています。"
+    assert message == expired + "12:06 以降に新しい認証コードを送信して、やり直してください（あと30秒）。"
     assert request.session[KEY] == {"phone": PHONE}
 
 
@@ -274,7 +289,15 @@ def test_verify_after_abort_is_refused_as_used_and_leaves_the_code_alone(django_
         {"phone": 819012345678, "code_id": 1},
     ],
     ids=[
-        "missing", "not-a-dict", "empty", "no-value", "empty-value", "no-code", "str-id", "bool-id", "zero-id",
+        "missing",
+        "not-a-dict",
+        "empty",
+        "no-value",
+        "empty-value",
+        "no-code",
+        "str-id",
+        "bool-id",
+        "zero-id",
         "int-value",
     ],
 )
@@ -323,6 +346,7 @@ def test_sign_in_start_during_the_wait_is_refused_before_any_rate_limit(
     request = next_request()
     with django_capture_on_commit_callbacks(execute=True):
         signin.signin_start(request, phone=PHONE)
+
     def rate_limit_consumed(*args, **kwargs):
         raise AssertionError("the wait must be checked before the rate limits")
 

@@ -92,6 +92,21 @@ def test_search_with_a_very_long_query_is_not_an_error(client):
     assert client.get(reverse("help:index"), {"q": "あ" * 5000}).status_code == HTTPStatus.OK
 
 
+def test_a_query_over_the_limit_gets_our_message_on_the_styled_page(client):
+    response = client.get(reverse("help:index"), {"q": "あ" * 10_000})
+    content = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert "「ヘルプを検索」は100文字以内で入力してください（入力は10000文字です）。" in content
+    assert "Ensure this value" not in content and "文字以下" not in content
+    assert 'href="/static/css/site.css"' in content  # the site's page, not a bare error
+    assert "検索結果" not in content  # nothing searched; the topics are still listed below
+    assert 'href="/help/registration/"' in content
+
+
+def test_the_search_box_cannot_take_more_than_the_limit(client):
+    assert 'maxlength="100"' in client.get(reverse("help:index")).content.decode()
+
+
 def test_help_is_open_to_a_resident_without_a_profile():
     user = ResidentFactory()
     client = Client()

@@ -7,14 +7,13 @@ from http import HTTPStatus
 
 import pytest
 import time_machine
-from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
 from accounts import sms
-from accounts.models import Profile, User, VerificationCode
+from accounts.models import AccountSession, Profile, User, VerificationCode
 from accounts.services.profile import user_phone_change
 from myspacecore.tenancy.selectors import operator_contact_for_user
 from tests.accounts.profile_helpers import (
@@ -142,6 +141,10 @@ def test_phone_change_ends_the_accounts_other_sessions(django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         this_device.post(url("profile_phone_verify"), {"code": last_sms_code(NEW_PHONE)})
     assert this_device.get(url("profile")).status_code == HTTPStatus.OK
+    # The other device's row is gone from the table; this device's session lives on (a new key).
+    assert list(AccountSession.objects.filter(account_id=user.pk).values_list("session_key", flat=True)) == [
+        this_device.session.session_key
+    ]
     response = other_device.get(url("profile"))
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"].startswith(url("signin"))
@@ -312,7 +315,8 @@ def test_too_many_code_sends_answer_429_with_retry_after(django_capture_on_commi
     profile = owner_profile()
     client = signed_in(profile.user)
     with time_machine.travel(START, tick=False) as clock:
-        for n in range(5):
+        # 10 codes an hour per address (and per account): six typos still fit.
+        for n in range(10):
             response = post_on_commit(
                 django_capture_on_commit_callbacks, client, url("profile_email"), {"email": "new@example.jp"}
             )
@@ -323,7 +327,8 @@ def test_too_many_code_sends_answer_429_with_retry_after(django_capture_on_commi
         )
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert int(response["Retry-After"]) > 0
-    assert len(mail.outbox) == 5
+    assert "の送信が1時間に10回を超えたため、一時的に受け付けを止めています。" in response.content.decode()
+    assert len(mail.outbox) == 10
 
 
 # A real commit, so the delivery is enqueued inside the request as in production.
@@ -371,6 +376,38 @@ def test_rental_resident_sees_the_operators_contact_instead_of_change():
     assert url("profile_phone") not in content
 
 
+@pytest.mark.parametrize("name", ["profile_phone", "profile_phone_verify"])
+def test_rental_resident_opening_the_phone_page_directly_is_told_to_ask_the_company(name):
+    user = ProfileFactory(user__attribute=attribute("rental_resident")).user
+    lease = LeaseFactory(resident=user, phone_number=str(user.phone_number))
+    operator = lease.unit.property.operator
+    client = signed_in(user)
+
+    response = client.get(url(name))
+
+    assert response.status_code == HTTPStatus.OK
+    content = response.content.decode()
+    assert "管理会社様にご連絡の上、電話番号の変更をご依頼ください" in content
+    assert operator.name in content
+    assert f'href="tel:{operator.contact_phone}"' in content
+    assert f'href="mailto:{operator.contact_email}"' in content
+    assert operator.contact_hours in content
+    assert 'name="phone_number"' not in content
+    assert "no-store" in response["Cache-Control"]
+    refused = client.post(url(name), {"phone_number": "090-8765-4321", "code": "123456"})
+    assert refused.status_code == HTTPStatus.FORBIDDEN
+    assert operator.name in refused.content.decode()
+
+
+def test_without_a_company_the_phone_page_names_spacecore_support(settings):
+    settings.SUPPORT_CONTACT_PHONE = "0120-111-222"
+    user = ProfileFactory(user__attribute=attribute("managed")).user
+    content = signed_in(user).get(url("profile_phone")).content.decode()
+    assert "SpaceCore サポートにお問い合わせください" in content
+    assert 'href="tel:0120-111-222"' in content
+    assert "support@space-core.net" in content
+
+
 def test_operator_contact_is_of_the_current_lease_not_an_ended_one():
     user = ResidentFactory(attribute=attribute("rental_resident"))
     today = datetime.date.today()
@@ -388,9 +425,9 @@ def test_operator_contact_is_none_without_a_lease():
 def test_sessions_table_is_untouched_by_a_nickname_change():
     profile = owner_profile()
     client = signed_in(profile.user)
-    before = Session.objects.count()
+    before = AccountSession.objects.count()
     client.post(url("profile"), {"nickname": "新"})
-    assert Session.objects.count() == before
+    assert AccountSession.objects.count() == before
     assert client.get(url("profile")).status_code == HTTPStatus.OK
 
 

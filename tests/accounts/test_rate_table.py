@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
@@ -74,3 +75,39 @@ def test_help_feedback_reads_its_rate_from_the_table(client, settings, rate, ret
     response = client.post(url, {"helpful": "yes"})
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert int(response["Retry-After"]) == retry_after
+
+
+@pytest.mark.parametrize("retired", ["ACCOUNTS_FAILURE_WAIT", "ACCOUNTS_FAILURES_BEFORE_BACKOFF", "ACCOUNTS_MAX_WAIT"])
+def test_a_retired_setting_of_the_doubling_wait_fails_the_check(settings, retired):
+    setattr(settings, retired, 5)
+    assert "accounts.E010" in check_ids()
+
+
+def test_the_default_failure_table_passes_the_checks():
+    assert not {"accounts.E002", "accounts.E013"} & check_ids()
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        ((2, timedelta(seconds=30)),),  # does not start at the first failure
+        ((1, timedelta(minutes=5)), (6, timedelta(minutes=1))),  # a wait shorter than the one before
+        ((1, timedelta(seconds=30)), (1, timedelta(minutes=1))),  # the same failure twice
+        ((1, timedelta(0)),),  # no wait at all
+        ((1, 30),),  # seconds, not a timedelta
+        "30s",
+    ],
+    ids=["not_from_1", "shorter", "repeated", "zero", "not_timedelta", "not_a_table"],
+)
+def test_a_failure_table_of_the_wrong_shape_fails_the_check(settings, table):
+    settings.ACCOUNTS_FAILURE_WAITS = table
+    assert "accounts.E002" in check_ids()
+
+
+def test_a_failure_table_that_lets_an_attacker_reach_the_lock_within_a_day_fails_the_check(settings):
+    # 30 s, then 10 min: the 100th failure after about 16 hours.
+    settings.ACCOUNTS_FAILURE_WAITS = ((1, timedelta(seconds=30)), (6, timedelta(minutes=10)))
+    assert "accounts.E013" in check_ids()
+    # 30 s, then 20 min: the 100th failure only after 31 hours.
+    settings.ACCOUNTS_FAILURE_WAITS = ((1, timedelta(seconds=30)), (6, timedelta(minutes=20)))
+    assert "accounts.E013" not in check_ids()

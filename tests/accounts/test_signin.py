@@ -277,9 +277,9 @@ def test_sign_out_is_post_only_and_ends_the_session(client, send):
     assert response.status_code == HTTPStatus.FOUND
     assert response.url == SIGNIN
     assert SESSION_KEY not in client.session
-    from django.contrib.sessions.models import Session
+    from accounts.models import AccountSession
 
-    assert not Session.objects.filter(session_key=key).exists()
+    assert not AccountSession.objects.filter(session_key=key).exists()
 
 
 # Wrong and expired codes -------------------------------------------------------------
@@ -293,7 +293,10 @@ def test_wrong_code_goes_back_to_phone_page_with_number_kept_and_30s_message(cli
         assert response.url == SIGNIN
         page = client.get(SIGNIN)
     html = page.content.decode()
-    assert "30秒お待ちいただき" in html
+    # NOW is 12:00 in Tokyo: the wait ends at 12:00:30.
+    assert (
+        "認証コードが正しくありません。12:01 以降に新しい認証コードを送信して、やり直してください（あと30秒）。" in html
+    )
     assert 'value="090-1234-5678"' in html
     assert 'data-countdown="30"' in html
     assert SESSION_KEY not in client.session
@@ -373,7 +376,7 @@ def test_junk_phone_input_answers_400_never_500(client, data):
 # Enumeration -------------------------------------------------------------------------
 
 KNOWN = "+819012340001"
-UNKNOWN = "+819087650001"  # the same masked form: +81*******001
+UNKNOWN = "+819087650001"  # the same masked form: 090-****-0001
 
 
 def normalized(response) -> str:
@@ -461,9 +464,11 @@ def test_sign_in_pages_and_sms_in_english(client, send, settings):
     page = client.get(SIGNIN).content.decode()
     assert "Sign in with your phone number" in page
     assert "Send code" in page
-    send()
-    assert "Your verification code" in sms.outbox[-1].body
-    page = client.get(SIGNIN_CODE).content.decode()
-    assert "We sent a 6-digit verification code by SMS to 090-****-5678." in page
-    response = enter(client, wrong(last_sms_code(PHONE)))
-    assert "Please wait 30 seconds, then request a new code." in client.get(response.url).content.decode()
+    with time_machine.travel(NOW, tick=False):
+        send()
+        assert "Your verification code" in sms.outbox[-1].body
+        page = client.get(SIGNIN_CODE).content.decode()
+        assert "We sent a 6-digit verification code by SMS to 090-****-5678." in page
+        response = enter(client, wrong(last_sms_code(PHONE)))
+        page = client.get(response.url).content.decode()
+    assert "The code is not correct. Send a new code from 12:01 and start again (30 seconds from now)." in page

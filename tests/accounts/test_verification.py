@@ -211,15 +211,46 @@ def test_wrong_code_forces_30s_wait(issue, clock):
     assert target_wait_seconds(target=PHONE) == 0
 
 
-def test_backoff_doubles_after_5_failures_up_to_one_hour(issue, clock):
-    waits = [fail_once(issue, clock).retry_after for _ in range(13)]
-    assert waits[:5] == [30] * 5
-    assert waits[5:] == [60, 120, 240, 480, 960, 1920, 3600, 3600]
+def test_wait_grows_slowly_by_the_failure_table(issue, clock):
+    """30 s for the first five typos, 1 min to the 10th, 5 min to the 20th, 15 min to the 40th,
+    then 1 hour (accounts.app_settings.DEFAULT_FAILURE_WAITS; it was a doubling from the 6th)."""
+    waits = [fail_once(issue, clock).retry_after for _ in range(42)]
+    assert waits == [30] * 5 + [60] * 5 + [300] * 10 + [900] * 20 + [3600] * 2
+
+
+def test_each_failure_says_how_many_in_a_row_and_until_when(issue, clock):
+    for _ in range(5):
+        failure = fail_once(issue, clock)
+    assert failure.wait.failures == 5
+    assert failure.wait.until == timezone.now() + datetime.timedelta(seconds=30)
+    with pytest.raises(VerificationWait) as wait:
+        verification_code_issue(purpose=SIGN_IN, target=PHONE, channel=VerificationCode.Channel.SMS)
+    assert (wait.value.failures, wait.value.until, wait.value.retry_after) == (5, failure.wait.until, 30)
+
+
+def test_resend_wait_says_no_failure_caused_it(issue, clock):
+    first, _plain = issue()
+    with pytest.raises(VerificationWait) as wait:
+        verification_code_issue(purpose=SIGN_IN, target=PHONE, channel=VerificationCode.Channel.SMS)
+    assert (wait.value.failures, wait.value.until) == (0, first.created_at + datetime.timedelta(seconds=30))
 
 
 def test_failure_wait_ceiling():
     assert engine.failure_wait(99) == datetime.timedelta(hours=1)
     assert engine.failure_wait(10_000) == datetime.timedelta(hours=1)
+
+
+def test_failure_table_is_read_from_settings(settings):
+    settings.ACCOUNTS_FAILURE_WAITS = ((1, datetime.timedelta(seconds=10)), (3, datetime.timedelta(minutes=2)))
+    assert [engine.failure_wait(n).total_seconds() for n in (1, 2, 3, 50)] == [10, 10, 120, 120]
+
+
+def test_attacker_asking_each_code_the_moment_the_wait_ends_gets_59_guesses_a_day_and_the_lock_takes_65_hours():
+    """The guarantee of the table alone, whatever the cache's limits: at most 100 a day (NIST
+    SP 800-63B-4), and a resident cannot be locked out within a day."""
+    assert engine.failures_possible_within(datetime.timedelta(days=1)) == 59
+    assert engine.failures_possible_within(datetime.timedelta(hours=64)) < 100
+    assert engine.failures_possible_within(datetime.timedelta(hours=65)) == 100
 
 
 def test_failures_are_counted_across_codes_and_new_code_never_resets_them(issue, clock):
@@ -248,6 +279,7 @@ def test_target_locked_at_100_consecutive_failures_until_staff_unlock(issue, clo
     failure = fail_once(issue, clock)
     assert failures_of() == 100
     assert failure.retry_after == 3600
+    assert failure.wait.failures == 100
     clock.shift(datetime.timedelta(days=2))
     with pytest.raises(VerificationLocked):
         verification_code_issue(purpose=SIGN_IN, target=PHONE, channel=VerificationCode.Channel.SMS)
@@ -338,9 +370,7 @@ def test_delivery_is_enqueued_on_commit_with_a_sealed_code_and_hidden_argsrepr(
     monkeypatch, django_capture_on_commit_callbacks
 ):
     calls = []
-    monkeypatch.setattr(
-        "accounts.tasks.verification_code_send.apply_async", lambda **kwargs: calls.append(kwargs)
-    )
+    monkeypatch.setattr("accounts.tasks.verification_code_send.apply_async", lambda **kwargs: calls.append(kwargs))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         code = verification_code_issue(purpose=SIGN_IN, target=PHONE, channel=VerificationCode.Channel.SMS)
     assert calls == []  # nothing is sent before the transaction commits

@@ -14,29 +14,39 @@ from django.urls import reverse
 
 from myspacecore.tenancy.models import AuditLogEntry, Lease, Unit
 from myspacecore.tenancy.services.roster import lease_import, lease_import_preview, roster_upload_keep
+from tests.factories import UnitFactory
 
 pytestmark = pytest.mark.django_db
 
 IMPORT_URL = reverse("admin:tenancy_lease_import")
 EXPORT_URL = reverse("admin:tenancy_lease_export")
 HEADER = "物件名,部屋番号,入居者電話番号,ユーザー属性,契約開始日,契約終了日\n"
-ROW_A = "A-PROPERTY メゾン,A-901,090-2000-0001,rental_resident,2026-04-01,\n"
+ROW_A = "A-PROPERTY メゾン,A-902,090-2000-0001,rental_resident,2026-04-01,\n"
 
 
-def upload(client, content: str, encoding: str = "utf-8"):
-    return client.post(IMPORT_URL, {"file": SimpleUploadedFile("roster.csv", content.encode(encoding), "text/csv")})
+@pytest.fixture(autouse=True)
+def vacant_unit(tenants):
+    """A unit of A with no lease: a new lease there overlaps nothing (A-901 has a current one)."""
+    a, _b = tenants
+    return UnitFactory(property=a.objects["tenancy.Property"], number="A-902")
+
+
+def upload(client, content: str, encoding: str = "utf-8", **data):
+    file = SimpleUploadedFile("roster.csv", content.encode(encoding), "text/csv")
+    return client.post(IMPORT_URL, {"file": file, **data})
 
 
 def test_preview_lists_what_would_change_and_writes_nothing(client, tenants):
     a, _b = tenants
     client.force_login(a.admin)
-    content = HEADER + "A-PROPERTY メゾン,A-901,090-2000-0001,rental_resident,2026-04-01,\n"
+    content = HEADER + ROW_A
     content += "A-PROPERTY メゾン,302,090-2000-0002,managed,2026/04/01,2027-03-31\n"
     before = Lease.objects.count()
-    response = upload(client, content)
+    # Unit 302 is not on the property: created only because the operator ticked it.
+    response = upload(client, content, create_units="on")
     assert response.status_code == HTTPStatus.OK
     page = response.content.decode()
-    assert "追加 2件" in page and "（新しい住戸）" in page
+    assert "追加 2件" in page and "（新しい住戸）" in page and "新しい住戸 1件を作成" in page
     assert Lease.objects.count() == before
     assert not Unit.objects.filter(number="302").exists()
 
@@ -47,8 +57,9 @@ def test_preview_lists_what_would_change_and_writes_nothing(client, tenants):
     new_unit = Unit.objects.get(number="302")
     assert new_unit.property.operator == a.operator
     assert Lease.objects.get(phone_number="+819020000002").end_date.isoformat() == "2027-03-31"
-    entry = AuditLogEntry.objects.filter(action=AuditLogEntry.Action.LEASE_IMPORT).latest("pk")
+    unit_entry, entry = AuditLogEntry.objects.filter(action=AuditLogEntry.Action.LEASE_IMPORT).order_by("-pk")[:2][::-1]
     assert entry.operator == a.operator and entry.new_value == "created=2 updated=0 units_created=1"
+    assert (unit_entry.operator, unit_entry.target_label, unit_entry.actor) == (a.operator, f"住戸 {new_unit}", a.admin)
 
 
 def test_errors_name_the_row_and_the_column_and_nothing_is_imported(client, tenants):
@@ -73,12 +84,11 @@ def test_errors_name_the_row_and_the_column_and_nothing_is_imported(client, tena
 
 def test_import_is_all_or_nothing_when_the_file_changed_after_the_preview(tenants):
     a, _b = tenants
-    content = HEADER
-    content += "A-PROPERTY メゾン,A-901,090-2000-0001,rental_resident,2026-04-01,\n"
+    content = HEADER + ROW_A
     content += "A-PROPERTY メゾン,777,090-2000-0002,rental_resident,2026-04-01,2026-01-01\n"
     before = (Lease.objects.count(), Unit.objects.count())
     with pytest.raises(ValidationError) as error:
-        lease_import(operator=a.operator, content=content, acting_user=a.admin)
+        lease_import(operator=a.operator, content=content, acting_user=a.admin, create_units=True)
     assert error.value.messages == ["3行目「契約終了日」: 契約終了日は契約開始日以降にしてください。"]
     assert (Lease.objects.count(), Unit.objects.count()) == before
 
@@ -97,7 +107,7 @@ def test_a_row_matching_an_existing_lease_updates_it(tenants):
 
 def test_duplicate_rows_and_bad_headers_are_reported(tenants):
     a, _b = tenants
-    row = "A-PROPERTY メゾン,A-901,090-2000-0001,rental_resident,2026-04-01,\n"
+    row = ROW_A
     plan = lease_import_preview(operator=a.operator, content=HEADER + row + row)
     assert [str(error) for error in plan.errors] == ["3行目「入居者電話番号」: 2行目と同じ入居契約です。"]
     plan = lease_import_preview(operator=a.operator, content="物件名,部屋,電話\n" + row)
@@ -142,14 +152,14 @@ def test_a_unit_number_field_without_a_length_limit_takes_a_long_number(tenants,
     a, _b = tenants
     monkeypatch.setattr(Unit._meta.get_field("number"), "max_length", None)
     row = f"A-PROPERTY メゾン,{'9' * 40},090-2000-0001,rental_resident,2026-04-01,\n"
-    plan = lease_import_preview(operator=a.operator, content=HEADER + row)
+    plan = lease_import_preview(operator=a.operator, content=HEADER + row, create_units=True)
     assert plan.errors == [] and plan.lines[0].row.unit_number == "9" * 40
 
 
 def test_shift_jis_files_from_excel_are_read(client, tenants):
     a, _b = tenants
     client.force_login(a.admin)
-    content = HEADER + "A-PROPERTY メゾン,A-901,090-2000-0001,賃貸入居者,2026-04-01,\n"
+    content = HEADER + "A-PROPERTY メゾン,A-902,090-2000-0001,賃貸入居者,2026-04-01,\n"
     response = upload(client, content, encoding="cp932")
     assert response.status_code == HTTPStatus.OK
     assert "追加 1件" in response.content.decode()

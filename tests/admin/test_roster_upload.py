@@ -14,15 +14,22 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from myspacecore.tenancy.models import AuditLogEntry, Lease, Property
-from tests.factories import StaffFactory
+from tests.factories import StaffFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
 
 IMPORT_URL = reverse("admin:tenancy_lease_import")
 HEADER = "物件名,部屋番号,入居者電話番号,ユーザー属性,契約開始日,契約終了日\n"
-ROW = "A-PROPERTY メゾン,A-901,090-2000-0001,rental_resident,2026-04-01,\n"
+ROW = "A-PROPERTY メゾン,A-902,090-2000-0001,rental_resident,2026-04-01,\n"
 T0 = datetime.datetime(2026, 3, 1, 10, 0, tzinfo=datetime.UTC)
 GONE = "アップロードから時間が経ったか、すでに取り込み済みです。もう一度アップロードしてください。"
+
+
+@pytest.fixture(autouse=True)
+def vacant_unit(tenants):
+    """A unit of A with no lease: ROW adds one without overlapping A-901's."""
+    a, _b = tenants
+    return UnitFactory(property=a.objects["tenancy.Property"], number="A-902")
 
 
 def preview(client, content: str = HEADER + ROW, **data):
@@ -140,7 +147,7 @@ def test_platform_staff_import_for_the_operator_they_chose(client, tenants, supe
     _a, b = tenants
     client.force_login(superuser)
     content = HEADER + "B-PROPERTY メゾン,B-902,090-2000-0009,owner,2026-04-01,\n"
-    token = token_of(preview(client, content, operator=b.operator.pk))
+    token = token_of(preview(client, content, operator=b.operator.pk, create_units="on"))
     assert client.post(IMPORT_URL, {"token": token}).status_code == HTTPStatus.FOUND
     lease = Lease.objects.get(phone_number="+819020000009")
     assert lease.unit.property.operator == b.operator
@@ -150,7 +157,7 @@ def test_platform_staff_import_for_the_operator_they_chose(client, tenants, supe
 def test_confirmation_checks_the_file_again_and_uses_up_the_token(client, tenants):
     a, _b = tenants
     client.force_login(a.admin)
-    token = token_of(preview(client, HEADER + ROW.replace("A-901", "A-777")))
+    token = token_of(preview(client, HEADER + ROW.replace("A-902", "A-777"), create_units="on"))
     # Between the two steps, the property is renamed: the row no longer matches it.
     Property.objects.filter(operator=a.operator).update(name="A-RENAMED")
     before = imports()

@@ -162,6 +162,8 @@ def resident_pages(page, live_server, language: str, *, deletion: bool = True) -
     page.locator("[data-error-summary]").wait_for()
     page.wait_for_load_state("load")
     yield "profile-edit-error"
+    go(page, "/mypage/myspacecore/data/view/")
+    yield "data-view"
     go(page, "/mypage/myspacecore/phone/")
     yield "profile-phone"
     signed_in.post("/mypage/myspacecore/phone/", {"phone_number": "080-5555-0002"})
@@ -187,7 +189,8 @@ def resident_pages(page, live_server, language: str, *, deletion: bool = True) -
     go(page, f"/mypage/smarthome/pins/{pin_code.pk}/delete/")
     yield "smarthome-pin-delete"
 
-    # A rental resident: the company's contact instead of 「変更する」, and a refused change (403).
+    # A rental resident: the company's contact instead of 「変更する」, also on the phone page
+    # opened directly (issue 16), and a refused page (403: a managed account's e-mail page).
     operator = OperatorFactory(name="さくら管理", contact_phone="0120-111-222", contact_email="info@sakura.example.jp")
     unit = UnitFactory(property__operator=operator)
     tenant = ProfileFactory(user=ResidentFactory(attribute=attribute("rental_resident"))).user
@@ -201,6 +204,9 @@ def resident_pages(page, live_server, language: str, *, deletion: bool = True) -
     go(page, "/help/editing/")
     yield "help-editing-rental"
     go(page, "/mypage/myspacecore/phone/")
+    yield "profile-phone-rental"
+    use_session(page, live_server, client_for(language, ProfileFactory(user__attribute=attribute("managed")).user))
+    go(page, "/mypage/myspacecore/email/")
     yield "error-403"
 
     if deletion:

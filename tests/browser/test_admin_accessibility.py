@@ -137,10 +137,13 @@ def admin_pages(page, live_server, language: str) -> Iterator[str]:
     go(page, reverse("admin:tenancy_lease_import"))
     yield "lease-import"
     roster = "物件名,部屋番号,入居者電話番号,ユーザー属性,契約開始日,契約終了日\n"
-    roster += "メゾン1,101,090-2000-0001,rental_resident,2026-04-01,\nメゾン1,102,090-2000-0002,managed,2026-04-01,\n"
+    # An update of unit 101's lease, and a lease on unit 102, which the import is asked to create.
+    roster += f"メゾン1,101,{lease.phone_number.as_national},rental_resident,{lease.start_date},2030-03-31\n"
+    roster += "メゾン1,102,090-2000-0002,managed,2026-04-01,\n"
     page.locator("input[type=file]").set_input_files(
         files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": roster.encode()}]
     )
+    page.locator("#id_create_units").check()
     submit(page, "form:has(input[type=file]) [type=submit]")
     page.locator("#import-preview").wait_for()
     yield "lease-import-preview"

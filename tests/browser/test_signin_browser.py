@@ -85,7 +85,8 @@ def test_wrong_code_returns_to_the_phone_page_with_the_wait(page, screenshot):
     page.get_by_label("認証コード").fill(f"{(int(plain) + 1) % 1_000_000:06d}")
     page.get_by_role("button", name="サインイン", exact=True).click()
     page.wait_for_url(f"**{reverse('accounts:signin')}")
-    assert page.get_by_text("30秒お待ちいただき").is_visible()
+    assert page.get_by_text("認証コードが正しくありません。").is_visible()
+    assert page.get_by_text("以降に新しい認証コードを送信して、やり直してください（あと30秒）。").is_visible()
     assert page.get_by_label("携帯電話番号").input_value() == "090-1234-5678"
     # The send button waits for the countdown (JavaScript); the server refuses it anyway.
     assert page.get_by_role("button", name="認証コードを送信").is_disabled()

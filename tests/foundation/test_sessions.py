@@ -6,9 +6,10 @@ import datetime
 
 import pytest
 import time_machine
-from django.contrib.sessions.models import Session
+from django.contrib.auth import SESSION_KEY
 from django.core.cache.backends.locmem import LocMemCache
 
+from accounts.models import AccountSession
 from myspacecore import sessions
 
 pytestmark = pytest.mark.django_db
@@ -46,12 +47,12 @@ def test_with_the_cache_unreachable_sessions_are_saved_read_and_deleted_in_the_d
     session.save()
     key = session.session_key
 
-    assert Session.objects.filter(session_key=key).exists()
+    assert AccountSession.objects.filter(session_key=key).exists()
     again = store(session_caches, "sessions-down", key)
     assert again["resident"] == 1
     assert again.exists(key)
     again.delete()
-    assert not Session.objects.filter(session_key=key).exists()
+    assert not AccountSession.objects.filter(session_key=key).exists()
     assert store(session_caches, "sessions-down", key).load() == {}
 
 
@@ -62,7 +63,7 @@ def test_a_cached_copy_whose_delete_was_missed_lives_ten_minutes_not_the_session
         session.save()
         key = session.session_key
         # The sign-out reached the database but not the cache (a partition): a copy remains.
-        Session.objects.filter(session_key=key).delete()
+        AccountSession.objects.filter(session_key=key).delete()
         assert store(session_caches, "sessions-up", key).load() == {"resident": 1}
 
         clock.shift(datetime.timedelta(seconds=sessions.CACHED_COPY_MAX_AGE + 1))
@@ -80,3 +81,24 @@ def test_a_session_read_from_the_database_is_cached_again(session_caches, django
         assert store(session_caches, "sessions-up", key).load() == {"resident": 1}
     with django_assert_num_queries(0):
         assert store(session_caches, "sessions-up", key).load() == {"resident": 1}
+
+
+def test_an_accounts_sessions_go_from_the_table_and_the_cache_at_once(session_caches):
+    signed_in = []
+    for _device in range(2):
+        session = store(session_caches, "sessions-up")
+        session[SESSION_KEY] = "41"
+        session.save()
+        signed_in.append(session.session_key)
+    anonymous = store(session_caches, "sessions-up")
+    anonymous["text"] = "large"
+    anonymous.save()
+    assert set(AccountSession.objects.filter(account_id=41).values_list("session_key", flat=True)) == set(signed_in)
+
+    deleted = sessions.SessionStore.account_sessions_delete(account_id=41, keep_key=signed_in[0])
+
+    assert deleted == [signed_in[1]]
+    assert not AccountSession.objects.filter(session_key=signed_in[1]).exists()
+    assert store(session_caches, "sessions-up", signed_in[1]).load() == {}
+    assert store(session_caches, "sessions-up", signed_in[0]).load() == {SESSION_KEY: "41"}
+    assert AccountSession.objects.filter(session_key=anonymous.session_key, account_id=None).exists()

@@ -1,0 +1,48 @@
+"""`manage.py device_gateway`: take the hubs' reports and "get" requests until SIGTERM or Ctrl+C."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from smarthome.app_settings import app_settings
+from smarthome.sync.broker import BrokerUrlError, broker_address
+from smarthome.sync.gateway import SESSION_EXPIRY_SECONDS, Gateway
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a device gateway: subscribe (shared, persistent session, QoS 1) to every hub's reports and "
+        "requests on SMARTHOME_MQTT_URL and record them. Several may run at once, each with its own --client-id."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--client-id",
+            default=settings.SMARTHOME_MQTT_GATEWAY_CLIENT_ID or f"msc-gateway-{os.uname().nodename}",
+            help="MQTT client id of this instance, the same at every restart so its session resumes "
+            "(default: $SMARTHOME_MQTT_GATEWAY_CLIENT_ID, else msc-gateway-<host name>).",
+        )
+        parser.add_argument(
+            "--session-expiry",
+            type=int,
+            default=SESSION_EXPIRY_SECONDS,
+            help=f"seconds the broker keeps this instance's session while away (default {SESSION_EXPIRY_SECONDS}).",
+        )
+
+    def handle(self, *args, client_id: str, session_expiry: int, **options):
+        if session_expiry < 0:
+            raise CommandError("--session-expiry must not be negative.")
+        try:
+            address = broker_address(app_settings.MQTT_URL)
+        except BrokerUrlError as exc:
+            raise CommandError(f"SMARTHOME_MQTT_URL: {exc}") from exc
+        gateway = Gateway(
+            address=address, prefix=app_settings.MQTT_TOPIC_PREFIX, client_id=client_id, session_expiry=session_expiry
+        )
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: gateway.stop())
+        gateway.run()

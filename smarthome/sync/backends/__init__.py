@@ -1,0 +1,1 @@
+"""How desired state reaches the hubs: one `Transport` per backend (memory, simulated, mqtt)."""

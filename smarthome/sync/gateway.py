@@ -1,0 +1,301 @@
+"""The device gateway: the long-running process that takes the hubs' reports and requests.
+
+It subscribes to every hub's `reported` and `get` topics through a shared subscription
+(`$share/msc-gateway/…`), so several gateways split the traffic, each message going to one of
+them. Its MQTT v5 session is persistent (a fixed client id per instance, clean start off, a
+session expiry): what arrives while it is away is kept by the broker for it. Messages are QoS 1
+and acknowledged by hand, only once handled, so a gateway killed mid-message gets it again
+when it reconnects; a handler that fails (the database away) is retried, then the gateway
+reconnects without acknowledging, which makes the broker deliver it again.
+
+A message is refused (logged, acknowledged, dropped) when it is malformed or when the hub it
+names is not the channel whose topic it came on: a hub can only publish on its own topics
+(broker ACL), so a payload naming another hub is forged or broken. What a report means for our
+records is decided by the handlers, by default `smarthome.sync.services.report_record` and
+`desired_resend`, imported when first called.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from paho.mqtt.client import Client, MQTTMessage
+from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from . import protocol
+from .broker import BrokerAddress, mqtt_client
+
+logger = logging.getLogger(__name__)
+
+SHARE_GROUP = "msc-gateway"
+SESSION_EXPIRY_SECONDS = 24 * 3600
+KEEPALIVE_SECONDS = 30
+HANDLER_ATTEMPTS = 3
+HANDLER_RETRY_SECONDS = 0.5
+# A message whose handler keeps failing through this many deliveries is logged and dropped:
+# one poisoned report must not stop every other hub's (the hub reports again on its next change).
+MAX_DELIVERIES = 5
+RECONNECT_MAX_SECONDS = 30.0
+SUMMARY_SECONDS = 300.0
+
+ReportHandler = Callable[..., Any]  # (*, channel_id: str, report: protocol.Reported) -> ReportOutcome
+ResendHandler = Callable[..., Any]  # (*, channel_id: str) -> None
+
+
+def report_record_default(*, channel_id: str, report: protocol.Reported) -> Any:
+    """Record a report through the sync services (imported here: the transport needs no models)."""
+    from django.db import close_old_connections
+
+    from smarthome.sync.services import report_record  # type: ignore[import-not-found,unused-ignore]
+
+    close_old_connections()  # as around a request: a connection the database dropped is replaced
+    return report_record(channel_id=channel_id, report=report)
+
+
+def desired_resend_default(*, channel_id: str) -> None:
+    """Queue the channel's whole desired state again (a hub's "get")."""
+    from django.db import close_old_connections
+
+    from smarthome.sync.services import desired_resend  # type: ignore[import-not-found,unused-ignore]
+
+    close_old_connections()
+    desired_resend(channel_id=channel_id)
+
+
+class Outcome(enum.StrEnum):
+    HANDLED = "handled"
+    REFUSED = "refused"  # well-formed, but naming another hub than its topic's
+    MALFORMED = "malformed"
+    FAILED = "failed"  # the handler kept failing: not acknowledged, delivered again
+    GAVE_UP = "gave_up"  # failed through MAX_DELIVERIES deliveries: logged and dropped
+
+
+class Gateway:
+    """One gateway instance. `run()` blocks until `stop()` (a signal handler may call it)."""
+
+    def __init__(
+        self,
+        *,
+        address: BrokerAddress,
+        prefix: str,
+        client_id: str,
+        on_report: ReportHandler = report_record_default,
+        on_get: ResendHandler = desired_resend_default,
+        share_group: str | None = SHARE_GROUP,
+        session_expiry: int = SESSION_EXPIRY_SECONDS,
+        handler_attempts: int = HANDLER_ATTEMPTS,
+        handler_retry_seconds: float = HANDLER_RETRY_SECONDS,
+    ) -> None:
+        self.address = address
+        self.prefix = prefix
+        self.client_id = client_id
+        self.on_report = on_report
+        self.on_get = on_get
+        self.share_group = share_group
+        self.session_expiry = session_expiry
+        self.handler_attempts = handler_attempts
+        self.handler_retry_seconds = handler_retry_seconds
+        self.counts: Counter[str] = Counter()
+        self.subscribed = False  # set once the broker granted both subscriptions
+        self._stop_requested = False  # a plain flag: safe to set from a signal handler
+        self._redeliver = False
+        self._failures: Counter[str] = Counter()  # deliveries that failed, by message digest
+        self._counts_logged: Counter[str] = Counter()
+        self._next_summary = time.monotonic() + SUMMARY_SECONDS
+
+    # Handling (no broker needed: the unit tests call it directly)
+    # --------------------------------------------------------------------------
+
+    def message_handle(self, *, topic: str, payload: bytes) -> Outcome:
+        """Decode, check and hand one message to its handler; the outcome decides the acknowledgement."""
+        try:
+            channel_id, kind = protocol.topic_parse(prefix=self.prefix, name=topic)
+            if kind == "reported":
+                report = protocol.reported_decode(payload)
+                hub = report.hub
+            elif kind == "get":
+                hub = protocol.get_decode(payload)
+            else:
+                raise protocol.ProtocolError("the gateway does not take desired messages")
+        except protocol.ProtocolError as exc:
+            logger.warning("device gateway: dropped a malformed message on %s: %s", topic, exc)
+            return Outcome.MALFORMED
+        if hub != channel_id:
+            logger.warning("device gateway: refused a %s message on channel %s naming hub %s", kind, channel_id, hub)
+            return Outcome.REFUSED
+        if kind == "reported":
+            return self._call(self.on_report, topic=topic, payload=payload, channel_id=channel_id, report=report)
+        return self._call(self.on_get, topic=topic, payload=payload, channel_id=channel_id)
+
+    def _call(self, handler: Callable[..., Any], *, topic: str, payload: bytes, **kwargs: Any) -> Outcome:
+        for attempt in range(1, self.handler_attempts + 1):
+            try:
+                handler(**kwargs)
+            except Exception:  # the handler's failure must not lose the message: retried, then redelivered
+                logger.exception("device gateway: handler failed on %s (attempt %s)", topic, attempt)
+                if attempt < self.handler_attempts:
+                    time.sleep(self.handler_retry_seconds * attempt)
+            else:
+                if self._failures:  # a redelivered message that now went through
+                    self._failures.pop(self._digest(topic, payload), None)
+                return Outcome.HANDLED
+        digest = self._digest(topic, payload)
+        self._failures[digest] += 1
+        if self._failures[digest] >= MAX_DELIVERIES:
+            del self._failures[digest]
+            logger.error("device gateway: gave up on a message on %s after %s deliveries", topic, MAX_DELIVERIES)
+            return Outcome.GAVE_UP
+        return Outcome.FAILED
+
+    @staticmethod
+    def _digest(topic: str, payload: bytes) -> str:
+        return hashlib.sha256(topic.encode() + b"\0" + payload).hexdigest()
+
+    # The MQTT side
+    # --------------------------------------------------------------------------
+
+    def _client_new(self) -> Client:
+        client = mqtt_client(address=self.address, client_id=self.client_id, manual_ack=True)
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(self, client: Client, userdata, flags, reason: ReasonCode, properties) -> None:
+        if reason.is_failure:
+            logger.error(
+                "device gateway: broker %s:%s refused us: %s", self.address.host, self.address.port, reason.getName()
+            )
+            return
+        self._redeliver = False
+        logger.info(
+            "device gateway %s connected to %s:%s (session %s)",
+            self.client_id,
+            self.address.host,
+            self.address.port,
+            "resumed" if flags.session_present else "new",
+        )
+        options = SubscribeOptions(qos=1)
+        client.subscribe(
+            [
+                (protocol.subscription(prefix=self.prefix, kind="reported", share_group=self.share_group), options),
+                (protocol.subscription(prefix=self.prefix, kind="get", share_group=self.share_group), options),
+            ]
+        )
+
+    def _on_subscribe(self, client: Client, userdata, mid: int, reasons: list[ReasonCode], properties) -> None:
+        refused = [r.getName() for r in reasons if r.is_failure]
+        if refused:
+            logger.error("device gateway: the broker refused our subscriptions: %s", ", ".join(refused))
+            return
+        self.subscribed = True
+
+    def _on_message(self, client: Client, userdata, message: MQTTMessage) -> None:
+        if self._redeliver:
+            return  # behind a failed message: not acknowledged, the broker delivers it again
+        outcome = self.message_handle(topic=message.topic, payload=bytes(message.payload))
+        self.counts[outcome] += 1
+        if outcome is Outcome.FAILED:
+            self._redeliver = True
+            return
+        client.ack(message.mid, message.qos)
+
+    def run(self) -> None:
+        """Connect, subscribe, handle messages until `stop()`; reconnect with backoff when the broker goes."""
+        client = self._client_new()
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = self.session_expiry
+        delay = 1.0
+        connected_once = False
+        while not self._stop_requested:
+            try:
+                if connected_once:
+                    client.reconnect()
+                else:
+                    client.connect(
+                        self.address.host,
+                        self.address.port,
+                        keepalive=KEEPALIVE_SECONDS,
+                        clean_start=False,
+                        properties=properties,
+                    )
+                    connected_once = True
+            except OSError as exc:
+                logger.warning(
+                    "device gateway: broker %s:%s unreachable (%s), retrying in %.0f s",
+                    self.address.host,
+                    self.address.port,
+                    exc,
+                    delay,
+                )
+                self._sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+                continue
+            self._loop(client)
+            if client.is_connected():
+                delay = 1.0
+            self.subscribed = False
+            if self._redeliver:
+                # Away and back without acknowledging: the broker delivers the message again.
+                client.disconnect()
+                client.loop(0.1)
+                self._sleep(self.handler_retry_seconds)
+                self._redeliver = False
+            elif not self._stop_requested:
+                logger.warning(
+                    "device gateway: lost the broker %s:%s, reconnecting in %.0f s",
+                    self.address.host,
+                    self.address.port,
+                    delay,
+                )
+                self._sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+        if client.is_connected():
+            # The session stays (its expiry): a restarted instance picks up what came meanwhile.
+            client.disconnect()
+            client.loop(0.2)
+        logger.info(
+            "device gateway %s stopped: %s",
+            self.client_id,
+            ", ".join(f"{count} {name}" for name, count in sorted(self.counts.items())) or "no messages",
+        )
+
+    def _loop(self, client: Client) -> None:
+        """Run the network loop until the connection drops, a message needs redelivery, or a stop."""
+        while not self._stop_requested and not self._redeliver:
+            if client.loop(timeout=0.2) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return
+            if time.monotonic() >= self._next_summary:
+                self._summary_log()
+
+    def _summary_log(self) -> None:
+        """What this instance did since the last summary (one INFO line every SUMMARY_SECONDS)."""
+        since = self.counts - self._counts_logged
+        if since:
+            logger.info(
+                "device gateway %s, last %.0f s: %s",
+                self.client_id,
+                SUMMARY_SECONDS,
+                ", ".join(f"{count} {name}" for name, count in sorted(since.items())),
+            )
+        self._counts_logged = self.counts.copy()
+        self._next_summary = time.monotonic() + SUMMARY_SECONDS
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._stop_requested and time.monotonic() < deadline:
+            time.sleep(min(0.1, seconds))
+
+    def stop(self) -> None:
+        """Ask `run()` to return after the message in hand (safe from a signal handler)."""
+        self._stop_requested = True
