@@ -48,6 +48,9 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     # Help centre "Was this helpful?" answers per IP: enough for a household reading
     # several pages, too few to flood the table.
     "help_feedback": "10/h",
+    # The code page's delivery status, asked by site.js while an SMS is on its way, per
+    # session: its polls of five codes an hour fit; a runaway script does not.
+    "code_status": "300/h",
 }
 
 # The wait after a wrong or expired code, by the count of consecutive failures of the target
@@ -82,6 +85,9 @@ _DEFAULTS: dict[str, object] = {
     # Delivery retries on transient provider errors; the backoff is the code delivery policy's
     # (myspacecore.core.retry), and so is this default.
     "DELIVERY_MAX_RETRIES": RETRY_POLICIES[CODE_DELIVERY].max_retries,
+    # A code still not sent this long after it was issued: the code page says the SMS is late
+    # and what the resident can do (accounts.selectors.verification_code_progress).
+    "DELIVERY_SLOW_AFTER": datetime.timedelta(seconds=20),
     # Every rate limit of the site: DEFAULT_RATE_LIMITS above.
     "RATE_LIMITS": DEFAULT_RATE_LIMITS,
     # Ceiling of SMS sent by the whole site per hour (SMS pumping), 0 = no ceiling. A count,

@@ -188,3 +188,23 @@ def _client_address_errors() -> list[Error]:
             )
         )
     return errors
+
+
+@register()
+def sms_circuit_settings_check(app_configs=None, **kwargs) -> list[Error]:
+    """The SMS provider's circuit breaker (accounts.sms.circuit) and the code page's 'late' notice."""
+    from django.conf import settings
+
+    errors: list[Error] = []
+    for name in ("SMS_CIRCUIT_FAILURES", "SMS_CIRCUIT_WINDOW", "SMS_CIRCUIT_OPEN_SECONDS"):
+        value = getattr(settings, name, None)
+        if not isinstance(value, int) or value < 1:
+            errors.append(Error(f"{name} must be a whole number of at least 1.", id="accounts.E020"))
+    slow_after = app_settings.DELIVERY_SLOW_AFTER
+    if not slow_after.total_seconds() > 0 or slow_after >= app_settings.CODE_LIFETIME:
+        errors.append(
+            Error(
+                "ACCOUNTS_DELIVERY_SLOW_AFTER must be positive and shorter than the code lifetime.", id="accounts.E021"
+            )
+        )
+    return errors

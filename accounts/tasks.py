@@ -9,7 +9,7 @@ import smtplib
 
 from celery import shared_task
 
-from accounts.sms import SmsTransientError, send_sms
+from accounts.sms import SmsTransientError, SmsUnavailable, send_sms
 from myspacecore.core.retry import CODE_DELIVERY, NOTICE, RETRY_POLICIES, RetryPolicy, retry_or_give_up
 
 logger = logging.getLogger(__name__)
@@ -97,6 +97,10 @@ def verification_code_send(self, code_id: int, sealed: str):
 
     try:
         _deliver(code, plain)
+    except SmsUnavailable as exc:
+        # The provider keeps failing (its circuit is open): no retry behind it. The code page
+        # says at once that the SMS could not be sent and when to ask again.
+        return _delivery_failed(code, exc, level=logging.WARNING)
     except _transient_errors() as exc:
         return _delivery_retry_or_fail(self, code, exc)
     except Exception as exc:  # noqa: BLE001 - a refusal (bad number, permanent error): record it, do not retry
@@ -143,12 +147,16 @@ def _deliver(code, plain: str) -> None:
     message.send()
 
 
-def _delivery_failed(code, exc: BaseException) -> str:
+def _delivery_failed(code, exc: BaseException, *, level: int = logging.ERROR) -> str:
     from accounts.services.verification import mask_target, verification_code_delivery_fail
 
     verification_code_delivery_fail(code_id=code.pk)
-    logger.error(
-        "verification code #%s to %s: delivery failed (%s)", code.pk, mask_target(code.target), type(exc).__name__
+    logger.log(
+        level,
+        "verification code #%s to %s: delivery failed (%s)",
+        code.pk,
+        mask_target(code.target),
+        type(exc).__name__,
     )
     return "failed"
 
@@ -159,12 +167,14 @@ def _delivery_failed(code, exc: BaseException) -> str:
 
 
 @shared_task(
+    bind=True,
     name="accounts.user_phone_changed_notice_send",
     autoretry_for=(ConnectionError, TimeoutError, SmsTransientError),
     **RETRY_POLICIES[NOTICE].task_options(),
     ignore_result=True,
 )
 def user_phone_changed_notice_send(
+    self,
     *,
     old_phone: str,
     language: str,
@@ -178,6 +188,8 @@ def user_phone_changed_notice_send(
     `operator_id`: the management company that changed it from the console; otherwise the
     resident did, and the contact is `contact_operator_id`'s company (their management
     company), or SpaceCore support without one.
+    While the SMS provider's circuit is open the notice waits until it may be tried again
+    (its retries would be spent in seconds).
     """
     from django.core.mail import send_mail
 
@@ -186,9 +198,16 @@ def user_phone_changed_notice_send(
     sms_text, subject, body = phone_change_notice(
         operator_id=operator_id, language=language, contact_operator_id=contact_operator_id
     )
-    send_sms(old_phone, sms_text)
+    try:
+        send_sms(old_phone, sms_text)
+    except SmsUnavailable as exc:
+        policy = RETRY_POLICIES[NOTICE]
+        countdown = max(exc.retry_after, policy.countdown(self.request.retries))
+        # Run eagerly (tests, local development) the retry runs at once and returns.
+        return self.retry(exc=exc, countdown=countdown, throw=not self.request.is_eager)
     if email:
         send_mail(subject, body, None, [email])
+    return None
 
 
 @shared_task(

@@ -7,6 +7,7 @@ app_name = "accounts"
 urlpatterns = [
     path("signin/", signin.signin, name="signin"),
     path("signin/code/", signin.signin_code, name="signin_code"),
+    path("signin/code/status/", signin.signin_code_status, name="signin_code_status"),
     path("mypage/", mypage.mypage, name="mypage"),
     path("signout/", mypage.signout, name="signout"),
     # Operators' roster entries naming the account's number, waiting for its answer.

@@ -143,8 +143,10 @@ def gunicorn(*, workers: int = 2, port: int | None = None, **extra: str):
 
 
 @contextlib.contextmanager
-def celery_worker(*, name: str = "bench", queues: str = "celery", concurrency: int = 1, **extra: str):
-    """One `celery worker` process (prefork, `concurrency` children) on the bench broker."""
+def celery_worker(*, name: str = "bench", queues: str = "celery,codes", concurrency: int = 1, **extra: str):
+    """One `celery worker` process (prefork, `concurrency` children) on the bench broker.
+
+    By default it serves both queues of the Procfile's `worker` and `codes` lines."""
     log = _log(f"worker-{name}")
     process = subprocess.Popen(
         [

@@ -5,6 +5,10 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 
+from myspacecore.urls import handler500  # the root URLconf names the error handlers
+
+__all__ = ["handler500", "urlpatterns"]
+
 
 @login_required
 @require_GET

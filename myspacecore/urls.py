@@ -16,3 +16,7 @@ urlpatterns = [
     path("", include("smarthome.urls")),
     path("", include("myspacecore.help.urls")),
 ]
+
+# A lost database connection raised by a middleware (session, signed-in user) gets the outage
+# page, not the 500 page (myspacecore.core.database_outage).
+handler500 = "myspacecore.core.database_outage.server_error"

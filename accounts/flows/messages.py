@@ -17,7 +17,6 @@ from accounts.models import VerificationCode
 from accounts.services.verification import VerificationFailed, VerificationLocked, VerificationWait
 from myspacecore.core.timestamps import clock_text, duration_text
 
-CODE_SENT_BY_SMS = gettext_lazy("SMS で認証コードを送信しました。")
 CODE_SENT_TO_NEW_PHONE = gettext_lazy("新しい電話番号に認証コードを送信しました。")
 CODE_SENT_TO_EMAIL = gettext_lazy("入力したメールアドレスに認証コードを送信しました。")
 

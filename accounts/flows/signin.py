@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from accounts.flows.messages import CODE_SENT_BY_SMS, wait_error
+from accounts.flows.messages import wait_error
 from accounts.flows.pending import SIGN_IN, PendingState, PendingVerification, SessionPendingStore, stored_value
 from accounts.models import User
 from accounts.services.signin import SignInRefused, resident_sign_in
@@ -81,9 +81,8 @@ def signin_start(request: HttpRequest, *, phone: str) -> PendingVerification:
     if wait:
         raise wait_error(wait)
     store = SignInPendingStore(request.session)
-    pending = PendingVerification.initiate(request, kind=SIGN_IN, store=store, value=phone)
-    messages.success(request, CODE_SENT_BY_SMS)
-    return pending
+    # No "sent" message here: the code page itself says whether the SMS went out (accounts.flows.code_delivery).
+    return PendingVerification.initiate(request, kind=SIGN_IN, store=store, value=phone)
 
 
 def signin_resume(request: HttpRequest) -> PendingVerification | None:

@@ -1,7 +1,9 @@
 """Sending SMS through a pluggable backend, modelled on `django.core.mail`.
 
 `settings.SMS_BACKEND` names the backend class: console (development), locmem (tests),
-filebased (the integration tier's worker) or twilio (production).
+filebased (the integration tier's worker) or twilio (production). Every send of the
+configured backend goes through the provider's circuit breaker (`circuit`): while the
+provider keeps failing, `send_sms` raises SmsUnavailable at once instead of calling it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.utils.module_loading import import_string
 
 from .backends.base import BaseSmsBackend, SmsError, SmsMessage, SmsPermanentError, SmsTransientError
 from .backends.locmem import outbox
+from .circuit import SmsUnavailable, guarded
 
 __all__ = [
     "BaseSmsBackend",
@@ -22,6 +25,7 @@ __all__ = [
     "SmsMessage",
     "SmsPermanentError",
     "SmsTransientError",
+    "SmsUnavailable",
     "get_connection",
     "outbox",
     "send_sms",
@@ -35,9 +39,17 @@ def get_connection(backend: str | None = None, *, fail_silently: bool = False, *
 
 
 def send_sms(to: str, body: str, *, connection: BaseSmsBackend | None = None) -> int:
-    """Send one SMS to `to` (E.164). Returns 1 when sent; raises SmsTransientError / SmsPermanentError."""
-    connection = connection or _configured_connection()
-    return connection.send_messages([SmsMessage(to=to, body=body)])
+    """Send one SMS to `to` (E.164). Returns 1 when sent; raises SmsTransientError / SmsPermanentError,
+    and SmsUnavailable (a transient error) without calling the configured provider while its circuit is open.
+
+    A `connection` given by the caller is some other backend than the site's provider: it is
+    called directly, outside the circuit.
+    """
+    message = SmsMessage(to=to, body=body)
+    if connection is not None:
+        return connection.send_messages([message])
+    configured = _configured_connection()
+    return guarded(lambda: configured.send_messages([message]))
 
 
 # The configured backend, built once per thread and reused by every send: a provider's client

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from phonenumber_field.phonenumber import to_python as phone_to_python
 
+from accounts.flows.code_delivery import code_delivery
 from accounts.flows.email_change import (
     email_change_confirm,
     email_change_draft,
@@ -34,7 +35,7 @@ from accounts.flows.phone_change import (
     phone_change_wait_seconds,
 )
 from accounts.forms.profile import CodeForm, EmailForm, NicknameForm, PhoneForm
-from accounts.notices import resident_contact
+from accounts.notices import resident_contact, support_contact
 from accounts.services.profile import profile_nickname_change
 from accounts.views.access import (
     ResidentRequest,
@@ -43,7 +44,8 @@ from accounts.views.access import (
     can_set_email,
     resident_required,
 )
-from accounts.views.code_pages import code_context, wait_context
+from accounts.views.code_pages import code_context, countdown_text, wait_context
+from myspacecore.core.masking import mask_phone_national
 
 # The edit page
 # ------------------------------------------------------------------------------
@@ -132,7 +134,17 @@ def profile_phone_verify(request: ResidentRequest) -> HttpResponse:
             messages.error(request, " ".join(exc.messages))
             return redirect("accounts:profile_phone")
         return redirect("accounts:profile")
-    context = {"form": form, "phone": pending.value, **code_context(code_id=pending.code_id)}
+    # Where the SMS to the new number stands (sent, late, failed), as on the sign-in code page.
+    delivery = code_delivery(code_id=pending.code_id, wait_seconds=lambda: phone_change_wait_seconds(pending.value))
+    context = {
+        "form": form,
+        "phone": pending.value,
+        "masked_phone": mask_phone_national(pending.value),
+        "delivery": delivery,
+        "support": support_contact(),
+        "code_seconds_left": delivery.seconds_left,
+        "code_left_text": countdown_text(delivery.seconds_left),
+    }
     return render(request, "accounts/profile/phone_verify.html", context)
 
 

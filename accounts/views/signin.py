@@ -10,12 +10,13 @@ from http import HTTPStatus
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from phonenumber_field.phonenumber import PhoneNumber
 
+from accounts.flows.code_delivery import code_delivery, code_delivery_status
 from accounts.flows.signin import (
     SESSION_PENDING,
     SESSION_PHONE,
@@ -26,12 +27,13 @@ from accounts.flows.signin import (
     signin_wait_seconds,
 )
 from accounts.forms.signin import SignInCodeForm, SignInPhoneForm
-from accounts.views.code_pages import code_context
+from accounts.notices import support_contact
+from accounts.views.code_pages import countdown_text
 from accounts.views.language import language_cookie_set
-from myspacecore.core.masking import mask_phone
+from myspacecore.core.masking import mask_phone_national
 
 # The session keys, also here for the security tests and the benchmark fixtures that set them.
-__all__ = ["SESSION_PENDING", "SESSION_PHONE", "signin", "signin_code"]
+__all__ = ["SESSION_PENDING", "SESSION_PHONE", "signin", "signin_code", "signin_code_status"]
 
 
 def _has_repeated_fields(request: HttpRequest, *names: str) -> bool:
@@ -91,5 +93,27 @@ def signin_code(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:signin")
             # The account's language again, on this device too (chosen on another, say).
             return language_cookie_set(redirect("accounts:mypage"), user.language)
-    context = {"form": form, "masked_phone": mask_phone(pending.value), **code_context(code_id=pending.code_id)}
+    delivery = code_delivery(code_id=pending.code_id, wait_seconds=lambda: signin_wait_seconds(pending.value))
+    context = {
+        "form": form,
+        "masked_phone": mask_phone_national(pending.value),
+        "delivery": delivery,
+        "support": support_contact(),
+        # The code form's countdown (includes/code_form.html).
+        "code_seconds_left": delivery.seconds_left,
+        "code_left_text": countdown_text(delivery.seconds_left),
+    }
     return render(request, "accounts/signin_code.html", context, status=status)
+
+
+@never_cache
+@require_safe
+def signin_code_status(request: HttpRequest) -> HttpResponse:
+    """The delivery of this session's pending code, as JSON for the code page's script (no personal data)."""
+    pending = signin_resume(request)
+    if pending is None:
+        return JsonResponse({"delivery": None}, status=HTTPStatus.NOT_FOUND)
+    delivery = code_delivery_status(
+        request, code_id=pending.code_id, wait_seconds=lambda: signin_wait_seconds(pending.value)
+    )
+    return JsonResponse(delivery.as_json())

@@ -32,6 +32,24 @@ def mask_phone(e164: str) -> str:
     return e164[:_PHONE_PREFIX] + "*" * hidden + e164[-PHONE_KEPT_DIGITS:]
 
 
+def mask_phone_national(e164: str) -> str:
+    """`+819011110001` → `090-****-0001`: the number as a resident writes it, its middle hidden.
+
+    For the resident's own pages (the code page), where the number must be recognisable at a
+    glance; logs and the console keep `mask_phone`.
+    """
+    import phonenumbers
+
+    try:
+        national = phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.NATIONAL)
+    except phonenumbers.NumberParseException:
+        return mask_phone(e164)
+    groups = national.split("-")
+    if len(groups) < 3:
+        return mask_phone(e164)
+    return "-".join([groups[0], *("*" * len(group) for group in groups[1:-1]), groups[-1]])
+
+
 def mask_email(address: str) -> str:
     """`taro.yamada@example.jp` → `t***a@example.jp`: first and last letter of the name, the domain in full.
 

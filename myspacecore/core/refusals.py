@@ -1,6 +1,7 @@
 """The refusal pages: 429 (a rate limit: say when to try again), 503 (a service is down:
 nothing was done), the CSRF 403, and the middleware that answers the refusals every room
-raises (`myspacecore.core.exceptions`) with them."""
+raises (`myspacecore.core.exceptions`) with them, and a view's lost database connection with
+the outage page (`myspacecore.core.database_outage`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from myspacecore.core.database_outage import database_unavailable, is_database_unavailable
 from myspacecore.core.exceptions import RateLimited, ServiceUnavailable
 from myspacecore.core.timestamps import clock_text, duration_text
 
@@ -49,6 +51,7 @@ class RefusalPagesMiddleware:
     down, the broker refused a code's task) -> the 503 page. The same shape as
     django-ratelimit's own RatelimitMiddleware. Nothing was changed when these are raised:
     the rate-limit checks run before the engine, and a refused delivery cancels its code.
+    A view that lost the database gets the outage page (a middleware that did: handler500).
     """
 
     def __init__(self, get_response):
@@ -62,4 +65,6 @@ class RefusalPagesMiddleware:
             return ratelimited(request, retry_after=exception.retry_after, reason=exception.reason)
         if isinstance(exception, ServiceUnavailable):
             return delivery_unavailable(request)
+        if is_database_unavailable(exception):
+            return database_unavailable(request, exception)
         return None

@@ -301,6 +301,10 @@ CELERY_BEAT_SCHEDULE: dict = {
 # (Procfile `maintenance`): a code's delivery (5 minutes to live) never waits behind them for
 # a free pool child.
 CELERY_TASK_ROUTES = {entry["task"]: {"queue": "maintenance"} for entry in CELERY_BEAT_SCHEDULE.values()}
+# A code's delivery has its own queue and worker (Procfile `codes`): a resident waits for it,
+# and a hanging provider must hold only these workers, not the purges and notices on `celery`.
+CODE_DELIVERY_QUEUE = "codes"
+CELERY_TASK_ROUTES["accounts.tasks.verification_code_send"] = {"queue": CODE_DELIVERY_QUEUE}
 
 # E-MAIL
 # ------------------------------------------------------------------------------
@@ -317,9 +321,17 @@ SMS_FILE_PATH = env("SMS_FILE_PATH", default="")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+# Empty: the SDK's https://api.twilio.com. A regional endpoint, or a stand-in provider in tests.
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
 # Seconds before a provider call gives up (as EMAIL_TIMEOUT): a hung call is then a transient
 # error, retried with backoff, not a task stuck until its time limit and recorded as failed.
 SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10)
+# The provider's circuit breaker (accounts.sms.circuit, state in the cache so every worker
+# shares it): this many transient failures within the window open it; while open, no SMS
+# is attempted for SMS_CIRCUIT_OPEN_SECONDS, then one trial send decides.
+SMS_CIRCUIT_FAILURES = env.int("SMS_CIRCUIT_FAILURES", default=5)
+SMS_CIRCUIT_WINDOW = env.int("SMS_CIRCUIT_WINDOW", default=60)
+SMS_CIRCUIT_OPEN_SECONDS = env.int("SMS_CIRCUIT_OPEN_SECONDS", default=60)
 
 # PHONE NUMBERS
 # ------------------------------------------------------------------------------

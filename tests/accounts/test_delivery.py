@@ -338,3 +338,44 @@ def test_the_configured_sms_backend_is_built_once_and_again_when_settings_change
     assert len(built) == 2
     settings.SMS_BACKEND = "accounts.sms.backends.locmem.SmsBackend"
     assert [message.body for message in sms.outbox] == ["one", "two"]
+
+
+# The provider's circuit (accounts.sms.circuit) seen by the tasks
+# ------------------------------------------------------------------------------
+
+
+def open_the_circuit(settings) -> None:
+    settings.SMS_CIRCUIT_FAILURES = 1
+    locmem.fail_next(1)
+    with pytest.raises(sms.SmsTransientError):
+        sms.send_sms(PHONE, "x")
+
+
+def test_open_circuit_fails_the_delivery_at_once_without_retrying_or_calling_the_provider(settings, caplog):
+    open_the_circuit(settings)
+    code = issue_quietly()
+    with caplog.at_level(logging.WARNING, logger="accounts.tasks"):
+        assert verification_code_send.apply(args=(code.pk, code_seal("123456"))).get() == "failed"
+    code.refresh_from_db()
+    assert (code.delivery, code.delivery_attempts) == (VerificationCode.Delivery.FAILED, 1)
+    assert sms.outbox == []
+    # A provider outage the site already knows of: a warning, not an error per code.
+    assert [r.levelname for r in caplog.records if r.name == "accounts.tasks"] == ["WARNING"]
+
+
+def test_a_notice_waits_for_the_circuit_to_let_sends_through(settings, monkeypatch):
+    from accounts.tasks import user_phone_changed_notice_send
+
+    open_the_circuit(settings)
+    recorded = []
+
+    def record_retry(**kwargs):
+        recorded.append(kwargs)
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(user_phone_changed_notice_send, "retry", record_retry)
+    with pytest.raises(RuntimeError):
+        user_phone_changed_notice_send.apply(kwargs={"old_phone": PHONE, "language": "ja"}, throw=True)
+    (call,) = recorded
+    assert isinstance(call["exc"], sms.SmsUnavailable)
+    assert call["countdown"] >= settings.SMS_CIRCUIT_OPEN_SECONDS - 1  # not the notice's 0–1 s

@@ -29,6 +29,8 @@ PUBLIC = {
     "set_language": "POST only: sets the language and redirects",
     "accounts:signin": "the number typed so far (never_cache of its own, tested below)",
     "accounts:signin_code": "the masked number (never_cache of its own, tested below)",
+    "accounts:signin_code_status": "JSON of the session's own code's delivery, no personal data (never_cache"
+    " of its own: tests/accounts/test_code_delivery_page.py)",
     "accounts:signout": "POST only: signs out and redirects",
     "accounts:deletion_done": "shown signed out; says that everything went (never_cache of its own)",
     "help:index": "the help centre, the same for everybody",

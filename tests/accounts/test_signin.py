@@ -110,8 +110,9 @@ def test_code_page_shows_masked_number_and_countdown(client, send):
         response = client.get(SIGNIN_CODE)
     html = response.content.decode()
     assert response.status_code == HTTPStatus.OK
-    assert "+81******5678" in html
-    assert PHONE not in html
+    # As the resident writes it, its middle hidden (issue 16.7).
+    assert "090-****-5678 に SMS で6桁の認証コードを送信しました" in html
+    assert PHONE not in html and "090-1234-5678" not in html
     assert 'data-countdown="300"' in html
     assert ">5:00</span>" in html  # without JavaScript
     assert 'inputmode="numeric"' in html
@@ -375,7 +376,7 @@ def test_junk_phone_input_answers_400_never_500(client, data):
 # Enumeration -------------------------------------------------------------------------
 
 KNOWN = "+819012340001"
-UNKNOWN = "+819087650001"  # the same masked form: +81******0001
+UNKNOWN = "+819087650001"  # the same masked form: 090-****-0001
 
 
 def normalized(response) -> str:
@@ -467,7 +468,7 @@ def test_sign_in_pages_and_sms_in_english(client, send, settings):
         send()
         assert "Your verification code" in sms.outbox[-1].body
         page = client.get(SIGNIN_CODE).content.decode()
-        assert "We sent a 6-digit verification code by SMS to +81******5678." in page
+        assert "We sent a 6-digit verification code by SMS to 090-****-5678." in page
         response = enter(client, wrong(last_sms_code(PHONE)))
         page = client.get(response.url).content.decode()
     assert "The code is not correct. Send a new code from 12:01 and start again (30 seconds from now)." in page

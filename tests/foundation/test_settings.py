@@ -163,4 +163,7 @@ def test_beat_sweeps_go_to_a_queue_a_procfile_worker_serves_and_deliveries_do_no
         assert queue == "maintenance", entry["task"]
         assert queue in served
     delivery_queue = app.amqp.router.route({}, verification_code_send.name)["queue"].name
-    assert delivery_queue == "celery" and delivery_queue in served
+    # Apart from purges and notices (`celery`): a hanging provider holds only its own worker.
+    assert delivery_queue == "codes" and delivery_queue in served
+    for notice in ("accounts.user_phone_changed_notice_send", "accounts.profile_email_changed_notice_send"):
+        assert app.amqp.router.route({}, notice)["queue"].name == "celery"

@@ -67,8 +67,10 @@ def celery_worker_process(transactional_db, settings, tmp_path):
     (ROOT / "artifacts").mkdir(exist_ok=True)
     log = (ROOT / "artifacts" / "celery-worker.log").open("ab")
     process = subprocess.Popen(
+        # Both queues a delivery or a notice may take (the Procfile's `worker` and `codes`).
         [sys.executable, "-m", "celery", "-A", "myspacecore", "worker", "--pool=solo", "--loglevel=INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"it-{os.getpid()}@%h"],
+         "--queues", "celery,codes", "--without-gossip", "--without-mingle", "--without-heartbeat",
+         "-n", f"it-{os.getpid()}@%h"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     process.sms_dir = sms_dir

@@ -2,6 +2,8 @@
 
 Credentials come from settings TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER;
 each call gives up after SMS_TIMEOUT seconds (the SDK waits for ever by default).
+TWILIO_API_BASE_URL, when set, replaces `https://api.twilio.com` (a regional endpoint, or
+the fault drills' stand-in provider on 127.0.0.1).
 Provider answers are sorted into transient (retry) and permanent (give up) errors.
 """
 
@@ -29,11 +31,15 @@ class SmsBackend(BaseSmsBackend):
             from twilio.http.http_client import TwilioHttpClient
             from twilio.rest import Client
 
-            self._client = Client(
+            client = Client(
                 settings.TWILIO_ACCOUNT_SID,
                 settings.TWILIO_AUTH_TOKEN,
                 http_client=TwilioHttpClient(timeout=settings.SMS_TIMEOUT),
             )
+            base_url = getattr(settings, "TWILIO_API_BASE_URL", "")
+            if base_url:
+                client.api.base_url = base_url
+            self._client = client
         return self._client
 
     def send_messages(self, messages: Sequence[SmsMessage]) -> int:
