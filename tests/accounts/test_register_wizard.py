@@ -236,6 +236,7 @@ def test_wrong_code_forces_30s_wait_and_back_to_email_step_with_address_kept(dja
     assert 'value="sakura@example.jp"' in content
     assert 'data-countdown="30"' in content
     assert 'data-enable="#send-button"' in content
+    assert 'data-countdown-done="認証コードを再送信できます。"' in content
     # The burned code cannot be retried, even with the right digits.
     assert client.get(url("register_code"))["Location"] == url("register_email")
 

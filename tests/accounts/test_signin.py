@@ -312,6 +312,8 @@ def test_send_during_the_wait_shows_the_remaining_seconds(client, send):
     assert response["Retry-After"] == "18"
     html = response.content.decode()
     assert "あと18秒" in html
+    # At zero the countdown says what the resident may do now, never "0:00" (issue 16.7).
+    assert 'data-countdown-done="新しい認証コードを送信できます。"' in html
     assert len(sms.outbox) == 1
 
 
