@@ -201,7 +201,8 @@ class LeaseStatusFilter(admin.SimpleListFilter):
 @admin.register(Lease)
 class LeaseAdmin(ScopedModelAdmin):
     form = LeaseForm
-    list_display = ["unit", "phone_number", "attribute", "start_date", "end_date", "status_display", "acceptance"]
+    # Whether the resident accepted next to the number it names: the first thing an operator checks.
+    list_display = ["unit", "phone_number", "acceptance", "status_display", "attribute", "start_date", "end_date"]
     list_select_related = ["unit__property", "attribute"]
     list_filter = [LeaseStatusFilter, "acceptance", "attribute", "unit__property"]
     search_fields = ["phone_number__exact"]
