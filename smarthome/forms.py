@@ -6,6 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from myspacecore.core.forms import LengthMessages
+
 from .models import ApplianceType, Device
 from .pins import pin_normalize, pin_validate
 
@@ -32,7 +34,7 @@ def datetime_local_field(label, help_text) -> forms.DateTimeField:
     )
 
 
-class RemoteSettingForm(forms.Form):
+class RemoteSettingForm(LengthMessages, forms.Form):
     name = forms.CharField(
         label=_("名前"),
         max_length=50,
@@ -58,7 +60,7 @@ class RemoteSettingForm(forms.Form):
     )
 
 
-class PinCodeForm(forms.Form):
+class PinCodeForm(LengthMessages, forms.Form):
     label = forms.CharField(
         label=_("名前"),
         max_length=50,
@@ -148,7 +150,7 @@ class DeviceAdminForm(forms.ModelForm):
         return self.cleaned_data
 
 
-class PinCodeEditForm(forms.Form):
+class PinCodeEditForm(LengthMessages, forms.Form):
     """A PIN's label and validity window. The PIN itself is not editable: as locks treat it, a
     new value is a new code (delete this one, add the new one)."""
 
