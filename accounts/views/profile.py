@@ -2,7 +2,7 @@
 
 What the account may change is asked of its attribute (`can_change_phone`,
 `can_set_email`); a refused page or POST changes nothing: the phone pages then say whom to
-ask (the management company, or SpaceCore support) with the contact, the e-mail pages 403. A phone or
+ask (the management company, or SpaceCore support) with the contact, and so do the e-mail pages. A phone or
 e-mail change is: new value -> 「送信する」 (a code is sent) -> code -> 「認証する」; the
 flows are `accounts.flows.phone_change` and `accounts.flows.email_change`.
 """
@@ -152,8 +152,15 @@ def profile_phone_verify(request: ResidentRequest) -> HttpResponse:
 # ------------------------------------------------------------------------------
 
 
+def _email_change_unavailable(request: ResidentRequest) -> HttpResponse:
+    """The attribute has no e-mail: the page says so and whom to ask, not a bare 403 (a POST: 403)."""
+    status = HTTPStatus.OK if request.method in ("GET", "HEAD") else HTTPStatus.FORBIDDEN
+    context = {"contact": resident_contact(user=request.user)}
+    return render(request, "accounts/profile/email_unavailable.html", context, status=status)
+
+
 @resident_required
-@attribute_allows(can_set_email)
+@attribute_allows(can_set_email, refused=_email_change_unavailable)
 @require_http_methods(["GET", "POST"])
 def profile_email(request: ResidentRequest) -> HttpResponse:
     """Address -> 「送信する」: an e-mail code goes to the new address."""
@@ -180,7 +187,7 @@ def profile_email(request: ResidentRequest) -> HttpResponse:
 
 
 @resident_required
-@attribute_allows(can_set_email)
+@attribute_allows(can_set_email, refused=_email_change_unavailable)
 @require_http_methods(["GET", "POST"])
 def profile_email_verify(request: ResidentRequest) -> HttpResponse:
     """Code -> 「認証する」: the address is set; the old one (if any) is told."""

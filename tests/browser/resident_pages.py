@@ -23,7 +23,15 @@ from django.utils import timezone
 from accounts.models import Profile
 from smarthome.models import Device, SyncState
 from tests.accounts.profile_helpers import attributes_seed, code_in
-from tests.factories import LeaseFactory, OperatorFactory, ProfileFactory, ResidentFactory, UnitFactory, attribute
+from tests.factories import (
+    LeaseFactory,
+    OperatorFactory,
+    ProfileFactory,
+    ResidentFactory,
+    StaffFactory,
+    UnitFactory,
+    attribute,
+)
 from tests.smarthome.factories import PinCodeFactory, RemoteControlSettingFactory, SmartLockFactory, UnitDeviceFactory
 
 # A query string over DATA_UPLOAD_MAX_NUMBER_FIELDS: Django answers 400 (SuspiciousOperation).
@@ -210,7 +218,8 @@ def resident_pages(page, live_server, language: str, *, deletion: bool = True) -
     yield "smarthome-device-offline"
 
     # A rental resident: the company's contact instead of 「変更する」, also on the phone page
-    # opened directly (issue 16), and a refused page (403: a managed account's e-mail page).
+    # opened directly (issue 16); a managed account's e-mail page says so with the contact; and a
+    # refused page (403: staff on a resident page).
     operator = OperatorFactory(name="さくら管理", contact_phone="0120-111-222", contact_email="info@sakura.example.jp")
     unit = UnitFactory(property__operator=operator)
     tenant = ProfileFactory(user=ResidentFactory(attribute=attribute("rental_resident"))).user
@@ -227,6 +236,9 @@ def resident_pages(page, live_server, language: str, *, deletion: bool = True) -
     yield "profile-phone-rental"
     use_session(page, live_server, client_for(language, ProfileFactory(user__attribute=attribute("managed")).user))
     go(page, "/mypage/myspacecore/email/")
+    yield "profile-email-managed"
+    use_session(page, live_server, client_for(language, StaffFactory()))
+    go(page, "/mypage/")
     yield "error-403"
 
     if deletion:
