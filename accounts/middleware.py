@@ -39,11 +39,13 @@ class ProfileRequiredMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
+        # The path first: the lazy user is read (a query) only where the rule applies, so the
+        # health check and static files never touch the database for a signed-in browser.
         if (
-            user is not None
+            not request.path.startswith(ALLOWED_PREFIXES)
+            and user is not None
             and user.is_authenticated
             and user.is_resident
-            and not request.path.startswith(ALLOWED_PREFIXES)
         ):
             register_prefix = reverse("accounts:register")
             # hasattr() caches the profile on the user, so the view reuses it.

@@ -112,3 +112,19 @@ def test_two_saves_at_the_same_moment_both_land_on_the_embedded_sqlite(tmp_path)
     result = run_python(TWO_SAVES, {"DJANGO_SETTINGS_MODULE": "myspacecore.settings.local", "DATABASE_URL": database})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"errors": [], "n": 2}
+
+
+@pytest.mark.django_db
+def test_the_health_check_of_a_signed_in_browser_reads_no_account():
+    """A monitor or a resident's open tab polling /healthz costs the session and SELECT 1 only:
+    the registration rule reads the account only on the paths it guards."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.accounts.profile_helpers import signed_in
+    from tests.factories import ProfileFactory
+
+    client = signed_in(ProfileFactory().user)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/healthz").status_code == HTTPStatus.OK
+    assert not [q["sql"] for q in queries.captured_queries if "accounts_user" in q["sql"]]
