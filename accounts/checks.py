@@ -6,7 +6,6 @@ import datetime
 import itertools
 import os
 
-from cryptography.fernet import Fernet
 from django.core.checks import Error, register
 
 from .app_settings import app_settings
@@ -14,6 +13,8 @@ from .app_settings import app_settings
 
 @register()
 def accounts_settings_check(app_configs=None, **kwargs) -> list[Error]:
+    from cryptography.fernet import Fernet  # here: this module is imported at every start-up
+
     errors: list[Error] = []
     if not app_settings.CODE_HMAC_KEY:
         errors.append(Error("ACCOUNTS_CODE_HMAC_KEY is empty.", id="accounts.E001"))

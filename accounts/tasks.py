@@ -9,6 +9,7 @@ import smtplib
 
 from celery import shared_task
 
+import myspacecore.celery  # noqa: F401  (@shared_task binds to the project's app: myspacecore/__init__.py)
 from accounts.sms import SmsTransientError, SmsUnavailable, send_sms
 from myspacecore.core.retry import CODE_DELIVERY, NOTICE, RETRY_POLICIES, RetryPolicy, retry_or_give_up
 

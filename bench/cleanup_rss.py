@@ -21,7 +21,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/myspacecore_bench_c")
 SIZES = [0, 10_000, 1_000_000]
-BATCH_SIZE = os.environ.get("BENCH_BATCH_SIZE", "1000")
+# Unset: the command's own default (CODES_BATCH_SIZE), what cron and beat run with.
+BATCH_SIZE = os.environ.get("BENCH_BATCH_SIZE", "")
 
 
 def admin_url() -> str:
@@ -70,14 +71,13 @@ def main() -> None:
         conn.execute(f'CREATE DATABASE "{database_name()}"')
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env(), check=True)
-        print(f"batch size {BATCH_SIZE}; peak RSS of the command process (wait4 ru_maxrss)")
+        print(f"batch size {BATCH_SIZE or 'default'}; peak RSS of the command process (wait4 ru_maxrss)")
         print(f"{'rows':>10} {'seconds':>8} {'peak RSS MiB':>13}  summary")
         baseline = None
         for size in SIZES:
             fill(size)
-            seconds, rss_kib, out = run_measured(
-                [sys.executable, "manage.py", "cleanup_verification_codes", "--batch-size", BATCH_SIZE]
-            )
+            batch = ["--batch-size", BATCH_SIZE] if BATCH_SIZE else []
+            seconds, rss_kib, out = run_measured([sys.executable, "manage.py", "cleanup_verification_codes", *batch])
             baseline = baseline or rss_kib
             print(f"{size:>10,} {seconds:>8.1f} {rss_kib / 1024:>13.1f}  {out}  (x{rss_kib / baseline:.2f} of 0 rows)")
     finally:

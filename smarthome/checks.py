@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from cryptography.fernet import Fernet
 from django.core.checks import Error, register
 from django.utils.module_loading import import_string
 
@@ -11,6 +10,8 @@ from .app_settings import app_settings
 
 @register()
 def smarthome_settings_check(app_configs=None, **kwargs) -> list[Error]:
+    from cryptography.fernet import Fernet  # here: this module is imported at every start-up
+
     errors: list[Error] = []
     keys = app_settings.PIN_KEYS
     if not keys:

@@ -7,6 +7,7 @@ import logging
 
 from celery import shared_task
 
+import myspacecore.celery  # noqa: F401  (@shared_task binds to the project's app: myspacecore/__init__.py)
 from myspacecore.core.retry import DEVICE_PUBLISH, RETRY_POLICIES, SETTINGS_PURGE, retry_or_give_up
 
 logger = logging.getLogger(__name__)

@@ -16,11 +16,12 @@ Cookies").
 from __future__ import annotations
 
 import datetime
+import threading
 from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.apps import SimpleAdminConfig
 from django.core import checks, signing
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -73,6 +74,58 @@ class OperatorAdminSite(admin.AdminSite):
     site_header = _("MySpaceCore 導入事業者様向け管理画面")
     site_title = _("MySpaceCore 管理画面")
     index_title = _("管理メニュー")
+
+    # Whether the registry still waits for the admin modules (`discover_on_first_use`).
+    _discovery_pending = False
+
+    def __init__(self, name: str = "admin") -> None:
+        self._discovery_lock = threading.RLock()
+        self._discovering = False
+        super().__init__(name)
+
+    def discover_on_first_use(self) -> None:
+        """Import every app's admin module the first time the registry is read, not at start-up.
+
+        Its URLs (the first request), its checks, a page or a test read it first. Processes
+        that never open the console (workers, the cleanup commands) no longer import every
+        admin page, form and service behind them (bench/README.md, cleanup).
+        """
+        self._discovery_pending = True
+
+    @property
+    def _registry(self) -> dict:
+        if self._discovery_pending:
+            self._discover()
+        return self._models
+
+    @_registry.setter
+    def _registry(self, models: dict) -> None:
+        self._models = models
+
+    def _discover(self) -> None:
+        # Re-entrant: each register() during the discovery reads the registry. Another
+        # thread waits here for the whole registry instead of seeing half of it.
+        with self._discovery_lock:
+            if not self._discovery_pending or self._discovering:
+                return
+            self._discovering = True
+            try:
+                admin.autodiscover()
+                self._otp_device_admins_unregister()
+                self._discovery_pending = False
+            finally:
+                self._discovering = False
+
+    def _otp_device_admins_unregister(self) -> None:
+        # Autodiscovery registered django-otp's own TOTPDevice and StaticDevice admins, which
+        # see every tenant's devices, secrets and recovery codes: staff enrol and issue their
+        # codes on myspacecore.console.otp's pages instead.
+        from django_otp.plugins.otp_static.models import StaticDevice
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        for model in (TOTPDevice, StaticDevice):
+            if self.is_registered(model):
+                self.unregister(model)
 
     def check(self, app_configs):
         """Refuse to start with a ModelAdmin that is not operator-scoped: one would leak every tenant."""
@@ -153,17 +206,13 @@ class OperatorAdminSite(admin.AdminSite):
         return response
 
 
-class OperatorAdminConfig(AdminConfig):
+class OperatorAdminConfig(SimpleAdminConfig):
+    """Django's admin with the operator console's site, its admin modules discovered on first use."""
+
     default_site = "myspacecore.console.site.OperatorAdminSite"
 
     def ready(self) -> None:
-        super().ready()
-        # Autodiscovery registered django-otp's own TOTPDevice and StaticDevice admins, which
-        # see every tenant's devices, secrets and recovery codes: staff enrol and issue their
-        # codes on myspacecore.console.otp's pages instead.
-        from django_otp.plugins.otp_static.models import StaticDevice
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
-        for model in (TOTPDevice, StaticDevice):
-            if admin.site.is_registered(model):
-                admin.site.unregister(model)
+        super().ready()  # the admin's system checks; SimpleAdminConfig discovers nothing
+        site = admin.site
+        assert isinstance(site, OperatorAdminSite)
+        site.discover_on_first_use()

@@ -15,8 +15,6 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
-from celery.utils.time import get_exponential_backoff_interval
-
 T = TypeVar("T")
 
 
@@ -29,6 +27,10 @@ class RetryPolicy:
 
     def countdown(self, retries: int) -> int:
         """Seconds to wait before retry number `retries + 1` (`retries` is `task.request.retries`)."""
+        # Here, not at the top: the broker check imports this module at every start-up,
+        # management commands included, and Celery itself is only needed by a task.
+        from celery.utils.time import get_exponential_backoff_interval
+
         return get_exponential_backoff_interval(
             factor=self.backoff, retries=retries, maximum=self.backoff_max, full_jitter=self.jitter
         )

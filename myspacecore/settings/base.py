@@ -7,7 +7,7 @@ environment variables. The defaults here are the embedded ones: nothing to insta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -75,7 +75,7 @@ INSTALLED_APPS = [
     "django.forms",
     # Third-party
     "phonenumber_field",
-    "anymail",
+    "myspacecore.apps.AnymailConfig",  # django-anymail, its checks imported only when checks run
     "csp",
     # The admin's TOTP second factor; its migrations come with the package.
     "django_otp",
@@ -288,14 +288,28 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=15 * 60),
 }
+
+
+def _crontab(**fields):
+    """Celery's crontab, built when beat first reads it: settings are read by every process,
+    and importing Celery here would cost each management command and page process ~0.1 s."""
+
+    def build():
+        from celery.schedules import crontab
+
+        return crontab(**fields)
+
+    return SimpleLazyObject(build)
+
+
 # The bulk cleanups, run by beat with the same services as the `cleanup_*` commands.
 CELERY_BEAT_SCHEDULE: dict = {
-    "move-out-reset": {"task": "smarthome.leases_ended_reset_run", "schedule": crontab(hour=3, minute=0)},
-    "purge-requests-sweep": {"task": "smarthome.settings_purge_requests_sweep", "schedule": crontab(minute=17)},
-    "verification-codes-cleanup": {"task": "accounts.verification_codes_cleanup", "schedule": crontab(minute=41)},
+    "move-out-reset": {"task": "smarthome.leases_ended_reset_run", "schedule": _crontab(hour=3, minute=0)},
+    "purge-requests-sweep": {"task": "smarthome.settings_purge_requests_sweep", "schedule": _crontab(minute=17)},
+    "verification-codes-cleanup": {"task": "accounts.verification_codes_cleanup", "schedule": _crontab(minute=41)},
     # The device channel: publish again to channels that lag; flag devices unconfirmed too long.
-    "device-desired-lagging": {"task": "smarthome.desired_lagging_run", "schedule": crontab(minute="*/5")},
-    "devices-unconfirmed": {"task": "smarthome.devices_unconfirmed_run", "schedule": crontab(minute=23)},
+    "device-desired-lagging": {"task": "smarthome.desired_lagging_run", "schedule": _crontab(minute="*/5")},
+    "devices-unconfirmed": {"task": "smarthome.devices_unconfirmed_run", "schedule": _crontab(minute=23)},
 }
 # The bulk sweeps (up to 30 minutes each) go to their own queue, served by their own worker
 # (Procfile `maintenance`): a code's delivery (5 minutes to live) never waits behind them for

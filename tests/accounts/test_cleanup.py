@@ -179,3 +179,69 @@ def test_beat_runs_the_codes_cleanup_with_the_same_service():
     assert settings.CELERY_BEAT_SCHEDULE["verification-codes-cleanup"]["task"] == verification_codes_cleanup_run.name
     make_codes(3)
     assert verification_codes_cleanup_run.apply().get() == 3
+
+
+def fresh_process(code: str) -> str:
+    """Run `code` in a new Python process with the test settings and Django set up; its output."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "myspacecore.settings.test", "PYTHONPATH": str(root)}
+    prelude = "import django, sys\ndjango.setup()\n"
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + code], cwd=root, env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("app", "command"),
+    [
+        ("accounts", "cleanup_verification_codes"),
+        ("smarthome", "cleanup_move_out"),
+        ("smarthome", "cleanup_purge_requests"),
+    ],
+)
+def test_a_cleanup_command_starts_without_celery_the_console_or_http_clients(app, command):
+    # What the start-up leaves out (bench/README.md, cleanup): the Celery app, every admin page
+    # with the forms and services behind it, and anymail's `requests`.
+    loaded = fresh_process(
+        f"from django.core.management import load_command_class\n"
+        f"load_command_class({app!r}, {command!r})\n"
+        "print(sorted(m for m in ('celery', 'kombu', 'requests', 'redis', 'accounts.admin', 'smarthome.admin',"
+        " 'myspacecore.console.admin', 'accounts.tasks', 'smarthome.tasks') if m in sys.modules))"
+    )
+    assert loaded == "[]"
+
+
+def test_a_task_sent_by_a_fresh_process_goes_through_the_project_celery_app():
+    # Django's start-up no longer imports the Celery app; importing a tasks module does, so
+    # @shared_task resolves to the app configured from the settings, not Celery's default.
+    out = fresh_process(
+        "from accounts.tasks import verification_code_send\n"
+        "from smarthome.tasks import settings_purge_request_run\n"
+        "from myspacecore.celery import app\n"
+        "print(verification_code_send.app is app, settings_purge_request_run.app is app, app.main)"
+    )
+    assert out == "True True myspacecore"
+
+
+def test_the_console_registry_is_filled_on_first_use_with_the_otp_device_admins_left_out():
+    from django.contrib import admin
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    out = fresh_process(
+        "from django.contrib import admin\n"
+        "from django_otp.plugins.otp_totp.models import TOTPDevice\n"
+        "print('accounts.admin' in sys.modules, admin.site.is_registered(TOTPDevice))\n"
+        "print(' '.join(sorted(model._meta.label for model in admin.site._registry)))"
+    )
+    before, registered = out.splitlines()
+    assert before == "False False"
+    # The same pages as in a process that has served the console.
+    assert registered.split() == sorted(model._meta.label for model in admin.site._registry)
+    assert "tenancy.Lease" in registered.split()
+    assert not admin.site.is_registered(TOTPDevice)
