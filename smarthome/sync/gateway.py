@@ -12,7 +12,10 @@ A message is refused (logged, acknowledged, dropped) when it is malformed or whe
 names is not the channel whose topic it came on: a hub can only publish on its own topics
 (broker ACL), so a payload naming another hub is forged or broken. What a report means for our
 records is decided by the handlers, by default `smarthome.sync.services.report_record` and
-`desired_resend`, imported when first called.
+`desired_resend`, imported when first called. A report handler returns what it did; one whose
+`rejected` is true (`ReportOutcome`: a device not behind the channel, an unknown channel) was
+refused by our records: the gateway logs it and counts it `refused`, and acknowledges it (the
+same report again would be refused again).
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ MAX_DELIVERIES = 5
 RECONNECT_MAX_SECONDS = 30.0
 SUMMARY_SECONDS = 300.0
 
-ReportHandler = Callable[..., Any]  # (*, channel_id: str, report: protocol.Reported) -> ReportOutcome
+# (*, channel_id: str, report: protocol.Reported) -> an outcome with `rejected` (ReportOutcome)
+ReportHandler = Callable[..., Any]
 ResendHandler = Callable[..., Any]  # (*, channel_id: str) -> None
 
 
@@ -140,7 +144,7 @@ class Gateway:
     def _call(self, handler: Callable[..., Any], *, topic: str, payload: bytes, **kwargs: Any) -> Outcome:
         for attempt in range(1, self.handler_attempts + 1):
             try:
-                handler(**kwargs)
+                result = handler(**kwargs)
             except Exception:  # the handler's failure must not lose the message: retried, then redelivered
                 logger.exception("device gateway: handler failed on %s (attempt %s)", topic, attempt)
                 if attempt < self.handler_attempts:
@@ -148,6 +152,9 @@ class Gateway:
             else:
                 if self._failures:  # a redelivered message that now went through
                     self._failures.pop(self._digest(topic, payload), None)
+                if getattr(result, "rejected", False) is True:
+                    logger.warning("device gateway: our records refused the report on %s", topic)
+                    return Outcome.REFUSED
                 return Outcome.HANDLED
         digest = self._digest(topic, payload)
         self._failures[digest] += 1

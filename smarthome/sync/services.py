@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import secrets
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -24,7 +25,7 @@ from django.utils import timezone
 from ..app_settings import app_settings
 from ..crypto import pin_decrypt
 from ..models import Device, DeviceSettingsReset, PinCode, RemoteControlSetting, SettingsPurgeRequest, SyncState
-from . import protocol
+from . import broker, protocol
 from .selectors import channel_devices, channels_lagging, devices_unconfirmed, resets_open_for
 from .transport import transport
 
@@ -48,6 +49,41 @@ class ReportOutcome:
 def device_key_for(*, channel_id: str) -> bytes:
     """The Fernet key PINs are sealed with for the device of `channel_id` (protocol.device_key)."""
     return protocol.device_key(secret=app_settings.DEVICE_KEY_SECRET or settings.SECRET_KEY, channel_id=channel_id)
+
+
+def channels_provisioning(
+    *, channels: QuerySet[Device], passwords: dict[str, str] | None = None
+) -> list[broker.HubProvision]:
+    """What each channel of `channels` (devices that connect by themselves) is handed at
+    installation: its broker username (its channel id) and password, and every device behind it
+    with its key (`device_key_for`, so a hub opens exactly the PINs we seal for it).
+
+    `passwords` keeps a channel's password already issued; a channel without one gets a new
+    random password (its hash reaches the broker through `device_broker_credentials`).
+    """
+    passwords = passwords or {}
+    lock_slots = int(app_settings.PINS_PER_LOCK)
+    behind: dict[int, list[Device]] = {}
+    hubs = list(channels.filter(hub__isnull=True).order_by("pk"))
+    for device in Device.objects.filter(hub__in=hubs).order_by("pk"):
+        behind.setdefault(device.hub_id or 0, []).append(device)
+
+    def provision(device: Device) -> broker.DeviceProvision:
+        return broker.DeviceProvision(
+            channel_id=device.channel_id,
+            key=device_key_for(channel_id=device.channel_id).decode(),
+            kind=device.kind,
+            slots=min(lock_slots, device.slots_total or lock_slots),
+        )
+
+    return [
+        broker.HubProvision(
+            channel_id=hub.channel_id,
+            password=passwords.get(hub.channel_id) or secrets.token_urlsafe(24),
+            devices=(provision(hub), *(provision(device) for device in behind.get(hub.pk, []))),
+        )
+        for hub in hubs
+    ]
 
 
 # Desired state
