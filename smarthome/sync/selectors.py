@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from myspacecore.tenancy.models import Unit
@@ -60,9 +60,12 @@ def units_reset_pending() -> QuerySet[Unit]:
 
     Each unit carries `reset_requested_at` (its oldest unconfirmed reset) and `devices_pending`.
     """
-    open_resets = Q(devices__resets__confirmed_at__isnull=True)
+    # Both conditions: `confirmed_at__isnull` alone also matches a device with no reset at all
+    # (the LEFT JOIN's empty row), which would list every unit that has a device.
+    open_resets = Q(devices__resets__isnull=False, devices__resets__confirmed_at__isnull=True)
+    waiting = DeviceSettingsReset.objects.filter(device__unit=OuterRef("pk"), confirmed_at__isnull=True)
     return (
-        Unit.objects.filter(devices__resets__confirmed_at__isnull=True)
+        Unit.objects.filter(Exists(waiting))
         .annotate(
             reset_requested_at=Min("devices__resets__requested_at", filter=open_resets),
             devices_pending=Count("devices", filter=open_resets, distinct=True),
