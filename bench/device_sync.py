@@ -285,6 +285,7 @@ def gateway_drain(address, *, client_id: str, drain: Drain | None, on_report=Non
         client_id=client_id,
         on_report=on_report or counted,
         on_get=on_get or counted,
+        on_resubscribed=None,
         share_group=group,
     )
     thread = threading.Thread(target=gateway.run, daemon=True)

@@ -76,6 +76,17 @@ def desired_resend_default(*, channel_id: str) -> None:
     desired_resend(channel_id=channel_id)
 
 
+def lagging_republish_default() -> None:
+    """Queue the lag sweep (`smarthome.desired_lagging_run`): what hubs reported while the gateway
+    was away from a restarted broker may be lost (see `Gateway._on_subscribe`)."""
+    from smarthome.tasks import desired_lagging_run  # type: ignore[import-not-found,unused-ignore]
+
+    try:
+        desired_lagging_run.delay()
+    except Exception as exc:  # noqa: BLE001 - the beat sweep runs it anyway within 5 minutes
+        logger.warning("device gateway: lag sweep not queued (%s)", type(exc).__name__)
+
+
 class Outcome(enum.StrEnum):
     HANDLED = "handled"
     REFUSED = "refused"  # well-formed, but naming another hub than its topic's
@@ -95,6 +106,7 @@ class Gateway:
         client_id: str,
         on_report: ReportHandler = report_record_default,
         on_get: ResendHandler = desired_resend_default,
+        on_resubscribed: Callable[[], None] | None = lagging_republish_default,
         share_group: str | None = SHARE_GROUP,
         session_expiry: int = SESSION_EXPIRY_SECONDS,
         handler_attempts: int = HANDLER_ATTEMPTS,
@@ -105,6 +117,8 @@ class Gateway:
         self.client_id = client_id
         self.on_report = on_report
         self.on_get = on_get
+        self.on_resubscribed = on_resubscribed
+        self._subscribed_before = False
         self.share_group = share_group
         self.session_expiry = session_expiry
         self.handler_attempts = handler_attempts
@@ -206,6 +220,16 @@ class Gateway:
             logger.error("device gateway: the broker refused our subscriptions: %s", ", ".join(refused))
             return
         self.subscribed = True
+        if self._subscribed_before and self.on_resubscribed is not None:
+            # Back after losing the broker: Mosquitto 2.0 drops what hubs publish on a shared
+            # subscription between its restart and our SUBSCRIBE, so reports may be lost. The hubs
+            # ask again for a lost `get`; for a lost report, publish every lagging channel again now
+            # (each hub then reports what it holds) rather than at the next 5-minute beat.
+            try:
+                self.on_resubscribed()
+            except Exception:  # the beat sweep repairs it later; the gateway must keep running
+                logger.exception("device gateway: the lag sweep after re-subscribing failed")
+        self._subscribed_before = True
 
     def _on_message(self, client: Client, userdata, message: MQTTMessage) -> None:
         if self._redeliver:

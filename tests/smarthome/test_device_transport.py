@@ -45,6 +45,7 @@ def gateway_for(on_report=None, on_get=None):
         client_id="msc-gateway-unit",
         on_report=on_report or Calls(),
         on_get=on_get or Calls(),
+        on_resubscribed=None,
         handler_retry_seconds=0,
     )
 
