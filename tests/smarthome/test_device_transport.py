@@ -89,6 +89,26 @@ def test_a_report_our_records_refuse_is_counted_refused_and_logged(caplog):
     assert accepted.message_handle(topic=f"{PREFIX}/hubs/{HUB}/reported", payload=report()) is gateway.Outcome.HANDLED
 
 
+class Granted:
+    is_failure = False
+
+
+def test_the_lag_sweep_is_queued_on_subscribing_again_after_a_lost_broker_not_on_the_first_start():
+    sweeps: list[bool] = []
+    subject = gateway.Gateway(
+        address=broker.broker_address("mqtt://127.0.0.1:1"),
+        prefix=PREFIX,
+        client_id="msc-gateway-unit",
+        on_report=Calls(),
+        on_get=Calls(),
+        on_resubscribed=lambda: sweeps.append(True),
+    )
+    subject._on_subscribe(None, None, 1, [Granted(), Granted()], None)
+    assert subject.subscribed and sweeps == []
+    subject._on_subscribe(None, None, 2, [Granted(), Granted()], None)  # back after losing the broker
+    assert sweeps == [True]
+
+
 @pytest.mark.parametrize(
     ("topic", "payload"),
     [
