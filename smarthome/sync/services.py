@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
@@ -32,6 +33,9 @@ from .transport import transport
 logger = logging.getLogger(__name__)
 
 PIN_REF, REMOTE_REF = "p", "r"
+# A hub's `get` whose answer is still queued is merged into it (the hubs ask again after >= 22 s).
+RESEND_CACHE_PREFIX = "smarthome:resend"
+RESEND_MERGE_SECONDS = 20
 
 
 @dataclass(frozen=True)
@@ -134,13 +138,16 @@ def channels_publish_on_commit(*, channel_ids: set[str]) -> None:
         transaction.on_commit(partial(desired_publish_enqueue, channel_id=channel_id))
 
 
-def desired_publish_enqueue(*, channel_id: str) -> None:
-    """Hand a channel's publish to a worker. Runs after commit: a broker that is down is only
-    logged (the change is kept; `desired_lagging_republish` sends it later)."""
+def desired_publish_enqueue(*, channel_id: str, asked: bool = False) -> None:
+    """Hand a channel's publish to a worker (`asked`: answering the hub's `get`). Runs after commit:
+    a broker that is down is only logged (the change is kept; `desired_lagging_republish` sends it later)."""
     from ..tasks import device_desired_publish
 
     try:
-        device_desired_publish.delay(channel_id)
+        if asked:
+            device_desired_publish.delay(channel_id, asked=True)
+        else:
+            device_desired_publish.delay(channel_id)
     except Exception as exc:  # noqa: BLE001 - broker down: the lag sweep publishes the channel later
         logger.warning("desired state of channel %s not enqueued (%s)", channel_id, type(exc).__name__)
 
@@ -228,9 +235,23 @@ def desired_message(*, channel_id: str) -> protocol.Desired | None:
     )
 
 
-def desired_publish(*, channel_id: str) -> bool:
+def desired_publish(*, channel_id: str, asked: bool = False) -> bool:
     """Publish the channel's current whole desired state now (the task's body). False for an
-    unknown channel; raises TransportUnavailable when the transport cannot take it."""
+    unknown channel; raises TransportUnavailable when the transport cannot take it.
+
+    `asked`: the answer to the hub's `get`: its devices are marked seen (online) first, and a
+    `get` arriving from now on is answered again (it may follow a change this one misses)."""
+    if asked:
+        cache.delete(f"{RESEND_CACHE_PREFIX}:{channel_id}")
+        devices = channel_devices(channel_id=channel_id)
+        if devices is None:
+            logger.warning("get from unknown channel %s ignored", channel_id)
+            return False
+        _devices_seen(
+            device_ids=[device.pk for device in devices],
+            now=timezone.now(),
+            offline=any(device.sync_failure == Device.SyncFailure.OFFLINE for device in devices),
+        )
     message = desired_message(channel_id=channel_id)
     if message is None:
         logger.warning("desired state for unknown channel %s not published", channel_id)
@@ -240,17 +261,15 @@ def desired_publish(*, channel_id: str) -> bool:
 
 
 def desired_resend(*, channel_id: str) -> None:
-    """A hub's "get" (it reconnected): it is online; publish its whole state again."""
-    devices = channel_devices(channel_id=channel_id)
-    if devices is None:
-        logger.warning("get from unknown channel %s ignored", channel_id)
+    """A hub's "get" (it reconnected, or asks again): publish its whole state, and mark it online.
+
+    The gateway calls it for every `get` and must not wait on the database or the broker: all of
+    it happens in the publish task (`desired_publish(asked=True)`); here, one cache add and, on
+    commit, one enqueue. A hub's requests whose answer is still queued are merged into it.
+    """
+    if not cache.add(f"{RESEND_CACHE_PREFIX}:{channel_id}", True, timeout=RESEND_MERGE_SECONDS):
         return
-    _devices_seen(
-        device_ids=[device.pk for device in devices],
-        now=timezone.now(),
-        offline=any(device.sync_failure == Device.SyncFailure.OFFLINE for device in devices),
-    )
-    transaction.on_commit(partial(desired_publish_enqueue, channel_id=channel_id))
+    transaction.on_commit(partial(desired_publish_enqueue, channel_id=channel_id, asked=True))
 
 
 def _devices_seen(*, device_ids: list[int], now: datetime.datetime, offline: bool = True) -> None:
