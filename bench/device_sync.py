@@ -1,28 +1,35 @@
-"""The device channel at scale: simulated hubs, a real Mosquitto, our gateway against a bare subscriber.
+"""The device channel at scale with our models: simulated hubs, a real Mosquitto, the real gateway.
 
-    .venv/bin/python bench/device_sync.py [--hubs 10000] [--changes 1000] [--rate 100] [--burst 5]
+    .venv/bin/python bench/device_sync.py [--hubs 10000] [--changes 1000] [--rate 50] [--move-out 1000]
 
-Starts its own Mosquitto on a free port (password file and ACL from smarthome.sync.broker, as in
-production; never the machine's broker), and `--hubs` simulated hubs (one smart lock each) in a
-child process (smarthome.sync.simulator: 2 network threads multiplexing every hub's client), so
-hubs, broker and our side each have a process. Our side is this process: the MQTT transport, the
-gateway, and the MemoryCloud standing in for the sync services (desired state and versions in
-memory; the database is not measured here).
+Its own PostgreSQL database (`myspacecore_bench_devices`, BENCH_DEVICES_DATABASE_URL) and Redis db
+13 (BENCH_DEVICES_REDIS_URL), bench settings (production's). `--hubs` units, each with a hub and a
+smart lock behind it, are provisioned as an installation would be: `device_provisioning_export`
+writes the provisioning file from the database, `device_broker_credentials` the password file and
+ACL of a Mosquitto of the run's own. Processes: Mosquitto; the simulated hubs (a child process,
+smarthome.sync.simulator: 2 network threads multiplexing every hub's client); `manage.py
+device_gateway` (our `report_record`, `desired_resend`); a Celery worker (2 processes) publishing
+with the MQTT backend; this process, making the changes through our services.
 
-1. Start-up: every hub connects, subscribes and sends `get`; the gateway answers each with the
-   whole state; "initial_sync_s" is until every device's report is recorded.
-2. Confirmation: `--changes` PIN changes on distinct locks, `--rate` per second, each a whole-state
-   desired message with a bumped version; latency = desired published -> its version's report
-   recorded by the gateway ("confirm_p50_ms", "confirm_p99_ms"; target p99 <= 1,000).
-   Then every lock of `--reset` hubs is emptied at once ("reset_confirmed_s": until the last
-   confirmed). "lost" = changes never confirmed, "wrong_state" = devices whose last report differs
-   from their desired state (both must be 0).
-3. Throughput: three persistent sessions, a bare paho subscriber (counts messages, auto-ack)
-   twice and our gateway (decode, check, no-op handler, manual ack), each on its own
-   shared-subscription group, are offline while every hub publishes `--burst` reports; then
-   each drains its copy of the same queue alone: bare, ours, bare again (the baseline is their
-   mean). "reports_per_s" is the gateway's rate, first message to last;
-   "reports_vs_bare_subscriber" its ratio to the baseline (target >= 0.5).
+1. Start-up: every hub connects and sends `get`; "initial_sync_s" is until every device's report
+   is recorded in the database.
+2. Confirmation: `--changes` PINs added with `smarthome.services.pin_code_create` on distinct
+   locks, `--rate` per second; latency = the service's commit -> the PIN's row `set` (its
+   `sync_changed_at`, written by `report_record` in the gateway) ("confirm_p50_ms",
+   "confirm_p99_ms"; target p99 <= 1,000).
+3. Move-out: `--move-out` units (those holding the PINs of 2.) whose lease ended are reset by
+   `leases_ended_reset`; "move_out_confirmed_s" = until the last device's reset is confirmed.
+4. "lost" = PINs never confirmed + resets never confirmed; "wrong_state" = devices whose database
+   state (versions, the PINs it should hold) differs from what the simulated device holds at the
+   end. Both must be 0.
+5. Throughput: a bare paho subscriber (counts messages, auto-ack) twice and our gateway (the same
+   Gateway class and handlers as the command: decode, checks, the real `report_record` on
+   PostgreSQL, manual acks), each on its own shared-subscription group, are offline while every hub
+   publishes `--burst` reports; then each drains its copy alone: bare, ours, bare again.
+   "reports_per_s" is the gateway's rate; "reports_vs_bare_subscriber" its ratio to the bare
+   mean (target >= 0.5). The burst's reports repeat each device's recorded version (what a hub
+   says when asked again): `report_record`'s duplicate path. "queries_per_report" counts the
+   statements of one report applying a new version and one duplicate (in this process).
 
 Prints a table, then one JSON line.
 """
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import getpass
 import json
 import os
@@ -46,25 +54,30 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ["BENCH_DATABASE_URL"] = os.environ.get(
+    "BENCH_DEVICES_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/myspacecore_bench_devices"
+)
+os.environ["BENCH_REDIS_URL"] = os.environ.get("BENCH_DEVICES_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 from bench import harness
 from smarthome.sync import broker, protocol
 
 PREFIX = "msc/v1"
-SECRET = "bench-only-device-key-secret"  # noqa: S105 - a throwaway broker of the run
-GATEWAY_PASSWORD = "bench-only-gateway-password"  # noqa: S105
+GATEWAY_PASSWORD = "bench-only-gateway-password"  # noqa: S105 - a throwaway broker of the run
+GATEWAY_CLIENT_ID = "msc-gateway-bench"
+MQTT_BACKEND = "smarthome.sync.backends.mqtt.Transport"
 
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def wait_until(condition, *, timeout: float, what: str) -> float:
+def wait_until(condition, *, timeout: float, what: str, every: float = 0.05) -> float:
     started = time.monotonic()
     while not condition():
         if time.monotonic() - started > timeout:
             raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(every)
     return time.monotonic() - started
 
 
@@ -73,16 +86,9 @@ def wait_until(condition, *, timeout: float, what: str) -> float:
 
 
 @contextlib.contextmanager
-def mosquitto(folder: Path, hubs: list[broker.HubProvision], *, queue: int):
+def mosquitto(folder: Path, port: int, *, queue: int):
+    """A Mosquitto of the run's own on `port`, with the password file and ACL already in `folder`."""
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    port = harness.free_port()
-    (folder / "data").mkdir(parents=True)
-    (folder / "passwd").write_text(
-        broker.password_file_text(
-            [(broker.GATEWAY_USERNAME, GATEWAY_PASSWORD)] + [(h.channel_id, h.password) for h in hubs]
-        )
-    )
-    (folder / "acl").write_text(broker.acl_file_text(prefix=PREFIX))
     (folder / "mosquitto.conf").write_text(
         "\n".join(
             [
@@ -97,6 +103,7 @@ def mosquitto(folder: Path, hubs: list[broker.HubProvision], *, queue: int):
                 f"log_dest file {folder / 'mosquitto.log'}",
                 "log_type error",
                 "log_type warning",
+                "log_type subscribe",
             ]
         )
         + "\n"
@@ -106,7 +113,7 @@ def mosquitto(folder: Path, hubs: list[broker.HubProvision], *, queue: int):
     )
     try:
         wait_until(lambda: _listening(port), timeout=10, what="mosquitto")
-        yield port, process
+        yield process
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -172,6 +179,14 @@ def hub_process_main(provisioning: str, port: str, threads: str) -> None:
             want = before + count * len(simulator.hubs)
             seconds = wait_until(lambda w=want: simulator.counts()["acked"] >= w, timeout=600, what="burst acks")
             print(json.dumps({"seconds": seconds}), flush=True)
+        elif command == "state":  # what every device holds: {device: [version, [PIN refs]]}, to a file
+            held = {
+                device: [state.version, sorted(state.pins)]
+                for hub in simulator.hubs.values()
+                for device, state in hub.devices.items()
+            }
+            Path(args[0]).write_text(json.dumps(held))
+            print(json.dumps({"devices": len(held)}), flush=True)
         elif command == "counts":
             print(json.dumps(simulator.counts()), flush=True)
         elif command == "stop":
@@ -180,7 +195,7 @@ def hub_process_main(provisioning: str, port: str, threads: str) -> None:
             return
 
 
-# Our side
+# Our side: the database, the gateway and the worker
 # ------------------------------------------------------------------------------
 
 
@@ -189,41 +204,147 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def wrong_states(cloud) -> int:
-    """Devices whose last report does not hold exactly their desired version and settings."""
-    wrong = 0
-    for devices in cloud.desired.values():
-        for device, desired in devices.items():
-            report = cloud.reported.get(device)
-            held = None if report is None else {i.ref for i in report.pins if i.status == "set"}
-            if report is None or report.version != desired.version or held != {p.ref for p in desired.pins}:
-                wrong += 1
-    return wrong
+def units_fill(*, hubs: int, move_out: int) -> None:
+    """`hubs` units, each with a hub and a smart lock behind it; the first `move_out` units' lease ended."""
+    from accounts.models import UserAttribute
+    from myspacecore.tenancy.models import Lease, Operator, Property, Unit
+    from smarthome.models import Device, DeviceKind
+
+    operator = Operator.objects.create(name="ベンチ管理")
+    estate = Property.objects.create(operator=operator, name="ベンチ物件")
+    units = Unit.objects.bulk_create(Unit(property=estate, number=f"{n + 1}") for n in range(hubs))
+    hub_rows = Device.objects.bulk_create(
+        Device(kind=DeviceKind.HUB, name="ハブ", serial_number=f"BENCH-HUB-{n:06d}", unit=unit)
+        for n, unit in enumerate(units)
+    )
+    Device.objects.bulk_create(
+        Device(kind=DeviceKind.SMART_LOCK, name="玄関", serial_number=f"BENCH-LOCK-{n:06d}", unit=unit, hub=hub)
+        for n, (unit, hub) in enumerate(zip(units, hub_rows, strict=True))
+    )
+    today = datetime.date.today()
+    attribute = UserAttribute.objects.get(code="rental_resident")
+    Lease.objects.bulk_create(
+        Lease(
+            unit=unit,
+            phone_number=f"+8190{30000000 + n:08d}",
+            attribute=attribute,
+            start_date=today - datetime.timedelta(days=400),
+            end_date=today - datetime.timedelta(days=2),
+        )
+        for n, unit in enumerate(units[:move_out])
+    )
 
 
-def confirmations(cloud, hubs, *, changes: int, rate: float) -> dict:
-    locks = [h.devices[1].channel_id for h in hubs][:changes]
-    wanted = []
+def gateway_process(port: int) -> subprocess.Popen:
+    out = harness._log("device-gateway")
+    return subprocess.Popen(
+        [harness.PYTHON, "manage.py", "device_gateway", "--client-id", GATEWAY_CLIENT_ID],
+        cwd=harness.ROOT,
+        env=harness.bench_env(**our_env(port)),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def our_env(port: int) -> dict[str, str]:
+    return {
+        "SMARTHOME_DEVICE_TRANSPORT_BACKEND": MQTT_BACKEND,
+        "SMARTHOME_MQTT_URL": f"mqtt://{broker.GATEWAY_USERNAME}:{GATEWAY_PASSWORD}@127.0.0.1:{port}",
+    }
+
+
+def confirmations(*, changes: int, rate: float) -> dict:
+    """PINs added through our service on distinct locks, paced; latency until their row is `set`."""
+    from smarthome import services
+    from smarthome.models import Device, DeviceKind, PinCode, SyncState
+
+    locks = list(Device.objects.filter(kind=DeviceKind.SMART_LOCK).order_by("pk")[:changes])
+    committed: dict[int, float] = {}
     started = time.monotonic()
     for n, lock in enumerate(locks):
         pause = started + n / rate - time.monotonic()
         if pause > 0:
             time.sleep(pause)
-        wanted.append((lock, cloud.change(device=lock, pins=[("p1", f"{4000 + n % 6000:04d}")])))
+        pin_code = services.pin_code_create(
+            device=lock, label="ベンチ", pin=f"{n % 9 + 1}{n % 7 + 2}8{n % 5 + 3}9{n % 3 + 4}"
+        )
+        committed[pin_code.pk] = time.time()
+    log(f"{len(locks)} PINs added in {time.monotonic() - started:.1f} s")
+    pending = PinCode.objects.filter(pk__in=committed).exclude(sync_state=SyncState.SET)
     with contextlib.suppress(RuntimeError):
-        wait_until(lambda: all(k in cloud.confirmed_at for k in wanted), timeout=60, what="every confirmation")
-    latencies = [(cloud.confirmed_at[k] - cloud.sent_at[k]) * 1000 for k in wanted if k in cloud.confirmed_at]
-    return {"latencies": latencies, "lost": len(wanted) - len(latencies)}
+        wait_until(lambda: not pending.exists(), timeout=120, what="every PIN confirmed", every=0.5)
+    rows = PinCode.objects.filter(pk__in=committed, sync_state=SyncState.SET).values_list("pk", "sync_changed_at")
+    latencies = [(at.timestamp() - committed[pk]) * 1000 for pk, at in rows]
+    return {"latencies": latencies, "lost": len(committed) - len(latencies)}
 
 
-def reset(cloud, hubs, *, count: int) -> tuple[float, int]:
-    locks = [h.devices[1].channel_id for h in hubs][:count]
-    started = time.perf_counter()
-    wanted = [(lock, cloud.change(device=lock, pins=[])) for lock in locks]
+def move_out(*, units: int) -> tuple[float, int]:
+    """The move-out service over the units whose lease ended; seconds until the last reset confirmed."""
+    from django.db.models import Max
+
+    from smarthome.models import DeviceSettingsReset
+    from smarthome.services import leases_ended_reset
+
+    started = time.time()
+    processed = leases_ended_reset().processed
+    log(f"move-out: {processed} units reset in {time.time() - started:.1f} s")
+    assert processed == units, f"{processed} units reset, {units} expected"
+    waiting = DeviceSettingsReset.objects.filter(confirmed_at__isnull=True)
     with contextlib.suppress(RuntimeError):
-        wait_until(lambda: all(k in cloud.confirmed_at for k in wanted), timeout=120, what="every reset")
-    done = [cloud.confirmed_at[k] for k in wanted if k in cloud.confirmed_at]
-    return (max(done) - started if done else float("nan")), len(wanted) - len(done)
+        wait_until(lambda: not waiting.exists(), timeout=300, what="every reset confirmed", every=0.5)
+    last = DeviceSettingsReset.objects.aggregate(last=Max("confirmed_at"))["last"]
+    return (last.timestamp() - started if last else float("nan")), waiting.count()
+
+
+def wrong_states(held_file: Path) -> int:
+    """Devices whose database state is not what the simulated device holds: versions (desired =
+    reported = held) and the PINs (rows the device should hold = the refs it holds), no row left
+    being removed."""
+    from smarthome.models import Device, PinCode, SyncState
+
+    held = json.loads(held_file.read_text())
+    pins: dict[int, set[str]] = {}
+    for pk, device_id, state in PinCode.all_objects.values_list("pk", "device_id", "sync_state"):
+        pins.setdefault(device_id, set()).add(f"p{pk}" if state == SyncState.SET else f"!{state}")
+    wrong = 0
+    for pk, channel, desired, reported in Device.objects.values_list(
+        "pk", "channel_id", "desired_version", "reported_version"
+    ):
+        version, refs = held.get(channel, [-1, []])
+        if not desired == reported == version or pins.get(pk, set()) != set(refs):
+            wrong += 1
+    return wrong
+
+
+def queries_per_report() -> dict[str, int]:
+    """Statements of `report_record` for one report that applies a new version, and one duplicate."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from smarthome import services
+    from smarthome.models import Device, DeviceKind
+    from smarthome.sync.services import desired_message, device_key_for, report_record
+    from smarthome.sync.simulator import DeviceState, device_apply
+
+    lock = Device.objects.filter(kind=DeviceKind.SMART_LOCK).order_by("-pk").first()
+    assert lock is not None and lock.hub is not None
+    services.pin_code_create(device=lock, label="計測", pin="739182")
+    message = desired_message(channel_id=lock.hub.channel_id)
+    assert message is not None
+    kinds = dict(Device.objects.filter(pk__in=[lock.pk, lock.hub.pk]).values_list("channel_id", "kind"))
+    states = []
+    for desired in message.devices:  # what the hub's devices hold after applying it (as the simulator)
+        key = device_key_for(channel_id=desired.device).decode()
+        state = DeviceState(provision=broker.DeviceProvision(desired.device, key, kinds[desired.device]))
+        device_apply(state, desired)
+        states.append(state.reported())
+    report = protocol.Reported(hub=lock.hub.channel_id, devices=tuple(states))
+    counts = {}
+    for name in ("applied", "duplicate"):
+        with CaptureQueriesContext(connection) as captured:
+            report_record(channel_id=lock.hub.channel_id, report=report)
+        counts[name] = len(captured.captured_queries)
+    return counts
 
 
 class Drain:
@@ -272,20 +393,29 @@ def bare_subscriber(address, *, group: str, drain: Drain | None, connect_only: b
     client.loop_stop()
 
 
-def gateway_drain(address, *, client_id: str, drain: Drain | None, on_report=None, on_get=None, group="msc-gateway"):
-    from smarthome.sync.gateway import Gateway
+def gateway_drain(address, *, drain: Drain | None):
+    """Our gateway (its own group) with the command's handlers: the real `report_record`."""
+    from smarthome.sync.gateway import Gateway, desired_resend_default, report_record_default
 
-    def counted(**kwargs):
+    def on_report(**kwargs):
+        outcome = report_record_default(**kwargs)
+        if drain is not None:
+            drain.tick()
+        return outcome
+
+    def on_get(**kwargs):
+        desired_resend_default(**kwargs)
         if drain is not None:
             drain.tick()
 
     gateway = Gateway(
         address=address,
         prefix=PREFIX,
-        client_id=client_id,
-        on_report=on_report or counted,
-        on_get=on_get or counted,
-        share_group=group,
+        client_id="bench-gateway-drain",
+        on_report=on_report,
+        on_get=on_get,
+        on_resubscribed=None,
+        share_group="bench-ours",
     )
     thread = threading.Thread(target=gateway.run, daemon=True)
     thread.start()
@@ -298,7 +428,7 @@ def throughput(address, hub_process: HubProcess, hubs: int, burst: int) -> dict:
     # Every session exists (subscribed, offline) before the burst: each queues its own copy.
     for group in ("bench-bare-1", "bench-bare-2"):
         bare_subscriber(address, group=group, drain=None, connect_only=True)
-    gateway, thread = gateway_drain(address, client_id="bench-gateway-drain", drain=None, group="bench-ours")
+    gateway, thread = gateway_drain(address, drain=None)
     wait_until(lambda: gateway.subscribed, timeout=20, what="the gateway's subscriptions")
     gateway.stop()
     thread.join()
@@ -308,8 +438,8 @@ def throughput(address, hub_process: HubProcess, hubs: int, burst: int) -> dict:
     bare_subscriber(address, group="bench-bare-1", drain=bare[0])
     log(f"bare subscriber drained {bare[0].count} at {bare[0].rate:.0f}/s")
     ours = Drain(expected)
-    gateway, thread = gateway_drain(address, client_id="bench-gateway-drain", drain=ours, group="bench-ours")
-    wait_until(lambda: ours.count >= expected, timeout=900, what="the gateway's drain")
+    gateway, thread = gateway_drain(address, drain=ours)
+    wait_until(lambda: ours.count >= expected, timeout=1800, what="the gateway's drain")
     gateway.stop()
     thread.join()
     log(f"gateway drained {ours.count} at {ours.rate:.0f}/s")
@@ -322,59 +452,77 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hubs", type=int, default=10000)
     parser.add_argument("--changes", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=100.0, help="PIN changes per second")
-    parser.add_argument("--reset", type=int, default=1000, help="locks emptied at once")
-    parser.add_argument("--burst", type=int, default=5, help="reports per hub for the throughput run")
+    parser.add_argument("--rate", type=float, default=50.0, help="PINs added per second")
+    parser.add_argument("--move-out", type=int, default=1000, help="units reset at move-out")
+    parser.add_argument("--burst", type=int, default=2, help="reports per hub for the throughput run")
     parser.add_argument("--threads", type=int, default=2, help="network threads of the hub process")
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes publishing")
     options = parser.parse_args()
+    changes, units_out = min(options.changes, options.hubs), min(options.move_out, options.changes, options.hubs)
+
+    port = harness.free_port()
+    log(f"database {harness.DATABASE_URL}: recreate, {options.hubs} units with a hub and a lock")
+    harness.database_recreate()
+    harness.django_setup(**our_env(port))
+    from django.core.management import call_command
 
     from smarthome.sync.backends import mqtt as mqtt_backend
-    from smarthome.sync.simulator import MemoryCloud
 
-    hubs = broker.provisioning_new(hubs=options.hubs, secret=SECRET)
+    units_fill(hubs=options.hubs, move_out=units_out)
     folder = Path(tempfile.mkdtemp(prefix="bench-device-sync-"))
     provisioning = folder / "hubs.json"
-    provisioning.write_text(broker.provisioning_dump(hubs))
-    queue = options.hubs * (options.burst + 2) + 10000
+    call_command("device_provisioning_export", "--all", "--output", str(provisioning))
+    call_command(
+        "device_broker_credentials",
+        "--provisioning",
+        str(provisioning),
+        "--password-file",
+        str(folder / "passwd"),
+        "--acl-file",
+        str(folder / "acl"),
+    )
+    queue = options.hubs * (options.burst + 4) + 10000
+    address = broker.broker_address(our_env(port)["SMARTHOME_MQTT_URL"])
     try:
-        with mosquitto(folder / "broker", hubs, queue=queue) as (port, _):
-            url = f"mqtt://{broker.GATEWAY_USERNAME}:{GATEWAY_PASSWORD}@127.0.0.1:{port}"
-            address = broker.broker_address(url)
-            cloud = MemoryCloud(
-                transport=mqtt_backend.Transport(url=url, prefix=PREFIX, timeout=10),
-                hubs=hubs,
-                secret=SECRET,
-                publish_threads=4,
-            )
-            gateway, thread = gateway_drain(
-                address,
-                client_id="bench-gateway",
-                drain=None,
-                on_report=cloud.report_record,
-                on_get=cloud.desired_resend,
-            )
-            wait_until(lambda: gateway.subscribed, timeout=20, what="the gateway")
-            log(f"starting {options.hubs} hubs")
-            started = time.monotonic()
-            hub_process = HubProcess(provisioning, port, options.threads)
+        with (
+            mosquitto(folder, port, queue=queue),
+            harness.celery_worker(name="devices", concurrency=options.workers, **our_env(port)),
+        ):
+            gateway = gateway_process(port)
+            hub_process = None
             try:
-                ready = hub_process.ready()
-                log(f"hubs connected: {ready}")
-                initial = wait_until(lambda: not cloud.unconfirmed(), timeout=900, what="the initial sync")
+                wait_until(
+                    lambda: GATEWAY_CLIENT_ID in (folder / "mosquitto.log").read_text(),
+                    timeout=60,
+                    what="the gateway's subscription",
+                )
+                time.sleep(0.5)
+                log(f"starting {options.hubs} hubs")
+                started = time.monotonic()
+                hub_process = HubProcess(provisioning, port, options.threads)
+                log(f"hubs connected: {hub_process.ready()}")
+                from smarthome.models import Device
+
+                unreported = Device.objects.filter(reported_at__isnull=True)
+                wait_until(lambda: not unreported.exists(), timeout=1200, what="the initial sync", every=1)
                 initial_sync_s = time.monotonic() - started
-                log(f"initial sync in {initial_sync_s:.1f} s ({initial:.1f} s after the last connect)")
-                confirmed = confirmations(cloud, hubs, changes=min(options.changes, options.hubs), rate=options.rate)
+                log(f"initial sync in {initial_sync_s:.1f} s")
+                confirmed = confirmations(changes=changes, rate=options.rate)
                 log(f"{len(confirmed['latencies'])} confirmations, {confirmed['lost']} lost")
-                reset_s, reset_lost = reset(cloud, hubs, count=min(options.reset, options.hubs))
-                log(f"{options.reset} locks reset in {reset_s:.2f} s")
-                wrong = wrong_states(cloud)
-                gateway.stop()
-                thread.join()
+                move_out_s, resets_lost = move_out(units=units_out)
+                log(f"{units_out} units moved out, last confirmed after {move_out_s:.1f} s")
+                hub_process.ask(f"state {folder / 'held.json'}")
+                wrong = wrong_states(folder / "held.json")
+                log(f"wrong state: {wrong}")
+                gateway.send_signal(signal.SIGTERM)
+                gateway.wait(timeout=30)
                 drained = throughput(address, hub_process, options.hubs, options.burst)
                 hub_counts = hub_process.ask("counts")
+                queries = queries_per_report()
             finally:
-                hub_process.close()
-                cloud.close()
+                if hub_process is not None:
+                    hub_process.close()
+                harness._stop(gateway)
                 mqtt_backend.connection_close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -384,24 +532,28 @@ def main() -> int:
     bare_rate = (bare_first.rate + bare_last.rate) / 2
     rows = [
         {
-            "what": f"{options.hubs} hubs connected, initial get answered and reported",
+            "what": f"{options.hubs} hubs connected, get answered, reported to the db",
             "value": initial_sync_s,
             "unit": "s",
         },
         {
-            "what": f"confirm p50 ({len(latencies)} PIN changes at {options.rate:g}/s)",
+            "what": f"confirm p50 ({len(latencies)} PINs added at {options.rate:g}/s)",
             "value": statistics.median(latencies) if latencies else float("nan"),
             "unit": "ms",
         },
         {"what": "confirm p99", "value": percentile(latencies, 0.99) if latencies else float("nan"), "unit": "ms"},
-        {"what": f"{options.reset} locks emptied at once, last confirmed", "value": reset_s, "unit": "s"},
+        {"what": f"{units_out} units moved out, last device confirmed", "value": move_out_s, "unit": "s"},
         {
             "what": f"bare subscriber drains {bare_first.count} reports (first)",
             "value": bare_first.rate,
             "unit": "msg/s",
         },
-        {"what": f"our gateway drains {ours.count} reports", "value": ours.rate, "unit": "msg/s"},
-        {"what": f"bare subscriber drains {bare_last.count} reports (last)", "value": bare_last.rate, "unit": "msg/s"},
+        {"what": f"our gateway + report_record drains {ours.count}", "value": ours.rate, "unit": "msg/s"},
+        {
+            "what": f"bare subscriber drains {bare_last.count} reports (last)",
+            "value": bare_last.rate,
+            "unit": "msg/s",
+        },
     ]
     print(harness.table(rows, [("what", "run", ""), ("value", "value", ".1f"), ("unit", "unit", "")]))
     print("targets: confirm_p99_ms <= 1000, reports_vs_bare_subscriber >= 0.5, lost = wrong_state = 0")
@@ -409,13 +561,15 @@ def main() -> int:
         "hubs": options.hubs,
         "confirm_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "confirm_p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
+        "move_out_units": units_out,
+        "move_out_confirmed_s": round(move_out_s, 2),
         "reports_per_s": round(ours.rate, 1),
         "reports_vs_bare_subscriber": round(ours.rate / bare_rate, 3) if bare_rate else None,
         "bare_subscriber_per_s": round(bare_rate, 1),
-        "lost": confirmed["lost"] + reset_lost,
+        "lost": confirmed["lost"] + resets_lost,
         "wrong_state": wrong,
-        "reset_locks": options.reset,
-        "reset_confirmed_s": round(reset_s, 2),
+        "queries_per_report_applied": queries["applied"],
+        "queries_per_report_duplicate": queries["duplicate"],
         "initial_sync_s": round(initial_sync_s, 1),
         "hub_connects": hub_counts.get("connects"),
         "hub_gets_repeated": hub_counts.get("get_repeated", 0),

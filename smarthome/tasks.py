@@ -109,8 +109,9 @@ def settings_purge_requests_sweep() -> int:
     reject_on_worker_lost=True,
     ignore_result=True,
 )
-def device_desired_publish(self, channel_id: str) -> str:
-    """Publish channel `channel_id`'s current whole desired state (enqueued when a change commits).
+def device_desired_publish(self, channel_id: str, asked: bool = False) -> str:
+    """Publish channel `channel_id`'s current whole desired state (enqueued when a change commits,
+    and, `asked`, to answer the hub's `get`: its devices are then marked online first).
 
     Idempotent (the whole state, versioned): `acks_late` and redelivery are safe, and a late run
     sends the newest state, not the one of its change. A transport that is down is retried with
@@ -121,7 +122,7 @@ def device_desired_publish(self, channel_id: str) -> str:
     from smarthome.sync.services import desired_publish
 
     try:
-        published = desired_publish(channel_id=channel_id)
+        published = desired_publish(channel_id=channel_id, asked=asked)
     except TransportUnavailable as exc:
         return retry_or_give_up(
             self,

@@ -19,6 +19,7 @@ import ssl
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from paho.mqtt.client import Client, MQTTProtocolVersion
@@ -158,6 +159,15 @@ def hub_username_check(channel_id: str) -> None:
     """A hub's broker username is its channel id: refuse one the topics could not carry."""
     if not protocol.CHANNEL_ID_RE.match(channel_id):
         raise ValueError("a hub's channel id must be 8-64 characters of A-Z a-z 0-9 _ -")
+
+
+def private_file_write(path: Path, text: str, mode: int) -> None:
+    """Write `text` to `path` whole or not at all (a broker reloading never reads half a file)."""
+    partial = path.with_name(f".{path.name}.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+    os.replace(partial, path)
 
 
 # Provisioning: what a hub is handed at installation

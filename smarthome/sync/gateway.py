@@ -12,7 +12,10 @@ A message is refused (logged, acknowledged, dropped) when it is malformed or whe
 names is not the channel whose topic it came on: a hub can only publish on its own topics
 (broker ACL), so a payload naming another hub is forged or broken. What a report means for our
 records is decided by the handlers, by default `smarthome.sync.services.report_record` and
-`desired_resend`, imported when first called.
+`desired_resend`, imported when first called. A report handler returns what it did; one whose
+`rejected` is true (`ReportOutcome`: a device not behind the channel, an unknown channel) was
+refused by our records: the gateway logs it and counts it `refused`, and acknowledges it (the
+same report again would be refused again).
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ MAX_DELIVERIES = 5
 RECONNECT_MAX_SECONDS = 30.0
 SUMMARY_SECONDS = 300.0
 
-ReportHandler = Callable[..., Any]  # (*, channel_id: str, report: protocol.Reported) -> ReportOutcome
+# (*, channel_id: str, report: protocol.Reported) -> an outcome with `rejected` (ReportOutcome)
+ReportHandler = Callable[..., Any]
 ResendHandler = Callable[..., Any]  # (*, channel_id: str) -> None
 
 
@@ -72,6 +76,17 @@ def desired_resend_default(*, channel_id: str) -> None:
     desired_resend(channel_id=channel_id)
 
 
+def lagging_republish_default() -> None:
+    """Queue the lag sweep (`smarthome.desired_lagging_run`): what hubs reported while the gateway
+    was away from a restarted broker may be lost (see `Gateway._on_subscribe`)."""
+    from smarthome.tasks import desired_lagging_run  # type: ignore[import-not-found,unused-ignore]
+
+    try:
+        desired_lagging_run.delay()
+    except Exception as exc:  # noqa: BLE001 - the beat sweep runs it anyway within 5 minutes
+        logger.warning("device gateway: lag sweep not queued (%s)", type(exc).__name__)
+
+
 class Outcome(enum.StrEnum):
     HANDLED = "handled"
     REFUSED = "refused"  # well-formed, but naming another hub than its topic's
@@ -91,6 +106,7 @@ class Gateway:
         client_id: str,
         on_report: ReportHandler = report_record_default,
         on_get: ResendHandler = desired_resend_default,
+        on_resubscribed: Callable[[], None] | None = lagging_republish_default,
         share_group: str | None = SHARE_GROUP,
         session_expiry: int = SESSION_EXPIRY_SECONDS,
         handler_attempts: int = HANDLER_ATTEMPTS,
@@ -101,6 +117,8 @@ class Gateway:
         self.client_id = client_id
         self.on_report = on_report
         self.on_get = on_get
+        self.on_resubscribed = on_resubscribed
+        self._subscribed_before = False
         self.share_group = share_group
         self.session_expiry = session_expiry
         self.handler_attempts = handler_attempts
@@ -140,7 +158,7 @@ class Gateway:
     def _call(self, handler: Callable[..., Any], *, topic: str, payload: bytes, **kwargs: Any) -> Outcome:
         for attempt in range(1, self.handler_attempts + 1):
             try:
-                handler(**kwargs)
+                result = handler(**kwargs)
             except Exception:  # the handler's failure must not lose the message: retried, then redelivered
                 logger.exception("device gateway: handler failed on %s (attempt %s)", topic, attempt)
                 if attempt < self.handler_attempts:
@@ -148,6 +166,9 @@ class Gateway:
             else:
                 if self._failures:  # a redelivered message that now went through
                     self._failures.pop(self._digest(topic, payload), None)
+                if getattr(result, "rejected", False) is True:
+                    logger.warning("device gateway: our records refused the report on %s", topic)
+                    return Outcome.REFUSED
                 return Outcome.HANDLED
         digest = self._digest(topic, payload)
         self._failures[digest] += 1
@@ -199,6 +220,16 @@ class Gateway:
             logger.error("device gateway: the broker refused our subscriptions: %s", ", ".join(refused))
             return
         self.subscribed = True
+        if self._subscribed_before and self.on_resubscribed is not None:
+            # Back after losing the broker: Mosquitto 2.0 drops what hubs publish on a shared
+            # subscription between its restart and our SUBSCRIBE, so reports may be lost. The hubs
+            # ask again for a lost `get`; for a lost report, publish every lagging channel again now
+            # (each hub then reports what it holds) rather than at the next 5-minute beat.
+            try:
+                self.on_resubscribed()
+            except Exception:  # the beat sweep repairs it later; the gateway must keep running
+                logger.exception("device gateway: the lag sweep after re-subscribing failed")
+        self._subscribed_before = True
 
     def _on_message(self, client: Client, userdata, message: MQTTMessage) -> None:
         if self._redeliver:

@@ -2,15 +2,17 @@
 
 A *channel* is one MQTT client: a hub, or a device that connects by itself (a lock with its
 own radio). Its topic id is `Device.channel_id`, an opaque token that is also the channel's
-broker username, so a broker ACL `pattern readwrite <prefix>/hubs/%u/#` confines each hub to
-its own topics.
+broker username, so the broker's ACL (`broker.acl_file_text`) names each hub by `%u`: it may read
+only `<prefix>/hubs/<itself>/desired` and write only its own `reported` and `get`; the gateway
+user reads every hub's `reported` and `get` and writes every `desired`.
 
 Topics (`<prefix>` is `SMARTHOME_MQTT_TOPIC_PREFIX`, default `msc/v1`):
 - `<prefix>/hubs/<channel>/desired`  we → hub, QoS 1: the whole desired state of every device
   behind the channel (never a diff, so a lost, duplicated or reordered message is repaired by
   the next one).
 - `<prefix>/hubs/<channel>/reported` hub → us, QoS 1: what the devices now hold.
-- `<prefix>/hubs/<channel>/get`      hub → us, QoS 1: "send me the whole state" (on reconnect).
+- `<prefix>/hubs/<channel>/get`      hub → us, QoS 1: "send me the whole state" (on every
+  connect, and again until a desired message comes).
 
 Versions: each device has a desired version that every change bumps. A hub applies a device's
 desired state only if its version is newer than what that device last applied, and reports the

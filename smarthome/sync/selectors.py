@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from myspacecore.tenancy.models import Unit
@@ -26,7 +26,10 @@ def channel_devices(*, channel_id: str, lock: bool = False) -> list[Device] | No
     `lock` takes their row locks (inside a transaction): a report and a change of the same device
     are then applied one after the other, never interleaved.
     """
-    devices = Device.objects.filter(Q(channel_id=channel_id, hub__isnull=True) | Q(hub__channel_id=channel_id))
+    # The channel's own row by its unique index, the devices behind it by the hub_id index: an OR
+    # over a join (hub__channel_id) would scan every device.
+    own = Device.objects.filter(channel_id=channel_id, hub__isnull=True).values("pk")
+    devices = Device.objects.filter(Q(pk=Subquery(own)) | Q(hub_id=Subquery(own)))
     if lock:
         devices = devices.select_for_update(of=("self",))
     found = list(devices.order_by("pk"))
@@ -60,9 +63,12 @@ def units_reset_pending() -> QuerySet[Unit]:
 
     Each unit carries `reset_requested_at` (its oldest unconfirmed reset) and `devices_pending`.
     """
-    open_resets = Q(devices__resets__confirmed_at__isnull=True)
+    # Both conditions: `confirmed_at__isnull` alone also matches a device with no reset at all
+    # (the LEFT JOIN's empty row), which would list every unit that has a device.
+    open_resets = Q(devices__resets__isnull=False, devices__resets__confirmed_at__isnull=True)
+    waiting = DeviceSettingsReset.objects.filter(device__unit=OuterRef("pk"), confirmed_at__isnull=True)
     return (
-        Unit.objects.filter(devices__resets__confirmed_at__isnull=True)
+        Unit.objects.filter(Exists(waiting))
         .annotate(
             reset_requested_at=Min("devices__resets__requested_at", filter=open_resets),
             devices_pending=Count("devices", filter=open_resets, distinct=True),
@@ -72,5 +78,6 @@ def units_reset_pending() -> QuerySet[Unit]:
     )
 
 
-def resets_open_for(*, device: Device, up_to_version: int) -> QuerySet[DeviceSettingsReset]:
-    return DeviceSettingsReset.objects.filter(device=device, confirmed_at__isnull=True, version__lte=up_to_version)
+def resets_open_for(*, device_ids: list[int]) -> QuerySet[DeviceSettingsReset]:
+    """The resets of these devices not confirmed yet (a report confirms those at or before its version)."""
+    return DeviceSettingsReset.objects.filter(device_id__in=device_ids, confirmed_at__isnull=True)

@@ -11,26 +11,31 @@ from __future__ import annotations
 
 import datetime
 import logging
+import secrets
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..app_settings import app_settings
 from ..crypto import pin_decrypt
 from ..models import Device, DeviceSettingsReset, PinCode, RemoteControlSetting, SettingsPurgeRequest, SyncState
-from . import protocol
+from . import broker, protocol
 from .selectors import channel_devices, channels_lagging, devices_unconfirmed, resets_open_for
 from .transport import transport
 
 logger = logging.getLogger(__name__)
 
 PIN_REF, REMOTE_REF = "p", "r"
+# A hub's `get` whose answer is still queued is merged into it (the hubs ask again after >= 22 s).
+RESEND_CACHE_PREFIX = "smarthome:resend"
+RESEND_MERGE_SECONDS = 20
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,41 @@ class ReportOutcome:
 def device_key_for(*, channel_id: str) -> bytes:
     """The Fernet key PINs are sealed with for the device of `channel_id` (protocol.device_key)."""
     return protocol.device_key(secret=app_settings.DEVICE_KEY_SECRET or settings.SECRET_KEY, channel_id=channel_id)
+
+
+def channels_provisioning(
+    *, channels: QuerySet[Device], passwords: dict[str, str] | None = None
+) -> list[broker.HubProvision]:
+    """What each channel of `channels` (devices that connect by themselves) is handed at
+    installation: its broker username (its channel id) and password, and every device behind it
+    with its key (`device_key_for`, so a hub opens exactly the PINs we seal for it).
+
+    `passwords` keeps a channel's password already issued; a channel without one gets a new
+    random password (its hash reaches the broker through `device_broker_credentials`).
+    """
+    passwords = passwords or {}
+    lock_slots = int(app_settings.PINS_PER_LOCK)
+    behind: dict[int, list[Device]] = {}
+    hubs = list(channels.filter(hub__isnull=True).order_by("pk"))
+    for device in Device.objects.filter(hub__in=hubs).order_by("pk"):
+        behind.setdefault(device.hub_id or 0, []).append(device)
+
+    def provision(device: Device) -> broker.DeviceProvision:
+        return broker.DeviceProvision(
+            channel_id=device.channel_id,
+            key=device_key_for(channel_id=device.channel_id).decode(),
+            kind=device.kind,
+            slots=min(lock_slots, device.slots_total or lock_slots),
+        )
+
+    return [
+        broker.HubProvision(
+            channel_id=hub.channel_id,
+            password=passwords.get(hub.channel_id) or secrets.token_urlsafe(24),
+            devices=(provision(hub), *(provision(device) for device in behind.get(hub.pk, []))),
+        )
+        for hub in hubs
+    ]
 
 
 # Desired state
@@ -98,13 +138,16 @@ def channels_publish_on_commit(*, channel_ids: set[str]) -> None:
         transaction.on_commit(partial(desired_publish_enqueue, channel_id=channel_id))
 
 
-def desired_publish_enqueue(*, channel_id: str) -> None:
-    """Hand a channel's publish to a worker. Runs after commit: a broker that is down is only
-    logged (the change is kept; `desired_lagging_republish` sends it later)."""
+def desired_publish_enqueue(*, channel_id: str, asked: bool = False) -> None:
+    """Hand a channel's publish to a worker (`asked`: answering the hub's `get`). Runs after commit:
+    a broker that is down is only logged (the change is kept; `desired_lagging_republish` sends it later)."""
     from ..tasks import device_desired_publish
 
     try:
-        device_desired_publish.delay(channel_id)
+        if asked:
+            device_desired_publish.delay(channel_id, asked=True)
+        else:
+            device_desired_publish.delay(channel_id)
     except Exception as exc:  # noqa: BLE001 - broker down: the lag sweep publishes the channel later
         logger.warning("desired state of channel %s not enqueued (%s)", channel_id, type(exc).__name__)
 
@@ -192,9 +235,23 @@ def desired_message(*, channel_id: str) -> protocol.Desired | None:
     )
 
 
-def desired_publish(*, channel_id: str) -> bool:
+def desired_publish(*, channel_id: str, asked: bool = False) -> bool:
     """Publish the channel's current whole desired state now (the task's body). False for an
-    unknown channel; raises TransportUnavailable when the transport cannot take it."""
+    unknown channel; raises TransportUnavailable when the transport cannot take it.
+
+    `asked`: the answer to the hub's `get`: its devices are marked seen (online) first, and a
+    `get` arriving from now on is answered again (it may follow a change this one misses)."""
+    if asked:
+        cache.delete(f"{RESEND_CACHE_PREFIX}:{channel_id}")
+        devices = channel_devices(channel_id=channel_id)
+        if devices is None:
+            logger.warning("get from unknown channel %s ignored", channel_id)
+            return False
+        _devices_seen(
+            device_ids=[device.pk for device in devices],
+            now=timezone.now(),
+            offline=any(device.sync_failure == Device.SyncFailure.OFFLINE for device in devices),
+        )
     message = desired_message(channel_id=channel_id)
     if message is None:
         logger.warning("desired state for unknown channel %s not published", channel_id)
@@ -204,19 +261,28 @@ def desired_publish(*, channel_id: str) -> bool:
 
 
 def desired_resend(*, channel_id: str) -> None:
-    """A hub's "get" (it reconnected): it is online; publish its whole state again."""
-    devices = channel_devices(channel_id=channel_id)
-    if devices is None:
-        logger.warning("get from unknown channel %s ignored", channel_id)
+    """A hub's "get" (it reconnected, or asks again): publish its whole state, and mark it online.
+
+    The gateway calls it for every `get` and must not wait on the database or the broker: all of
+    it happens in the publish task (`desired_publish(asked=True)`); here, one cache add and, on
+    commit, one enqueue. A hub's requests whose answer is still queued are merged into it.
+    """
+    if not cache.add(f"{RESEND_CACHE_PREFIX}:{channel_id}", True, timeout=RESEND_MERGE_SECONDS):
         return
-    _devices_seen(device_ids=[device.pk for device in devices], now=timezone.now())
-    transaction.on_commit(partial(desired_publish_enqueue, channel_id=channel_id))
+    transaction.on_commit(partial(desired_publish_enqueue, channel_id=channel_id, asked=True))
 
 
-def _devices_seen(*, device_ids: list[int], now: datetime.datetime) -> None:
-    Device.objects.filter(pk__in=device_ids).update(last_seen_at=now)
-    Device.objects.filter(pk__in=device_ids, sync_failure=Device.SyncFailure.OFFLINE).update(
-        sync_failure="", sync_failure_since=None
+def _devices_seen(*, device_ids: list[int], now: datetime.datetime, offline: bool = True) -> None:
+    """The channel spoke: its devices were seen now, and are no longer offline (one statement).
+    `offline=False` when the caller knows none of them is marked offline."""
+    if not offline:
+        Device.objects.filter(pk__in=device_ids).update(last_seen_at=now)
+        return
+    was_offline = Q(sync_failure=Device.SyncFailure.OFFLINE)
+    Device.objects.filter(pk__in=device_ids).update(
+        last_seen_at=now,
+        sync_failure=Case(When(was_offline, then=Value("")), default=F("sync_failure")),
+        sync_failure_since=Case(When(was_offline, then=None), default=F("sync_failure_since")),
     )
 
 
@@ -279,6 +345,11 @@ def report_record(*, channel_id: str, report: protocol.Reported) -> ReportOutcom
     than desired impossible (both ignored); the recorded version again only says the device is
     online; a newer one sets each setting it covers (set / failed with the reason), deletes the
     rows whose removal it confirms, and confirms the resets and purge requests it completes.
+
+    The gateway calls it for every message, so it costs a handful of statements whatever the
+    number of devices behind the channel: a duplicate report is the lock, one UPDATE and the
+    commit; a new version adds one read per kind of setting, one of the open resets, and one
+    UPDATE of the devices (plus the writes of the settings that changed).
     """
     devices = channel_devices(channel_id=channel_id, lock=True) if report.hub == channel_id else None
     by_channel = {device.channel_id: device for device in devices or ()}
@@ -289,25 +360,31 @@ def report_record(*, channel_id: str, report: protocol.Reported) -> ReportOutcom
         )
         return ReportOutcome(rejected=True)
     now = timezone.now()
-    applied, ignored = [], []
-    removed = resets = purges = 0
+    newer: list[tuple[Device, protocol.ReportedDevice]] = []
+    ignored, seen = [], []
     for entry in report.devices:
         device = by_channel[entry.device]
         if entry.version > device.desired_version or entry.version < device.reported_version:
             logger.info("report of device %s at version %s ignored", entry.device, entry.version)
             ignored.append(entry.device)
-            continue
-        if entry.version == device.reported_version and device.reported_at is not None:
-            _devices_seen(device_ids=[device.pk], now=now)
+        elif entry.version == device.reported_version and device.reported_at is not None:
+            seen.append(device)
             ignored.append(entry.device)
-            continue
-        removed += _device_report_apply(device=device, entry=entry, now=now)
-        confirmed, done = _resets_confirm(device=device, version=entry.version, now=now)
-        resets += confirmed
-        purges += done
-        applied.append(entry.device)
+        else:
+            newer.append((device, entry))
+    if seen:
+        _devices_seen(
+            device_ids=[device.pk for device in seen],
+            now=now,
+            offline=any(device.sync_failure == Device.SyncFailure.OFFLINE for device in seen),
+        )
+    if not newer:
+        return ReportOutcome(ignored=tuple(ignored))
+    removed = _settings_report_apply(reports=newer, now=now)
+    _devices_report_record(reports=newer, now=now)
+    resets, purges = _resets_confirm(reports=newer, now=now)
     return ReportOutcome(
-        applied=tuple(applied),
+        applied=tuple(device.channel_id for device, _entry in newer),
         ignored=tuple(ignored),
         removed=removed,
         resets_confirmed=resets,
@@ -315,45 +392,59 @@ def report_record(*, channel_id: str, report: protocol.Reported) -> ReportOutcom
     )
 
 
-def _device_report_apply(*, device: Device, entry: protocol.ReportedDevice, now: datetime.datetime) -> int:
-    """Record one device's new reported version and the state of each setting it covers."""
-    items = {item.ref: item for item in (*entry.pins, *entry.remotes)}
-    removed = 0
+def _settings_report_apply(*, reports: list[tuple[Device, protocol.ReportedDevice]], now: datetime.datetime) -> int:
+    """Each setting a device's new version covers takes the state it reports; a removal it confirms
+    deletes the row. One read per kind of setting for every device of the report. Returns removed."""
+    entries = {device.pk: entry for device, entry in reports}
+    items = {pk: {item.ref: item for item in (*entry.pins, *entry.remotes)} for pk, entry in entries.items()}
     models: tuple[tuple[type[PinCode] | type[RemoteControlSetting], str], ...] = (
         (PinCode, PIN_REF),
         (RemoteControlSetting, REMOTE_REF),
     )
+    removed = 0
     for model, prefix in models:
-        rows = model.all_objects.filter(device=device, changed_version__lte=entry.version).only(
-            "pk", "sync_state", "sync_failure"
-        )
         gone: list[int] = []
         changed: list[Any] = []
+        rows = model.all_objects.filter(device_id__in=entries).only(
+            "pk", "device_id", "sync_state", "sync_failure", "changed_version"
+        )
         for row in rows:
-            item = items.get(f"{prefix}{row.pk}")
+            entry = entries[row.device_id]
+            if row.changed_version > entry.version:
+                continue  # changed after the version reported: still on its way
+            item = items[row.device_id].get(f"{prefix}{row.pk}")
             if row.sync_state == SyncState.REMOVING:
                 if item is None:
                     gone.append(row.pk)
                 else:  # a whole state without it was applied, yet the device still lists it
                     logger.warning(
-                        "device %s still holds %s%s after version %s", device.pk, prefix, row.pk, entry.version
+                        "device %s still holds %s%s after version %s", row.device_id, prefix, row.pk, entry.version
                     )
                 continue
             state, reason = _item_state(item)
             if (row.sync_state, row.sync_failure) != (state, reason):
                 row.sync_state, row.sync_failure, row.sync_changed_at = state, reason, now
                 changed.append(row)
-        removed += model.all_objects.filter(pk__in=gone).delete()[0]
-        model.all_objects.bulk_update(changed, ["sync_state", "sync_failure", "sync_changed_at"])
-    device.reported_version = entry.version
-    device.reported_at = device.last_seen_at = now
-    if entry.slots_total is not None:
-        device.slots_total = entry.slots_total
-    device.sync_failure, device.sync_failure_since = "", None
-    if device.reported_version >= device.desired_version:
-        device.pending_since = None
-    device.save(
-        update_fields=[
+        if gone:
+            removed += model.all_objects.filter(pk__in=gone).delete()[0]
+        if changed:
+            model.all_objects.bulk_update(changed, ["sync_state", "sync_failure", "sync_changed_at"])
+    return removed
+
+
+def _devices_report_record(*, reports: list[tuple[Device, protocol.ReportedDevice]], now: datetime.datetime) -> None:
+    """Record each device's new reported version (one UPDATE for all of them)."""
+    for device, entry in reports:
+        device.reported_version = entry.version
+        device.reported_at = device.last_seen_at = now
+        if entry.slots_total is not None:
+            device.slots_total = entry.slots_total
+        device.sync_failure, device.sync_failure_since = "", None
+        if device.reported_version >= device.desired_version:
+            device.pending_since = None
+    Device.objects.bulk_update(
+        [device for device, _entry in reports],
+        [
             "reported_version",
             "reported_at",
             "last_seen_at",
@@ -361,9 +452,8 @@ def _device_report_apply(*, device: Device, entry: protocol.ReportedDevice, now:
             "sync_failure",
             "sync_failure_since",
             "pending_since",
-        ]
+        ],
     )
-    return removed
 
 
 def _item_state(item: protocol.ReportedItem | None) -> tuple[str, str]:
@@ -376,12 +466,21 @@ def _item_state(item: protocol.ReportedItem | None) -> tuple[str, str]:
     return SyncState.FAILED, item.reason
 
 
-def _resets_confirm(*, device: Device, version: int, now: datetime.datetime) -> tuple[int, int]:
-    """Confirm the device's resets made at `version` or before once none of what they removed is
-    left on it; finish each purge request whose every reset is confirmed. (resets, requests done)"""
+def _resets_confirm(
+    *, reports: list[tuple[Device, protocol.ReportedDevice]], now: datetime.datetime
+) -> tuple[int, int]:
+    """Confirm each device's resets made at its reported version or before once none of what they
+    removed is left on it; finish each purge request whose every reset is confirmed. One read of
+    the open resets for every device of the report. (resets, requests done)"""
+    versions = {device.pk: entry.version for device, entry in reports}
+    open_resets = [
+        reset for reset in resets_open_for(device_ids=list(versions)) if reset.version <= versions[reset.device_id]
+    ]
     confirmed = done = 0
-    for reset in resets_open_for(device=device, up_to_version=version):
-        still_on_device = Q(device=device, sync_state=SyncState.REMOVING, changed_version__lte=reset.version)
+    for reset in open_resets:
+        still_on_device = Q(
+            device_id=reset.device_id, sync_state=SyncState.REMOVING, changed_version__lte=reset.version
+        )
         if PinCode.all_objects.filter(still_on_device).exists():
             continue
         if RemoteControlSetting.all_objects.filter(still_on_device).exists():

@@ -572,6 +572,13 @@ class Simulator:
 # ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CloudOutcome:
+    """What MemoryCloud did with a report (the gateway reads `rejected`, as of a ReportOutcome)."""
+
+    rejected: bool
+
+
 class MemoryCloud:
     """A stand-in for the sync services (tests, benchmark, demo): each device's desired state and
     version, the last report recorded per device, a transport to publish with.
@@ -652,16 +659,15 @@ class MemoryCloud:
                 self.sent_at.setdefault((device.device, device.version), now)
         self.transport.publish(channel_id=channel_id, payload=protocol.desired_encode(message))
 
-    def report_record(self, *, channel_id: str, report: protocol.Reported) -> str:
-        """Record each device's report; "refused" when the hub does not own a device it names."""
+    def report_record(self, *, channel_id: str, report: protocol.Reported) -> CloudOutcome:
+        """Record each device's report; the whole report is refused (`rejected`, nothing recorded)
+        when the hub does not own a device it names, as `services.report_record` refuses it."""
         now = time.perf_counter()
-        outcome = "recorded"
         with self.lock:
+            if any(self.owner.get(device.device) != channel_id for device in report.devices):
+                self.outcomes["refused"] += 1
+                return CloudOutcome(rejected=True)
             for device in report.devices:
-                if self.owner.get(device.device) != channel_id:
-                    self.outcomes["refused"] += 1
-                    outcome = "refused"
-                    continue
                 last = self.reported.get(device.device)
                 if last is not None and device.version < last.version:
                     self.outcomes["stale"] += 1
@@ -669,7 +675,7 @@ class MemoryCloud:
                 self.reported[device.device] = device
                 self.outcomes["recorded"] += 1
                 self.confirmed_at.setdefault((device.device, device.version), now)
-        return outcome
+        return CloudOutcome(rejected=False)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -171,6 +171,7 @@ def gateway_new(mosquitto: Mosquitto, cloud: MemoryCloud, *, client_id: str = "m
         client_id=client_id,
         on_report=kwargs.pop("on_report", cloud.report_record),
         on_get=kwargs.pop("on_get", cloud.desired_resend),
+        on_resubscribed=kwargs.pop("on_resubscribed", None),  # the MemoryCloud has no lag sweep
         **kwargs,
     )
 
@@ -241,3 +242,41 @@ class Listener:
         info = self.client.publish(topic, payload, qos=1)
         wait_until(lambda: info.mid in self.puback, what="PUBACK")
         return self.puback[info.mid]
+
+
+def gateway_command(
+    mosquitto: Mosquitto, *, client_id: str, log: Path, database_url: str, redis_url: str
+) -> subprocess.Popen:
+    """`manage.py device_gateway` in a child process on the test database: the real gateway calling
+    the real `report_record` and `desired_resend` (its answers to `get` published eagerly, from the
+    gateway process, with the MQTT backend). Its log (stdout and stderr) goes to `log`."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "myspacecore.settings.test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        "SMARTHOME_MQTT_URL": mosquitto.url(),
+        "SMARTHOME_MQTT_TOPIC_PREFIX": PREFIX,
+        "SMARTHOME_DEVICE_TRANSPORT_BACKEND": "smarthome.sync.backends.mqtt.Transport",
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "device_gateway", "--client-id", client_id],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def gateway_subscribed(mosquitto: Mosquitto, client_id: str, *, times: int = 1, timeout: float = 30.0) -> None:
+    """Wait until the broker logged `times` SUBSCRIBEs of `client_id` (its SUBACK then on its way)."""
+    broker_log = mosquitto.folder / "mosquitto.log"
+    wait_until(
+        lambda: broker_log.read_text().count(f"Received SUBSCRIBE from {client_id}") >= times,
+        timeout=timeout,
+        what=f"{client_id}'s subscription",
+    )
+    time.sleep(0.2)

@@ -36,6 +36,7 @@ def main(url: str, prefix: str, client_id: str, log_path: str) -> None:
         client_id=client_id,
         on_report=on_report,
         on_get=lambda *, channel_id: None,
+        on_resubscribed=None,
     )
     signal.signal(signal.SIGTERM, lambda *_: gateway.stop())
     gateway.run()

@@ -45,6 +45,7 @@ def gateway_for(on_report=None, on_get=None):
         client_id="msc-gateway-unit",
         on_report=on_report or Calls(),
         on_get=on_get or Calls(),
+        on_resubscribed=None,
         handler_retry_seconds=0,
     )
 
@@ -75,6 +76,37 @@ def test_a_payload_naming_another_hub_than_its_topic_is_refused_and_logged(caplo
     )
     assert outcome is gateway.Outcome.REFUSED and calls.calls == []
     assert "naming hub hub-0000002" in caplog.text
+
+
+def test_a_report_our_records_refuse_is_counted_refused_and_logged(caplog):
+    from smarthome.sync.services import ReportOutcome
+
+    subject = gateway_for(on_report=lambda **kwargs: ReportOutcome(rejected=True))
+    outcome = subject.message_handle(topic=f"{PREFIX}/hubs/{HUB}/reported", payload=report())
+    assert outcome is gateway.Outcome.REFUSED
+    assert f"our records refused the report on {PREFIX}/hubs/{HUB}/reported" in caplog.text
+    accepted = gateway_for(on_report=lambda **kwargs: ReportOutcome(applied=(LOCK,)))
+    assert accepted.message_handle(topic=f"{PREFIX}/hubs/{HUB}/reported", payload=report()) is gateway.Outcome.HANDLED
+
+
+class Granted:
+    is_failure = False
+
+
+def test_the_lag_sweep_is_queued_on_subscribing_again_after_a_lost_broker_not_on_the_first_start():
+    sweeps: list[bool] = []
+    subject = gateway.Gateway(
+        address=broker.broker_address("mqtt://127.0.0.1:1"),
+        prefix=PREFIX,
+        client_id="msc-gateway-unit",
+        on_report=Calls(),
+        on_get=Calls(),
+        on_resubscribed=lambda: sweeps.append(True),
+    )
+    subject._on_subscribe(None, None, 1, [Granted(), Granted()], None)
+    assert subject.subscribed and sweeps == []
+    subject._on_subscribe(None, None, 2, [Granted(), Granted()], None)  # back after losing the broker
+    assert sweeps == [True]
 
 
 @pytest.mark.parametrize(
@@ -284,10 +316,9 @@ def test_memory_cloud_refuses_foreign_devices_and_ignores_stale_reports():
     subject, hubs = cloud()
     mine, theirs = hubs[0].devices[1].channel_id, hubs[1].devices[1].channel_id
     hub = hubs[0].channel_id
-    assert (
-        subject.report_record(channel_id=hub, report=protocol.Reported(hub, (protocol.ReportedDevice(theirs, 1),)))
-        == "refused"
-    )
+    both = protocol.Reported(hub, (protocol.ReportedDevice(mine, 1), protocol.ReportedDevice(theirs, 1)))
+    assert subject.report_record(channel_id=hub, report=both).rejected is True  # whole, as report_record
+    assert mine not in subject.reported
     subject.report_record(channel_id=hub, report=protocol.Reported(hub, (protocol.ReportedDevice(mine, 3),)))
     subject.report_record(channel_id=hub, report=protocol.Reported(hub, (protocol.ReportedDevice(mine, 2),)))
     assert subject.reported[mine].version == 3 and theirs not in subject.reported

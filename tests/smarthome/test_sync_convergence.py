@@ -64,6 +64,19 @@ def test_move_out_is_pending_on_the_device_until_every_device_confirms(memory_tr
     assert DeviceSettingsReset.objects.filter(confirmed_at__isnull=False).count() == 2
 
 
+def test_only_units_with_a_reset_still_open_are_pending_counting_only_their_waiting_devices(memory_transport):
+    unit, _hub, _lock = unit_with_hub_and_lock()
+    unit_with_hub_and_lock()  # devices, never reset: nothing pending there
+    half_confirmed, hub_done, _lock_waiting = unit_with_hub_and_lock()
+    services.unit_settings_reset(unit=unit)
+    services.unit_settings_reset(unit=half_confirmed)
+    DeviceSettingsReset.objects.filter(device=hub_done).update(confirmed_at=timezone.now())
+
+    pending = {row: row.devices_pending for row in units_reset_pending()}
+
+    assert pending == {unit: 2, half_confirmed: 1}
+
+
 def test_a_purge_request_is_done_only_when_the_devices_of_its_units_confirm(memory_transport):
     today = timezone.localdate()
     user = ResidentFactory(attribute=attribute("rental_resident"))

@@ -18,7 +18,10 @@ AFTER = [("smarthome", "0004_device_channel")]
 def test_existing_devices_get_their_own_channel_and_their_settings_wait_to_be_sent():
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE).apps
+    # The models as the database now holds them: smarthome rolled back, accounts at its newest
+    # (migrating smarthome back leaves accounts' later columns, e.g. the staff e-mail, in place).
+    accounts = [node for node in executor.loader.graph.leaf_nodes() if node[0] == "accounts"]
+    old = executor.loader.project_state([*BEFORE, *accounts]).apps
     user = old.get_model("accounts", "User").objects.create(phone_number="+819099990001", username="+819099990001")
     Device = old.get_model("smarthome", "Device")
     hub = Device.objects.create(kind="hub", name="ハブ", serial_number="OLD-1", owner_user_id=user.pk)

@@ -218,6 +218,19 @@ def test_a_hub_that_asks_again_is_online_and_gets_its_whole_state(memory_transpo
     assert [m.channel_id for m in memory_transport.outbox] == [hub.channel_id]
 
 
+def test_gets_whose_answer_is_still_queued_are_merged_into_it(memory_transport, django_capture_on_commit_callbacks):
+    hub, _lock = hub_and_lock()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        desired_resend(channel_id=hub.channel_id)
+        desired_resend(channel_id=hub.channel_id)  # the hub asked again before the answer went out
+    assert len(callbacks) == 1
+    assert [m.channel_id for m in memory_transport.outbox] == [hub.channel_id]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        desired_resend(channel_id=hub.channel_id)  # answered: a new `get` gets a new answer
+    assert [m.channel_id for m in memory_transport.outbox] == [hub.channel_id] * 2
+
+
 def test_the_simulated_lock_applies_only_newer_versions_and_reports_its_slots(memory_transport, settings):
     settings.SMARTHOME_DEVICE_SIMULATED_LOCK_SLOTS = 1
     hub, lock = hub_and_lock()

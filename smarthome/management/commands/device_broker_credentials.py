@@ -6,7 +6,6 @@ manage.py device_broker_credentials --new-hubs 100 --provisioning hubs.json ... 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from django.conf import settings
@@ -14,15 +13,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from smarthome.app_settings import app_settings
 from smarthome.sync import broker
-
-
-def _write_private(path: Path, text: str, mode: int) -> None:
-    """Write `text` to `path` whole or not at all (a broker reloading never reads half a file)."""
-    partial = path.with_name(f".{path.name}.partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(text)
-    os.replace(partial, path)
 
 
 class Command(BaseCommand):
@@ -63,7 +53,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{provisioning} exists: refusing to replace hubs already provisioned.")
             secret = app_settings.DEVICE_KEY_SECRET or settings.SECRET_KEY
             made = broker.provisioning_new(hubs=new_hubs, locks_per_hub=locks_per_hub, secret=secret, slots=slots)
-            _write_private(provisioning, broker.provisioning_dump(made), 0o600)
+            broker.private_file_write(provisioning, broker.provisioning_dump(made), 0o600)
             self.stdout.write(f"Provisioned {new_hubs} new hub(s) in {provisioning}.")
         try:
             hubs = broker.provisioning_load(provisioning.read_text())
@@ -71,8 +61,8 @@ class Command(BaseCommand):
             passwords = broker.password_file_text(credentials)
         except (OSError, ValueError) as exc:
             raise CommandError(f"{provisioning}: {exc}") from exc
-        _write_private(password_file, passwords, 0o600)
-        _write_private(
+        broker.private_file_write(password_file, passwords, 0o600)
+        broker.private_file_write(
             acl_file,
             broker.acl_file_text(prefix=app_settings.MQTT_TOPIC_PREFIX, gateway_username=address.username),
             0o644,
