@@ -204,7 +204,9 @@ def test_wait_countdown_keeps_the_send_button_disabled_until_the_wait_is_over(pa
     assert re.fullmatch(r"0:(1\d|20)", countdown.inner_text())
     assert send.is_disabled()
     page.clock.run_for(25_000)
-    assert countdown.inner_text() == "0:00"
+    # At zero the sentence says what the resident may do now, not "0:00" (issue 16.7).
+    assert page.get_by_text("認証コードを再送信できます。").is_visible()
+    assert countdown.count() == 0
     assert send.is_enabled()
 
 
@@ -222,4 +224,8 @@ def test_validity_countdown_shows_the_minutes_left(page, live_server):
     page.clock.run_for(120_000)
     assert re.fullmatch(r"[23]:\d\d", countdown.inner_text())
     page.clock.run_for(300_000)
-    assert countdown.inner_text() == "0:00"
+    # At zero: what to do now, not "0:00" (issue 16.7).
+    assert page.get_by_text(
+        "この認証コードは有効期限が切れています。メールアドレスの入力からやり直してください。"
+    ).first.is_visible()
+    assert countdown.count() == 0
