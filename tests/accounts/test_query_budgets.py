@@ -20,7 +20,8 @@ from accounts.models import VerificationCode
 from tests.accounts.verification_helpers import last_sms_code
 from tests.factories import LeaseFactory, ProfileFactory, ResidentFactory, attribute
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback like the team's other transactional tests (their flush must not re-run post_migrate).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 SIGNIN = reverse("accounts:signin")
 SIGNIN_CODE = reverse("accounts:signin_code")
