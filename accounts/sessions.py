@@ -9,10 +9,13 @@ signature is salted with it, so the rows copied from Django's table still decode
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DBStore
+from django.db import DatabaseError, IntegrityError, connections, router
+from django.utils.crypto import get_random_string
 
 from accounts.models import AccountSession
 
@@ -27,6 +30,13 @@ def _account_id(data: dict[str, Any]) -> int | None:
 class AccountSessionIndex:
     """What a database-backed store needs to keep `AccountSession.account_id` (mixed in first)."""
 
+    if TYPE_CHECKING:  # the store's own members this mixin calls
+        session_key: str | None
+
+        def create(self) -> None: ...
+
+        def _get_session(self, no_load: bool = False) -> dict[str, Any]: ...
+
     @classmethod
     def get_model_class(cls) -> type[AccountSession]:
         return AccountSession
@@ -35,6 +45,45 @@ class AccountSessionIndex:
         row = super().create_model_instance(data)  # type: ignore[misc]
         row.account_id = _account_id(data)
         return row
+
+    def _get_new_session_key(self) -> str:
+        # 32 random characters (165 bits). Uniqueness is the INSERT's primary key: create()
+        # saves with must_create and draws again on CreateError, so Django's lookup of the
+        # key first (a query, and a cache EXISTS, per new session) guards nothing more.
+        return get_random_string(32, VALID_KEY_CHARS)
+
+    def save(self, must_create: bool = False) -> None:
+        """Django's database save, without its transaction when none is open.
+
+        Django wraps the one INSERT or UPDATE in `atomic()` so that a clash does not break
+        a transaction around it; in autocommit the statement is atomic by itself, and the
+        BEGIN / COMMIT around it are two more round trips. Inside a transaction: Django's.
+        """
+        if self.session_key is None:
+            self.create()
+            return
+        obj = self.create_model_instance(self._get_session(no_load=must_create))
+        using = router.db_for_write(AccountSession, instance=obj)
+        if connections[using].in_atomic_block:
+            DBStore.save(self, must_create)  # type: ignore[arg-type]
+            return
+        try:
+            obj.save(force_insert=must_create, force_update=not must_create, using=using)
+        except IntegrityError:
+            if must_create:
+                raise CreateError from None
+            raise
+        except DatabaseError:
+            if not must_create:
+                raise UpdateError from None
+            raise
+
+    def delete(self, session_key: str | None = None) -> None:
+        """Delete the row of `session_key` (default: this session's) in one statement, not a read then a delete."""
+        session_key = session_key or self.session_key
+        if session_key is None:
+            return
+        AccountSession.objects.filter(session_key=session_key)._raw_delete(router.db_for_write(AccountSession))
 
     @classmethod
     def account_sessions_delete(cls, *, account_id: int, keep_key: str | None = None) -> list[str]:

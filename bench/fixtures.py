@@ -25,6 +25,7 @@ def resident_with_home(*, n: int, remotes: int = 10, pins: int = 10, locks: int 
     from django.utils import timezone
 
     from accounts.models import Profile, User, UserAttribute
+    from accounts.services.invitations import lease_invitation_answer
     from myspacecore.tenancy.models import Lease, Operator, Property, Unit
     from smarthome import services
     from smarthome.models import Device, RemoteControlSetting
@@ -37,12 +38,15 @@ def resident_with_home(*, n: int, remotes: int = 10, pins: int = 10, locks: int 
     unit = Unit.objects.create(property=prop, number=str(100 + n))
     rental = UserAttribute.objects.get(code="rental_resident")
     number = phone(n)
-    Lease.objects.create(
-        unit=unit, phone_number=number, attribute=rental,
+    lease = Lease.objects.create(
+        unit=unit,
+        phone_number=number,
+        attribute=rental,
         start_date=timezone.localdate() - datetime.timedelta(days=30),
     )
     user = User.objects.create_user(phone_number=number, attribute=rental)
-    Lease.objects.filter(phone_number=number).update(resident=user)
+    # As the app does it: the operator's entry is an invitation, which the resident accepts.
+    lease_invitation_answer(user=user, lease_id=lease.pk, accept=True)
     Profile.objects.create(user=user, nickname=f"住人{n}", birth_year=1985, gender=Profile.Gender.UNANSWERED)
     hub = Device.objects.create(kind=Device.Kind.HUB, name="ハブ", serial_number=f"HUB-{n}", owner_user=user)
     RemoteControlSetting.objects.bulk_create(
@@ -100,10 +104,14 @@ def pending_sign_ins(first: int, count: int) -> list[tuple[str, str]]:
     VerificationTarget.objects.bulk_create(VerificationTarget(target=t, last_issued_at=now) for t in numbers)
     codes = VerificationCode.objects.bulk_create(
         VerificationCode(
-            purpose=purpose, channel=VerificationCode.Channel.SMS, target=t,
-            code_hash=_code_hash(purpose=purpose, target=t, code=CODE), created_at=now,
+            purpose=purpose,
+            channel=VerificationCode.Channel.SMS,
+            target=t,
+            code_hash=_code_hash(purpose=purpose, target=t, code=CODE),
+            created_at=now,
             # Longer than the product's 5 minutes: the whole benchmark must fit inside it.
-            expires_at=now + datetime.timedelta(minutes=30), delivery=VerificationCode.Delivery.SENT,
+            expires_at=now + datetime.timedelta(minutes=30),
+            delivery=VerificationCode.Delivery.SENT,
         )
         for t in numbers
     )

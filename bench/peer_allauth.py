@@ -228,24 +228,14 @@ def summarize(samples: list[float]) -> dict[str, float]:
     }
 
 
-# Other residents, so that our sign-in queries run on tables of a realistic size: bench/pages.py's
-# operators, properties, units, users and profiles, and each a current lease it accepted.
-POPULATION_LEASES = """
-    INSERT INTO accounts_lease (phone_number, start_date, created_at, unit_id, attribute_id, resident_id,
-                                acceptance, answered_at)
-    SELECT u.phone_number, current_date - 30, now(),
-           (SELECT min(id) FROM accounts_unit) + row_number() OVER (ORDER BY u.id) - 1, u.attribute_id, u.id,
-           'accepted', now()
-    FROM accounts_user u WHERE u.phone_number LIKE '+8170%%'"""
-
-
 def population_fill(n: int) -> None:
     import psycopg
 
     from bench.pages import POPULATION_SQL
 
     with psycopg.connect(harness.DATABASE_URL, autocommit=True) as conn:
-        for statement in [*POPULATION_SQL[:5], POPULATION_LEASES]:
+        # bench/pages.py's operators, properties, units, users, profiles and accepted leases; no devices.
+        for statement in POPULATION_SQL[:6]:
             conn.execute(statement, {"n": n})
         conn.execute("VACUUM ANALYZE")
 

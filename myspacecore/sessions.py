@@ -68,11 +68,11 @@ class SessionStore(AccountSessionIndex, CachedDBStore):
         return DBStore.exists(self, session_key)
 
     def save(self, must_create=False):
-        DBStore.save(self, must_create)
+        AccountSessionIndex.save(self, must_create)
         self._cache_set(self._session, self.get_expiry_age())
 
     def delete(self, session_key=None):
-        DBStore.delete(self, session_key)
+        AccountSessionIndex.delete(self, session_key)
         session_key = session_key or self.session_key
         if session_key is not None:
             self._cache_call("delete", self.cache_key_prefix + session_key)

@@ -14,6 +14,7 @@ broker that refuses a code's task (DeliveryUnavailable) propagate, with nothing 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -198,16 +199,23 @@ class PendingVerification:
             return None
         return cls(request, kind=kind, store=store, state=state, user=user)
 
-    def verify(self, raw_code: str) -> None:
+    def verify(self, raw_code: str, *, then: Callable[[], object] | None = None) -> None:
         """Check the code typed (rate limits, then the engine); returns when it verified.
 
-        A wrong, expired or used code, or a locked target, aborts and raises ValidationError
-        (code "wrong", "expired", "used" or "locked"); rate-limit refusals propagate unchanged.
+        `then` runs inside the engine's transaction once the code verified (the flow's own
+        write: one transaction, one commit). A wrong, expired or used code, or a locked
+        target, aborts and raises ValidationError (code "wrong", "expired", "used" or
+        "locked"); rate-limit refusals propagate unchanged.
         """
         check_code_verify(self.request, user=self.user, target=self.target)
         try:
             verification_code_verify(
-                code_id=self.code_id, purpose=self.kind.purpose, target=self.target, raw_code=raw_code, user=self.user
+                code_id=self.code_id,
+                purpose=self.kind.purpose,
+                target=self.target,
+                raw_code=raw_code,
+                user=self.user,
+                then=then,
             )
         except (VerificationFailed, VerificationLocked) as exc:
             self.abort()

@@ -19,7 +19,6 @@ from accounts.flows.messages import wait_error
 from accounts.flows.pending import SIGN_IN, PendingState, PendingVerification, SessionPendingStore, stored_value
 from accounts.models import User
 from accounts.services.signin import SignInRefused, resident_sign_in
-from myspacecore.tenancy.selectors import lease_invitations_exist
 
 # {"code_id": int, "phone": E.164}: the code being entered, between the two pages.
 SESSION_PENDING = "accounts_signin"
@@ -96,21 +95,31 @@ def signin_complete(request: HttpRequest, pending: PendingVerification, *, raw_c
     Raises ValidationError when the code does not verify or the account may not sign in;
     the number is kept for the phone page either way.
     """
-    pending.verify(raw_code)
-    try:
-        user = resident_sign_in(phone_number=pending.value, language=get_language())
-    except SignInRefused as exc:
+    signed_in: list[User] = []
+    refused: list[SignInRefused] = []
+
+    def sign_in() -> None:
+        # Inside the code's transaction: the code used and the account read, created or
+        # synced commit together. A refusal is kept, not raised, so the code stays used.
+        try:
+            signed_in.append(resident_sign_in(phone_number=pending.value, language=get_language()))
+        except SignInRefused as exc:
+            refused.append(exc)
+
+    pending.verify(raw_code, then=sign_in)
+    if refused:
         pending.abort()
         raise ValidationError(
             _("このアカウントは現在ご利用いただけません。サポート窓口にお問い合わせください。"), code="refused"
-        ) from exc
+        ) from refused[0]
+    (user,) = signed_in
     pending.finish()
     if SESSION_KEY in request.session:
         # login() keeps the key of a session already signed in to this account; SPEC wants a
         # new key at every sign-in. (A session of another account is flushed.)
         request.session.cycle_key()
     login(request, user, backend=AUTH_BACKEND)
-    if lease_invitations_exist(phone_number=pending.value):
+    if getattr(user, "invitations_pending", False):
         # An operator registered this number: its entry is shown first (LeaseInvitationsMiddleware).
         request.session[INVITATIONS_PENDING] = True
     messages.success(request, _("サインインしました。"))

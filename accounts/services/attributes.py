@@ -29,7 +29,9 @@ def user_attribute_derived(*, user: User) -> UserAttribute:
     return attribute or UserAttribute.objects.get(code=DEFAULT_ATTRIBUTE_CODE)
 
 
-@transaction.atomic
+# No savepoint of its own: nothing here is caught and retried, and inside the sign-in's
+# transaction a savepoint would cost two statements.
+@transaction.atomic(savepoint=False)
 def user_attribute_sync(*, user: User) -> UserAttribute:
     """Store the derived attribute on the account when it differs (sign-in, an accepted lease)."""
     attribute = user_attribute_derived(user=user)

@@ -16,11 +16,12 @@ import logging
 import math
 import re
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache, partial
 
 from cryptography.fernet import Fernet, MultiFernet
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from accounts.app_settings import app_settings
@@ -159,10 +160,35 @@ def failures_possible_within(window: timedelta) -> int:
     return failures
 
 
+def _quoted_columns(model: type[models.Model]) -> dict[str, str]:
+    """Field name -> quoted column of `model`'s concrete fields, for the plain SQL below."""
+    quote = connection.ops.quote_name
+    return {field.name: quote(field.column) for field in model._meta.concrete_fields if field.column is not None}
+
+
+@cache
+def _target_upsert_sql() -> str:
+    column = _quoted_columns(VerificationTarget)
+    table, target, failures = (
+        connection.ops.quote_name(VerificationTarget._meta.db_table),
+        column["target"],
+        column["consecutive_failures"],
+    )
+    returned = ", ".join(column.values())
+    return (
+        f"INSERT INTO {table} ({target}, {failures}) VALUES (%s, 0) "  # noqa: S608 - names from _meta
+        f"ON CONFLICT ({target}) DO UPDATE SET {target} = EXCLUDED.{target} RETURNING {returned}"
+    )
+
+
 def _target_row_locked(target: str) -> VerificationTarget:
-    """The target's row, created if needed, locked until the transaction ends."""
-    VerificationTarget.objects.get_or_create(target=target)
-    return VerificationTarget.objects.select_for_update().get(target=target)
+    """The target's row, created if needed, locked until the transaction ends.
+
+    One `INSERT … ON CONFLICT (target) DO UPDATE … RETURNING` (PostgreSQL, SQLite >= 3.35):
+    the conflicting row is locked by the no-op update and read in its latest committed
+    version, so it stands for get_or_create then SELECT … FOR UPDATE (5 statements).
+    """
+    return next(iter(VerificationTarget.objects.raw(_target_upsert_sql(), [target])))
 
 
 def _is_locked(row: VerificationTarget) -> bool:
@@ -216,11 +242,8 @@ def verification_code_issue(
         wait = _wait_for(row, now)
         if wait:
             raise wait
-        VerificationCode.objects.filter(purpose=purpose, target=target, state=VerificationCode.State.PENDING).update(
-            state=VerificationCode.State.SUPERSEDED
-        )
         plain = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-        code = VerificationCode.objects.create(
+        code = VerificationCode(
             purpose=purpose,
             channel=channel,
             target=target,
@@ -231,13 +254,60 @@ def verification_code_issue(
             expires_at=now + app_settings.CODE_LIFETIME,
         )
         previous_issued_at = row.last_issued_at
-        row.last_issued_at = now
-        row.save(update_fields=["last_issued_at"])
+        _code_store(code, row=row, now=now)
         logger.info("verification code #%s issued (%s, %s) to %s", code.pk, purpose, channel, mask_target(target))
         transaction.on_commit(
             partial(_delivery_enqueue, code=code, sealed=code_seal(plain), previous_issued_at=previous_issued_at)
         )
     return code
+
+
+def _code_store(code: VerificationCode, *, row: VerificationTarget, now: datetime) -> None:
+    """Supersede the target's pending codes of this purpose, save `code`, and record the issue on `row`.
+
+    On PostgreSQL one statement (two data-modifying CTEs and the INSERT, all on one snapshot,
+    so the new code is not among those superseded); elsewhere the three statements.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_code_store_sql(), _code_store_params(code, row=row, now=now))
+            code.pk = cursor.fetchone()[0]
+        code._state.adding = False
+        row.last_issued_at = now
+        return
+    VerificationCode.objects.filter(
+        purpose=code.purpose, target=code.target, state=VerificationCode.State.PENDING
+    ).update(state=VerificationCode.State.SUPERSEDED)
+    code.save(force_insert=True)
+    row.last_issued_at = now
+    row.save(update_fields=["last_issued_at"])
+
+
+def _code_columns() -> list[models.Field]:
+    return [field for field in VerificationCode._meta.concrete_fields if not field.primary_key]
+
+
+@cache
+def _code_store_sql() -> str:
+    quote = connection.ops.quote_name
+    code_column, target_column = _quoted_columns(VerificationCode), _quoted_columns(VerificationTarget)
+    code_table, target_table = quote(VerificationCode._meta.db_table), quote(VerificationTarget._meta.db_table)
+    fields = _code_columns()
+    return (
+        f"WITH superseded AS (UPDATE {code_table} SET {code_column['state']} = %s "  # noqa: S608 - names from _meta
+        f"WHERE {code_column['purpose']} = %s AND {code_column['target']} = %s AND {code_column['state']} = %s), "
+        f"issued AS (UPDATE {target_table} SET {target_column['last_issued_at']} = %s "
+        f"WHERE {target_column['id']} = %s) "
+        f"INSERT INTO {code_table} ({', '.join(code_column[field.name] for field in fields)}) "
+        f"VALUES ({', '.join('%s' for _ in fields)}) RETURNING {code_column['id']}"
+    )
+
+
+def _code_store_params(code: VerificationCode, *, row: VerificationTarget, now: datetime) -> list:
+    State = VerificationCode.State
+    values = [field.get_db_prep_save(field.pre_save(code, add=True), connection) for field in _code_columns()]
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    return [State.SUPERSEDED.value, code.purpose, code.target, State.PENDING.value, stamp, row.pk, *values]
 
 
 def _delivery_enqueue(*, code: VerificationCode, sealed: str, previous_issued_at: datetime | None) -> None:
@@ -383,10 +453,13 @@ def verification_code_verify(
     target: str,
     raw_code,
     user: User | None = None,
+    then: Callable[[], object] | None = None,
 ) -> VerificationCode:
     """Check `raw_code` against code `code_id`, issued for exactly this purpose, target and user.
 
-    Success marks the code USED and resets the target's failures. A wrong or expired code
+    Success marks the code USED and resets the target's failures, then calls `then` inside
+    the same transaction (the sign-in: one transaction, one commit; an exception it raises
+    undoes the use of the code too). A wrong or expired code
     is burned and counted (VerificationFailed with the wait); a code already settled, or no
     code (`code_id` None: the flow gave it up), raises VerificationFailed("used"). Raises
     VerificationLocked for a locked target.
@@ -411,11 +484,14 @@ def verification_code_verify(
         if matches and not code.is_expired(now):
             if not _settle(code.pk, VerificationCode.State.USED, now):
                 raise VerificationFailed("used", _wait_for(row, now))
-            row.consecutive_failures = 0
-            row.wait_until = None
-            row.save(update_fields=["consecutive_failures", "wait_until"])
+            if row.consecutive_failures or row.wait_until is not None:  # else already reset: no write
+                row.consecutive_failures = 0
+                row.wait_until = None
+                row.save(update_fields=["consecutive_failures", "wait_until"])
             code.state, code.used_at = VerificationCode.State.USED, now
             logger.info("verification code #%s verified for %s", code.pk, mask_target(target))
+            if then is not None:
+                then()
             return code
 
         reason = "expired" if code.is_expired(now) else "wrong"

@@ -9,11 +9,23 @@ be queued either) instead of a redis error becoming a 500.
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
-from django_ratelimit.core import _get_window, _make_cache_key, _split_rate, get_usage, rate_re
+from django_ratelimit.core import (
+    EXPIRATION_FUDGE,
+    _get_ip,
+    _get_window,
+    _make_cache_key,
+    _split_rate,
+    get_usage,
+    rate_re,
+)
 from redis.exceptions import RedisError
 
 from myspacecore.core.client_ip import client_ip_for_limits
@@ -70,15 +82,80 @@ def consume(request: HttpRequest, limits: list[tuple[str, str, object]]) -> None
     say which limit it was. Keys: see BY_IP.
     """
     retry_after, limited_by = 0, ""
-    for group, rate, key in limits:
-        try:
-            usage = get_usage(request, group=f"{GROUP_PREFIX}{group}", key=_key(key), rate=rate, increment=True)
-        except RedisError as exc:
-            raise RateLimitUnavailable(str(exc)) from exc
+    try:
+        usages = _usages_counted(request, limits)
+    except RedisError as exc:
+        raise RateLimitUnavailable(str(exc)) from exc
+    for (group, _rate, _key_value), usage in zip(limits, usages, strict=True):
         if usage is not None and usage["should_limit"] and _window_left(usage) > retry_after:
             retry_after, limited_by = _window_left(usage), group
     if retry_after:
         raise RateLimited(retry_after=retry_after, group=limited_by)
+
+
+def _usages_counted(request: HttpRequest, limits: list[tuple[str, str, object]]) -> list[dict | None]:
+    """Count against every limit: django-ratelimit's `get_usage` each, or on Redis all in one round trip."""
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    if isinstance(cache, RedisCache) and getattr(settings, "RATELIMIT_ENABLE", True):
+        return _usages_counted_on_redis(request, limits, cache)
+    return [
+        get_usage(request, group=f"{GROUP_PREFIX}{group}", key=_key(key), rate=rate, increment=True)
+        for group, rate, key in limits
+    ]
+
+
+def _limit_value(request: HttpRequest, key: object) -> str:
+    # What django-ratelimit counts under: for BY_IP the (masked) address it reads itself.
+    return _get_ip(request) if key is BY_IP else str(key)
+
+
+def _usages_counted_on_redis(
+    request: HttpRequest, limits: list[tuple[str, str, object]], cache: RedisCache
+) -> list[dict | None]:
+    """`get_usage(increment=True)` for every limit in one MULTI/EXEC on a client kept per process.
+
+    The same counters under the same keys (a window's key is django-ratelimit's, made into
+    the cache's key), each created at 0 with its window's expiry when new (`SET NX EX`, as
+    django-ratelimit's `add`) and incremented (`INCR`): the count and verdict get_usage
+    gives, in one round trip instead of two or three per limit, each on a new client object.
+    """
+    pipeline = _redis_client(cache).pipeline(transaction=True)
+    windows = []
+    for group, rate, key in limits:
+        count, period = _split_rate(rate)
+        value = _limit_value(request, key)
+        window = _get_window(value, period)
+        cache_key = cache.make_and_validate_key(_make_cache_key(f"{GROUP_PREFIX}{group}", window, rate, value, None))
+        pipeline.set(cache_key, 0, ex=period + EXPIRATION_FUDGE, nx=True)
+        pipeline.incr(cache_key)
+        windows.append((count, window))
+    results = pipeline.execute()
+    now = int(time.time())
+    return [
+        {"count": counted, "limit": count, "should_limit": counted > count, "time_left": window - now}
+        for (count, window), counted in zip(windows, results[1::2], strict=True)
+    ]
+
+
+# One redis-py client per cache client (one per thread and process): Django's RedisCache
+# builds a new `redis.Redis` for every call, which costs more CPU than the round trip.
+_redis_clients: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+
+
+def _redis_client(cache: RedisCache) -> Any:
+    backend = cache._cache  # Django's RedisCacheClient: its pools, its options
+    client = _redis_clients.get(backend)
+    if client is None:
+        client = _redis_clients[backend] = backend.get_client(write=True)
+    return client
+
+
+# Give back one count, never below zero, in one round trip.
+_RELEASE_SCRIPT = """
+local count = tonumber(redis.call('GET', KEYS[1]))
+if count and count > 0 then return redis.call('DECR', KEYS[1]) end
+return count
+"""
 
 
 def release(request: HttpRequest, *, group: str, rate: str, key: object) -> None:
@@ -94,7 +171,9 @@ def release(request: HttpRequest, *, group: str, rate: str, key: object) -> None
     cache_key = _make_cache_key(f"{GROUP_PREFIX}{group}", _get_window(value, period), rate, value, None)
     cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
     try:
-        if (cache.get(cache_key) or 0) > 0:
+        if isinstance(cache, RedisCache):
+            _redis_client(cache).eval(_RELEASE_SCRIPT, 1, cache.make_and_validate_key(cache_key))
+        elif (cache.get(cache_key) or 0) > 0:
             cache.decr(cache_key)
     except ValueError:
         pass  # the window ended meanwhile: nothing left to give back

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
-from myspacecore.tenancy.models import Lease, Operator, Property, Unit
+from myspacecore.tenancy.models import Lease, LeaseQuerySet, Operator, Property, Unit
 from myspacecore.tenancy.sql import lease_in_force_sql, table
 
 if TYPE_CHECKING:
@@ -49,11 +49,12 @@ def lease_invitations_for(*, phone_number: str) -> list[Lease]:
     )
 
 
+def lease_invitations(*, phone_number: str) -> LeaseQuerySet:
+    """The leases waiting for this number's answer: pending, not yet ended."""
+    today = timezone.localdate()
+    return Lease.objects.filter(phone_number=phone_number, acceptance=Lease.Acceptance.PENDING).not_ended(today)
+
+
 def lease_invitations_exist(*, phone_number: str) -> bool:
     """Whether any lease waits for this number's answer (one indexed EXISTS)."""
-    today = timezone.localdate()
-    return (
-        Lease.objects.filter(phone_number=phone_number, acceptance=Lease.Acceptance.PENDING)
-        .not_ended(today)
-        .exists()
-    )
+    return lease_invitations(phone_number=phone_number).exists()
