@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# Failures are counted per window of our own clock (`_failures_key`), not by the key's expiry:
+# the window then holds wherever the time is read (a worker, or a test that moves the clock)
+# and the store's TTL only clears old counts.
 _FAILURES = "sms.circuit.failures"
 # When the open circuit lets a trial through (epoch seconds); absent while closed.
 _OPEN_UNTIL = "sms.circuit.open_until"
@@ -89,9 +92,14 @@ def _before_call() -> bool:
     return True
 
 
+def _failures_key(now: float | None = None) -> str:
+    window = int(settings.SMS_CIRCUIT_WINDOW)
+    return f"{_FAILURES}.{int((time.time() if now is None else now) // window)}"
+
+
 def _open(now: float) -> None:
     _cache_call("set", _OPEN_UNTIL, now + _open_seconds(), timeout=_keep_seconds())
-    _cache_call("delete", _FAILURES)
+    _cache_call("delete", _failures_key(now))
     _cache_call("delete", _TRIAL)
 
 
@@ -101,8 +109,9 @@ def _failed(*, trial: bool, exc: BaseException) -> None:
         _open(time.time())
         return
     window = int(settings.SMS_CIRCUIT_WINDOW)
-    _cache_call("add", _FAILURES, 0, timeout=window)
-    failures = _cache_call("incr", _FAILURES)
+    key = _failures_key()
+    _cache_call("add", key, 0, timeout=window * 2)
+    failures = _cache_call("incr", key)
     if failures is not None and failures >= settings.SMS_CIRCUIT_FAILURES:
         logger.warning(
             "SMS provider failed %s times within %s s (%s): circuit open for %s s",
@@ -117,9 +126,9 @@ def _failed(*, trial: bool, exc: BaseException) -> None:
 def _succeeded(*, trial: bool) -> None:
     if trial:
         logger.warning("SMS provider answered again: circuit closed")
-        _cache_call("delete_many", [_OPEN_UNTIL, _TRIAL, _FAILURES])
+        _cache_call("delete_many", [_OPEN_UNTIL, _TRIAL, _failures_key()])
     else:
-        _cache_call("delete", _FAILURES)
+        _cache_call("delete", _failures_key())
 
 
 def guarded(call: Callable[[], T]) -> T:
@@ -143,4 +152,6 @@ def guarded(call: Callable[[], T]) -> T:
 
 def reset() -> None:
     """Close the circuit (tests, or staff after fixing the provider's credentials)."""
-    _cache_call("delete_many", [_OPEN_UNTIL, _TRIAL, _FAILURES])
+    now = time.time()
+    previous = _failures_key(now - int(settings.SMS_CIRCUIT_WINDOW))
+    _cache_call("delete_many", [_OPEN_UNTIL, _TRIAL, _failures_key(now), previous])
