@@ -40,7 +40,7 @@ lint: $(STAMP)
 
 ## Refresh and compile the English catalogue (Japanese is the source language).
 messages: $(STAMP)
-	$(PY) manage.py makemessages -l en --ignore=.venv --ignore=staticfiles
+	$(PY) manage.py makemessages -l en --ignore=.venv --ignore=staticfiles --ignore=artifacts
 	$(PY) manage.py compilemessages -l en --ignore=.venv
 
 clean:

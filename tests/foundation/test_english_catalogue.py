@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po"
 COMPILED = CATALOGUE.with_suffix(".mo")
 # The same ignores as `make messages`; makemessages skips hidden folders (.venv, .git) by itself.
-MAKEMESSAGES_IGNORE = [".venv", "staticfiles"]
+# artifacts/: benchmark output, e.g. the peer benchmark's virtual environment (bench/peer_allauth.py).
+MAKEMESSAGES_IGNORE = [".venv", "staticfiles", "artifacts"]
 PYTHON_PLACEHOLDER = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sdifr]")
 BRACE_PLACEHOLDER = re.compile(r"(?<!\{)\{(\w*)\}(?!\})")
 

@@ -50,7 +50,9 @@ from tests.integration.device_channel import (
 )
 from tests.smarthome.factories import UnitDeviceFactory, UnitSmartLockFactory
 
-pytestmark = pytest.mark.integration
+# serialized_rollback like the other transactional tests: a plain flush re-creates content types
+# that the next serialized test would clash with when it loads its rows.
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 GET_RETRY_SECONDS = 2.0
 DAY = datetime.timedelta(days=1)
