@@ -36,8 +36,9 @@ class ApplianceType(models.TextChoices):
 
 
 def channel_id_new() -> str:
-    """An opaque channel id (22 URL-safe characters: protocol.CHANNEL_ID_RE), never derived from a serial."""
-    return secrets.token_urlsafe(16)
+    """An opaque channel id (protocol.CHANNEL_ID_RE), never derived from a serial. It starts with a
+    letter, so it never reads as an option on a command line (`--channel -x…`) or in a shell."""
+    return "c" + secrets.token_urlsafe(16)
 
 
 class DeviceSyncFailure(models.TextChoices):

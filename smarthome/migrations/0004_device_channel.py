@@ -17,7 +17,7 @@ def channel_ids_fill(apps, schema_editor):
     """Every existing device gets its own opaque channel id (one per row: a callable default runs once)."""
     Device = apps.get_model("smarthome", "Device")
     for device in Device.objects.filter(channel_id__isnull=True).only("pk").iterator():
-        Device.objects.filter(pk=device.pk).update(channel_id=secrets.token_urlsafe(16))
+        Device.objects.filter(pk=device.pk).update(channel_id="c" + secrets.token_urlsafe(16))
 
 
 def versions_fill(apps, schema_editor):

@@ -40,7 +40,10 @@ def redis_down(monkeypatch):
         raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     def stop():
+        # Both ways a count reaches the store: django-ratelimit's get_usage (locmem, the unit
+        # tier) and the one-round-trip pipeline used on Redis (the integration tier).
         monkeypatch.setattr("myspacecore.core.ratelimits.get_usage", refuse)
+        monkeypatch.setattr("myspacecore.core.ratelimits._redis_client", refuse)
 
     return stop
 

@@ -35,7 +35,7 @@ def test_export_lists_each_hub_of_the_units_with_its_devices_keys_and_a_password
 def test_a_second_export_keeps_the_passwords_already_issued(tmp_path):
     first, second = UnitDeviceFactory(), UnitDeviceFactory()
     output = tmp_path / "hubs.json"
-    call_command("device_provisioning_export", "--output", str(output), "--channel", first.channel_id)
+    call_command("device_provisioning_export", "--output", str(output), f"--channel={first.channel_id}")
     (issued,) = broker.provisioning_load(output.read_text())
 
     call_command("device_provisioning_export", "--output", str(output), "--all")
@@ -49,4 +49,4 @@ def test_a_device_behind_a_hub_is_not_a_channel_to_export(tmp_path):
     hub = UnitDeviceFactory()
     lock = UnitSmartLockFactory(unit=hub.unit, hub=hub)
     with pytest.raises(CommandError, match="not a hub of ours"):
-        call_command("device_provisioning_export", "--output", str(tmp_path / "x.json"), "--channel", lock.channel_id)
+        call_command("device_provisioning_export", "--output", str(tmp_path / "x.json"), f"--channel={lock.channel_id}")
