@@ -140,6 +140,20 @@ class ResidentAccountAdmin(ScopedModelAdmin):
 # ------------------------------------------------------------------------------
 
 
+def _apply_to_each(request: HttpRequest, queryset, service) -> tuple[int, int]:
+    """Run a staff service (`staff=`, `acting_user=`) on each selected staff member: how many
+    were done and how many the service refused (PermissionDenied), for the action's messages."""
+    done = refused = 0
+    for staff in queryset:
+        try:
+            service(staff=staff, acting_user=acting_staff(request))
+        except PermissionDenied:
+            refused += 1
+        else:
+            done += 1
+    return done, refused
+
+
 @admin.register(StaffAccount)
 class StaffAccountAdmin(ScopedModelAdmin):
     form = StaffAccountForm
@@ -154,14 +168,7 @@ class StaffAccountAdmin(ScopedModelAdmin):
     @admin.action(description=_("二段階認証をリセット（スマートフォン紛失時など）"), permissions=["change"])
     def otp_reset(self, request: HttpRequest, queryset) -> None:
         # The service decides who may reset whom (platform staff: anyone; operator admin: own staff).
-        done = refused = 0
-        for staff in queryset:
-            try:
-                staff_otp_reset(staff=staff, acting_user=acting_staff(request))
-            except PermissionDenied:
-                refused += 1
-            else:
-                done += 1
+        done, refused = _apply_to_each(request, queryset, staff_otp_reset)
         if done:
             message = ngettext(
                 "%(count)d 件の二段階認証をリセットしました。次回のサインインで再設定できます。",
@@ -180,14 +187,7 @@ class StaffAccountAdmin(ScopedModelAdmin):
     @admin.action(description=_("サインインの制限を解除（パスワードの誤りが続いたとき）"), permissions=["change"])
     def signin_unlock(self, request: HttpRequest, queryset) -> None:
         # The service decides who may unlock whom, as for the second factor's reset.
-        done = refused = 0
-        for staff in queryset:
-            try:
-                staff_signin_unlock(staff=staff, acting_user=acting_staff(request))
-            except PermissionDenied:
-                refused += 1
-            else:
-                done += 1
+        done, refused = _apply_to_each(request, queryset, staff_signin_unlock)
         if done:
             message = ngettext(
                 "%(count)d 件のサインインの制限を解除しました。",
