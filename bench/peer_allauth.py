@@ -54,6 +54,7 @@ os.environ["BENCH_DATABASE_URL"] = os.environ.get(
 os.environ["BENCH_REDIS_URL"] = os.environ.get("BENCH_PEER_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 from bench import fixtures, harness
+from bench.peer.measure import flows_measure
 
 PEER_DIR = harness.ROOT / "bench" / "peer"
 PEER_VENV = harness.ROOT / "artifacts" / "peer-venv"
@@ -272,9 +273,7 @@ def our_inprocess(count: int) -> dict[str, dict[str, float]]:
     """Our requests in-process, as bench/peer/inprocess.py measures the peer's: Django's test client,
     bench settings and database, a fresh client each; queries of one warm request, median CPU ms of the rest.
     """
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     our_residents(900_000, count)
     returning = fixtures.pending_sign_ins(900_000, count)  # pending codes of returning residents
@@ -303,24 +302,7 @@ def our_inprocess(count: int) -> dict[str, dict[str, float]]:
         return lambda: browser.post("/signin/code/", {"code": fixtures.CODE}), 302
 
     flows = {"page": page, "code_request": code_request, "code_verify": code_verify, "first_signin": first_signin}
-    queries: dict[str, float] = {}
-    cpu_ms: dict[str, float] = {}
-    for name, make in flows.items():
-        samples = []
-        for i in range(count):
-            request, status = make(i)
-            if i == 1:
-                with CaptureQueriesContext(connection) as captured:
-                    response = request()
-                queries[name] = len(captured)
-            else:
-                started = time.process_time()
-                response = request()
-                if i > 1:  # the first request of a kind warms the process
-                    samples.append((time.process_time() - started) * 1000)
-            assert response.status_code == status, (name, response.status_code)
-        cpu_ms[name] = round(statistics.median(samples), 2)
-    return {"queries": queries, "cpu_ms": cpu_ms}
+    return flows_measure(flows, count)
 
 
 def load_avg() -> list[float]:

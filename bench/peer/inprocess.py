@@ -8,20 +8,18 @@ warm request and the median CPU time (`time.process_time()`) of the others. Prin
 
 import json
 import re
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import django
+
+from bench.peer.measure import flows_measure
 
 
 def main() -> None:
     django.setup()
     from django.conf import settings
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     first, count = int(sys.argv[1]), int(sys.argv[2])
     emails = [f"user{n}@peer.example" for n in range(first, first + count)]
@@ -42,24 +40,9 @@ def main() -> None:
         assert code is not None
         return lambda: client.post("/accounts/login/code/confirm/", {"code": code.group(0)}), 302
 
-    queries, cpu_ms = {}, {}
     # code_request first: code_verify then uses the same users again, each with a new code.
-    for name, make in [("page", page), ("code_request", code_request), ("code_verify", code_verify)]:
-        samples = []
-        for i in range(count):
-            request, status = make(i)
-            if i == 1:
-                with CaptureQueriesContext(connection) as captured:
-                    response = request()
-                queries[name] = len(captured)
-            else:
-                started = time.process_time()
-                response = request()
-                if i > 1:  # the first request of a kind warms the process
-                    samples.append((time.process_time() - started) * 1000)
-            assert response.status_code == status, (name, response.status_code)
-        cpu_ms[name] = round(statistics.median(samples), 2)
-    print(json.dumps({"queries": queries, "cpu_ms": cpu_ms}))
+    flows = {"page": page, "code_request": code_request, "code_verify": code_verify}
+    print(json.dumps(flows_measure(flows, count)))
 
 
 if __name__ == "__main__":
