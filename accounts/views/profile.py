@@ -9,6 +9,7 @@ flows are `accounts.flows.phone_change` and `accounts.flows.email_change`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 
 from django.contrib import messages
@@ -87,14 +88,21 @@ def profile_edit(request: ResidentRequest) -> HttpResponse:
 # ------------------------------------------------------------------------------
 
 
-def _phone_change_unavailable(request: ResidentRequest) -> HttpResponse:
-    """The attribute does not let the resident change the number: whom to ask, with the contact.
+def _unavailable_page(template: str) -> Callable[[ResidentRequest], HttpResponse]:
+    """The page a refused attribute gets instead of a bare 403: what it cannot do, whom to ask,
+    with the contact. A GET (opened from a bookmark or a link) is answered 200; a POST is
+    refused (403) and changes nothing."""
 
-    A GET (the page opened from a bookmark or a link) is answered 200; a POST is refused (403).
-    """
-    status = HTTPStatus.OK if request.method in ("GET", "HEAD") else HTTPStatus.FORBIDDEN
-    context = {"contact": resident_contact(user=request.user)}
-    return render(request, "accounts/profile/phone_unavailable.html", context, status=status)
+    def refused(request: ResidentRequest) -> HttpResponse:
+        status = HTTPStatus.OK if request.method in ("GET", "HEAD") else HTTPStatus.FORBIDDEN
+        context = {"contact": resident_contact(user=request.user)}
+        return render(request, template, context, status=status)
+
+    return refused
+
+
+# The attribute does not let the resident change the number.
+_phone_change_unavailable = _unavailable_page("accounts/profile/phone_unavailable.html")
 
 
 @resident_required
@@ -152,11 +160,8 @@ def profile_phone_verify(request: ResidentRequest) -> HttpResponse:
 # ------------------------------------------------------------------------------
 
 
-def _email_change_unavailable(request: ResidentRequest) -> HttpResponse:
-    """The attribute has no e-mail: the page says so and whom to ask, not a bare 403 (a POST: 403)."""
-    status = HTTPStatus.OK if request.method in ("GET", "HEAD") else HTTPStatus.FORBIDDEN
-    context = {"contact": resident_contact(user=request.user)}
-    return render(request, "accounts/profile/email_unavailable.html", context, status=status)
+# The attribute has no e-mail.
+_email_change_unavailable = _unavailable_page("accounts/profile/email_unavailable.html")
 
 
 @resident_required
