@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
 from tests.conftest import require_service
+from tests.foundation.test_settings import production_env
 
 ROOT = Path(__file__).resolve().parents[2]
 ONE_YEAR = 365 * 24 * 60 * 60
@@ -74,23 +74,19 @@ def production(tmp_path_factory):
     require_service("Redis", "127.0.0.1", 6379)
     folder = tmp_path_factory.mktemp("production")
     (folder / "production_probe_settings.py").write_text(SHIM.format(static_root=str(folder / "static")))
-    key = Fernet.generate_key().decode()
+    # The production environment of the settings tests (one copy of the required variables),
+    # pointed at this probe's settings shim, its SQLite file and a Redis db of its own.
     env = {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),
-        "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)]),
-        "DJANGO_SETTINGS_MODULE": "production_probe_settings",
-        "DJANGO_SECRET_KEY": "p" + os.urandom(40).hex(),
-        "DJANGO_ALLOWED_HOSTS": "my.space-core.net",
-        "DJANGO_CSRF_TRUSTED_ORIGINS": "https://my.space-core.net",
-        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-        "REDIS_URL": "redis://127.0.0.1:6379/8",
-        "ACCOUNTS_CODE_HMAC_KEY": os.urandom(32).hex(),
-        "ACCOUNTS_DELIVERY_KEYS": key,
-        "SMARTHOME_PIN_KEYS": key,
-        "SMARTHOME_MQTT_URL": "mqtt://127.0.0.1:1883",
-        "SMARTHOME_DEVICE_KEY_SECRET": os.urandom(32).hex(),
-        "DJANGO_LOG_LEVEL": "WARNING",
+        **production_env(
+            PYTHONPATH=os.pathsep.join([str(folder), str(ROOT)]),
+            DJANGO_SETTINGS_MODULE="production_probe_settings",
+            DJANGO_CSRF_TRUSTED_ORIGINS="https://my.space-core.net",
+            DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
+            REDIS_URL="redis://127.0.0.1:6379/8",
+            DJANGO_LOG_LEVEL="WARNING",
+        ),
     }
     result = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
