@@ -36,10 +36,10 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Failures are counted per window of our own clock (`_failures_key`), not by the key's expiry:
-# the window then holds wherever the time is read (a worker, or a test that moves the clock)
-# and the store's TTL only clears old counts.
 _FAILURES = "sms.circuit.failures"
+# When the window of the counted failures began, by our clock: the window is the key's expiry
+# in the store, and also holds where the store's clock and ours part (a test that moves time).
+_FAILURES_SINCE = "sms.circuit.failures_since"
 # When the open circuit lets a trial through (epoch seconds); absent while closed.
 _OPEN_UNTIL = "sms.circuit.open_until"
 _TRIAL = "sms.circuit.trial"
@@ -92,15 +92,19 @@ def _before_call() -> bool:
     return True
 
 
-def _failures_key(now: float | None = None) -> str:
-    window = int(settings.SMS_CIRCUIT_WINDOW)
-    return f"{_FAILURES}.{int((time.time() if now is None else now) // window)}"
+def _failure_count(*, now: float, window: int) -> int | None:
+    """Count one failure in the window that began with the first of them; the new count."""
+    since = _cache_call("get", _FAILURES_SINCE)
+    if since is not None and now - since >= window:
+        _cache_call("delete_many", [_FAILURES, _FAILURES_SINCE])
+    _cache_call("add", _FAILURES_SINCE, now, timeout=window)
+    _cache_call("add", _FAILURES, 0, timeout=window)
+    return _cache_call("incr", _FAILURES)
 
 
 def _open(now: float) -> None:
     _cache_call("set", _OPEN_UNTIL, now + _open_seconds(), timeout=_keep_seconds())
-    _cache_call("delete", _failures_key(now))
-    _cache_call("delete", _TRIAL)
+    _cache_call("delete_many", [_FAILURES, _FAILURES_SINCE, _TRIAL])
 
 
 def _failed(*, trial: bool, exc: BaseException) -> None:
@@ -109,9 +113,7 @@ def _failed(*, trial: bool, exc: BaseException) -> None:
         _open(time.time())
         return
     window = int(settings.SMS_CIRCUIT_WINDOW)
-    key = _failures_key()
-    _cache_call("add", key, 0, timeout=window * 2)
-    failures = _cache_call("incr", key)
+    failures = _failure_count(now=time.time(), window=window)
     if failures is not None and failures >= settings.SMS_CIRCUIT_FAILURES:
         logger.warning(
             "SMS provider failed %s times within %s s (%s): circuit open for %s s",
@@ -126,9 +128,9 @@ def _failed(*, trial: bool, exc: BaseException) -> None:
 def _succeeded(*, trial: bool) -> None:
     if trial:
         logger.warning("SMS provider answered again: circuit closed")
-        _cache_call("delete_many", [_OPEN_UNTIL, _TRIAL, _failures_key()])
+        _cache_call("delete_many", [_OPEN_UNTIL, _TRIAL, _FAILURES, _FAILURES_SINCE])
     else:
-        _cache_call("delete", _failures_key())
+        _cache_call("delete_many", [_FAILURES, _FAILURES_SINCE])
 
 
 def guarded(call: Callable[[], T]) -> T:
@@ -152,6 +154,4 @@ def guarded(call: Callable[[], T]) -> T:
 
 def reset() -> None:
     """Close the circuit (tests, or staff after fixing the provider's credentials)."""
-    now = time.time()
-    previous = _failures_key(now - int(settings.SMS_CIRCUIT_WINDOW))
-    _cache_call("delete_many", [_OPEN_UNTIL, _TRIAL, _failures_key(now), previous])
+    _cache_call("delete_many", [_OPEN_UNTIL, _TRIAL, _FAILURES, _FAILURES_SINCE])
