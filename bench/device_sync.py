@@ -8,14 +8,14 @@ smart lock behind it, are provisioned as an installation would be: `device_provi
 writes the provisioning file from the database, `device_broker_credentials` the password file and
 ACL of a Mosquitto of the run's own. Processes: Mosquitto; the simulated hubs (a child process,
 smarthome.sync.simulator: 2 network threads multiplexing every hub's client); `manage.py
-device_gateway` (our `report_record`, `desired_resend`); a Celery worker (2 processes) publishing
+device_gateway` (our `reports_record`, `desired_resend`); a Celery worker (2 processes) publishing
 with the MQTT backend; this process, making the changes through our services.
 
 1. Start-up: every hub connects and sends `get`; "initial_sync_s" is until every device's report
    is recorded in the database.
 2. Confirmation: `--changes` PINs added with `smarthome.services.pin_code_create` on distinct
    locks, `--rate` per second; latency = the service's commit -> the PIN's row `set` (its
-   `sync_changed_at`, written by `report_record` in the gateway) ("confirm_p50_ms",
+   `sync_changed_at`, written by `reports_record` in the gateway) ("confirm_p50_ms",
    "confirm_p99_ms"; target p99 <= 1,000).
 3. Move-out: `--move-out` units (those holding the PINs of 2.) whose lease ended are reset by
    `leases_ended_reset`; "move_out_confirmed_s" = until the last device's reset is confirmed.
@@ -24,7 +24,7 @@ with the MQTT backend; this process, making the changes through our services.
    end. Both must be 0.
 5. Throughput: a bare paho subscriber (counts messages, auto-ack) twice and our gateway (the same
    Gateway class and handlers as the command: decode, checks, the real `report_record` on
-   PostgreSQL, manual acks), each on its own shared-subscription group, are offline while every hub
+   PostgreSQL in batches, manual acks), each on its own shared-subscription group, are offline while every hub
    publishes `--burst` reports; then each drains its copy alone: bare, ours, bare again.
    "reports_per_s" is the gateway's rate; "reports_vs_bare_subscriber" its ratio to the bare
    mean (target >= 0.5). The burst's reports repeat each device's recorded version (what a hub
@@ -394,14 +394,15 @@ def bare_subscriber(address, *, group: str, drain: Drain | None, connect_only: b
 
 
 def gateway_drain(address, *, drain: Drain | None):
-    """Our gateway (its own group) with the command's handlers: the real `report_record`."""
-    from smarthome.sync.gateway import Gateway, desired_resend_default, report_record_default
+    """Our gateway (its own group) with the command's handlers: the real `reports_record`."""
+    from smarthome.sync.gateway import Gateway, desired_resend_default, reports_record_default
 
-    def on_report(**kwargs):
-        outcome = report_record_default(**kwargs)
+    def on_reports(**kwargs):
+        outcomes = reports_record_default(**kwargs)
         if drain is not None:
-            drain.tick()
-        return outcome
+            for _ in outcomes:
+                drain.tick()
+        return outcomes
 
     def on_get(**kwargs):
         desired_resend_default(**kwargs)
@@ -412,7 +413,7 @@ def gateway_drain(address, *, drain: Drain | None):
         address=address,
         prefix=PREFIX,
         client_id="bench-gateway-drain",
-        on_report=on_report,
+        on_reports=on_reports,
         on_get=on_get,
         on_resubscribed=None,
         share_group="bench-ours",

@@ -11,11 +11,19 @@ reconnects without acknowledging, which makes the broker deliver it again.
 A message is refused (logged, acknowledged, dropped) when it is malformed or when the hub it
 names is not the channel whose topic it came on: a hub can only publish on its own topics
 (broker ACL), so a payload naming another hub is forged or broken. What a report means for our
-records is decided by the handlers, by default `smarthome.sync.services.report_record` and
-`desired_resend`, imported when first called. A report handler returns what it did; one whose
-`rejected` is true (`ReportOutcome`: a device not behind the channel, an unknown channel) was
-refused by our records: the gateway logs it and counts it `refused`, and acknowledges it (the
-same report again would be refused again).
+records is decided by the handlers, by default `smarthome.sync.services.reports_record` and
+`desired_resend`, imported when first called. A report handler returns what it did for each
+report; one whose `rejected` is true (`ReportOutcome`: a device not behind the channel, an unknown
+channel) was refused by our records: the gateway logs it and counts it `refused`, and acknowledges
+it (the same report again would be refused again).
+
+Reports are recorded in batches: what arrives while the network has more to read (up to
+`batch_max` messages, none waiting longer than `batch_wait` seconds) goes to the report handler in
+one call, one database transaction, and is acknowledged, in the order received, after it commits.
+A lone report is handled at once. A batch that fails is recorded again one report at a time, so a
+poisoned report fails alone; from the first report that keeps failing on, nothing is acknowledged
+and the broker delivers it all again. The gateway asks the broker (MQTT v5 Receive Maximum) for
+up to two batches unacknowledged at a time, so the next batch arrives while one is recorded.
 """
 
 from __future__ import annotations
@@ -25,7 +33,8 @@ import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from paho.mqtt.client import Client, MQTTMessage
@@ -50,20 +59,34 @@ HANDLER_RETRY_SECONDS = 0.5
 MAX_DELIVERIES = 5
 RECONNECT_MAX_SECONDS = 30.0
 SUMMARY_SECONDS = 300.0
+# Reports recorded in one transaction, and the longest a received one waits for its batch to fill.
+BATCH_MAX = 200
+BATCH_WAIT_SECONDS = 0.05
 
-# (*, channel_id: str, report: protocol.Reported) -> an outcome with `rejected` (ReportOutcome)
-ReportHandler = Callable[..., Any]
+# (*, reports: list[tuple[channel id, protocol.Reported]]) -> one outcome per report, in order,
+# each with `rejected` (ReportOutcome)
+ReportsHandler = Callable[..., Sequence[Any]]
+ReportHandler = Callable[..., Any]  # (*, channel_id: str, report: protocol.Reported) -> an outcome
 ResendHandler = Callable[..., Any]  # (*, channel_id: str) -> None
 
 
-def report_record_default(*, channel_id: str, report: protocol.Reported) -> Any:
-    """Record a report through the sync services (imported here: the transport needs no models)."""
+def reports_record_default(*, reports: list[tuple[str, protocol.Reported]]) -> Sequence[Any]:
+    """Record a batch of reports through the sync services (imported here: the transport needs no models)."""
     from django.db import close_old_connections
 
-    from smarthome.sync.services import report_record  # type: ignore[import-not-found,unused-ignore]
+    from smarthome.sync.services import reports_record  # type: ignore[import-not-found,unused-ignore]
 
     close_old_connections()  # as around a request: a connection the database dropped is replaced
-    return report_record(channel_id=channel_id, report=report)
+    return reports_record(reports=reports)
+
+
+def per_report(handler: ReportHandler) -> ReportsHandler:
+    """A reports handler that hands each report of a batch to `handler`, one call each."""
+
+    def handle(*, reports: list[tuple[str, protocol.Reported]]) -> list[Any]:
+        return [handler(channel_id=channel_id, report=report) for channel_id, report in reports]
+
+    return handle
 
 
 def desired_resend_default(*, channel_id: str) -> None:
@@ -92,7 +115,23 @@ class Outcome(enum.StrEnum):
     REFUSED = "refused"  # well-formed, but naming another hub than its topic's
     MALFORMED = "malformed"
     FAILED = "failed"  # the handler kept failing: not acknowledged, delivered again
+    DEFERRED = "deferred"  # received behind a failed message: not handled, delivered again
     GAVE_UP = "gave_up"  # failed through MAX_DELIVERIES deliveries: logged and dropped
+
+
+@dataclass
+class Received:
+    """A message taken from the broker, waiting for its batch; `outcome` once decided."""
+
+    topic: str
+    payload: bytes
+    mid: int = 0
+    qos: int = 1
+    at: float = 0.0
+    kind: str = ""
+    channel_id: str = ""
+    report: protocol.Reported | None = None
+    outcome: Outcome | None = None
 
 
 class Gateway:
@@ -104,18 +143,20 @@ class Gateway:
         address: BrokerAddress,
         prefix: str,
         client_id: str,
-        on_report: ReportHandler = report_record_default,
+        on_reports: ReportsHandler = reports_record_default,
         on_get: ResendHandler = desired_resend_default,
         on_resubscribed: Callable[[], None] | None = lagging_republish_default,
         share_group: str | None = SHARE_GROUP,
         session_expiry: int = SESSION_EXPIRY_SECONDS,
         handler_attempts: int = HANDLER_ATTEMPTS,
         handler_retry_seconds: float = HANDLER_RETRY_SECONDS,
+        batch_max: int = BATCH_MAX,
+        batch_wait: float = BATCH_WAIT_SECONDS,
     ) -> None:
         self.address = address
         self.prefix = prefix
         self.client_id = client_id
-        self.on_report = on_report
+        self.on_reports = on_reports
         self.on_get = on_get
         self.on_resubscribed = on_resubscribed
         self._subscribed_before = False
@@ -123,6 +164,10 @@ class Gateway:
         self.session_expiry = session_expiry
         self.handler_attempts = handler_attempts
         self.handler_retry_seconds = handler_retry_seconds
+        self.batch_max = max(1, batch_max)
+        self.batch_wait = batch_wait
+        self._received: list[Received] = []
+        self._arrivals = 0
         self.counts: Counter[str] = Counter()
         self.subscribed = False  # set once the broker granted both subscriptions
         self._stop_requested = False  # a plain flag: safe to set from a signal handler
@@ -136,47 +181,91 @@ class Gateway:
 
     def message_handle(self, *, topic: str, payload: bytes) -> Outcome:
         """Decode, check and hand one message to its handler; the outcome decides the acknowledgement."""
+        return self.messages_handle([Received(topic=topic, payload=payload)])[0]
+
+    def messages_handle(self, messages: list[Received]) -> list[Outcome]:
+        """Decode and check each message, hand the reports to the report handler in one batch and
+        each `get` to its handler; one outcome per message, in order."""
+        for message in messages:
+            self._check(message)
+        reports = [m for m in messages if m.outcome is None and m.kind == "reported"]
+        if len(reports) < 2 or not self._batch_record(reports):
+            self._one_at_a_time(reports, lambda m: self.on_reports(reports=[(m.channel_id, m.report)])[0])
+        gets = [m for m in messages if m.outcome is None and m.kind == "get"]
+        self._one_at_a_time(gets, lambda m: self.on_get(channel_id=m.channel_id))
+        return [m.outcome or Outcome.DEFERRED for m in messages]
+
+    def _check(self, message: Received) -> None:
+        """Decode the message; decide it at once when it is malformed or names another hub than its topic's."""
         try:
-            channel_id, kind = protocol.topic_parse(prefix=self.prefix, name=topic)
+            channel_id, kind = protocol.topic_parse(prefix=self.prefix, name=message.topic)
             if kind == "reported":
-                report = protocol.reported_decode(payload)
-                hub = report.hub
+                message.report = protocol.reported_decode(message.payload)
+                hub = message.report.hub
             elif kind == "get":
-                hub = protocol.get_decode(payload)
+                hub = protocol.get_decode(message.payload)
             else:
                 raise protocol.ProtocolError("the gateway does not take desired messages")
         except protocol.ProtocolError as exc:
-            logger.warning("device gateway: dropped a malformed message on %s: %s", topic, exc)
-            return Outcome.MALFORMED
+            logger.warning("device gateway: dropped a malformed message on %s: %s", message.topic, exc)
+            message.outcome = Outcome.MALFORMED
+            return
+        message.channel_id, message.kind = channel_id, kind
         if hub != channel_id:
             logger.warning("device gateway: refused a %s message on channel %s naming hub %s", kind, channel_id, hub)
-            return Outcome.REFUSED
-        if kind == "reported":
-            return self._call(self.on_report, topic=topic, payload=payload, channel_id=channel_id, report=report)
-        return self._call(self.on_get, topic=topic, payload=payload, channel_id=channel_id)
+            message.outcome = Outcome.REFUSED
 
-    def _call(self, handler: Callable[..., Any], *, topic: str, payload: bytes, **kwargs: Any) -> Outcome:
+    def _batch_record(self, reports: list[Received]) -> bool:
+        """Record the reports in one handler call; False (nothing decided) when it failed."""
+        try:
+            results = self.on_reports(reports=[(m.channel_id, m.report) for m in reports])
+        except Exception:  # recorded again one at a time: a poisoned report must fail alone
+            logger.warning(
+                "device gateway: a batch of %s reports failed, recording them one at a time",
+                len(reports),
+                exc_info=True,
+            )
+            return False
+        for message, result in zip(reports, results, strict=True):
+            message.outcome = self._result_outcome(message, result)
+        return True
+
+    def _one_at_a_time(self, messages: list[Received], handle: Callable[[Received], Any]) -> None:
+        """Each message through `handle` with retries; the ones after a message that keeps failing wait."""
+        for index, message in enumerate(messages):
+            message.outcome = self._call(handle, message)
+            if message.outcome is Outcome.FAILED:
+                for later in messages[index + 1 :]:
+                    later.outcome = Outcome.DEFERRED
+                return
+
+    def _call(self, handle: Callable[[Received], Any], message: Received) -> Outcome:
         for attempt in range(1, self.handler_attempts + 1):
             try:
-                result = handler(**kwargs)
+                result = handle(message)
             except Exception:  # the handler's failure must not lose the message: retried, then redelivered
-                logger.exception("device gateway: handler failed on %s (attempt %s)", topic, attempt)
+                logger.exception("device gateway: handler failed on %s (attempt %s)", message.topic, attempt)
                 if attempt < self.handler_attempts:
                     time.sleep(self.handler_retry_seconds * attempt)
             else:
-                if self._failures:  # a redelivered message that now went through
-                    self._failures.pop(self._digest(topic, payload), None)
-                if getattr(result, "rejected", False) is True:
-                    logger.warning("device gateway: our records refused the report on %s", topic)
-                    return Outcome.REFUSED
-                return Outcome.HANDLED
-        digest = self._digest(topic, payload)
+                return self._result_outcome(message, result)
+        digest = self._digest(message.topic, message.payload)
         self._failures[digest] += 1
         if self._failures[digest] >= MAX_DELIVERIES:
             del self._failures[digest]
-            logger.error("device gateway: gave up on a message on %s after %s deliveries", topic, MAX_DELIVERIES)
+            logger.error(
+                "device gateway: gave up on a message on %s after %s deliveries", message.topic, MAX_DELIVERIES
+            )
             return Outcome.GAVE_UP
         return Outcome.FAILED
+
+    def _result_outcome(self, message: Received, result: Any) -> Outcome:
+        if self._failures:  # a redelivered message that now went through
+            self._failures.pop(self._digest(message.topic, message.payload), None)
+        if getattr(result, "rejected", False) is True:
+            logger.warning("device gateway: our records refused the report on %s", message.topic)
+            return Outcome.REFUSED
+        return Outcome.HANDLED
 
     @staticmethod
     def _digest(topic: str, payload: bytes) -> str:
@@ -234,18 +323,36 @@ class Gateway:
     def _on_message(self, client: Client, userdata, message: MQTTMessage) -> None:
         if self._redeliver:
             return  # behind a failed message: not acknowledged, the broker delivers it again
-        outcome = self.message_handle(topic=message.topic, payload=bytes(message.payload))
-        self.counts[outcome] += 1
-        if outcome is Outcome.FAILED:
-            self._redeliver = True
-            return
-        client.ack(message.mid, message.qos)
+        self._arrivals += 1
+        self._received.append(
+            Received(
+                topic=message.topic,
+                payload=bytes(message.payload),
+                mid=message.mid,
+                qos=message.qos,
+                at=time.monotonic(),
+            )
+        )
+
+    def _flush(self, client: Client) -> None:
+        """Handle what was received, then acknowledge it in the order received, up to the first
+        message that failed (it and what follows it are delivered again)."""
+        received, self._received = self._received, []
+        self.messages_handle(received)
+        for message in received:
+            outcome = message.outcome or Outcome.DEFERRED
+            self.counts[outcome] += 1
+            if outcome in (Outcome.FAILED, Outcome.DEFERRED):
+                self._redeliver = True
+            if not self._redeliver:
+                client.ack(message.mid, message.qos)
 
     def run(self) -> None:
         """Connect, subscribe, handle messages until `stop()`; reconnect with backoff when the broker goes."""
         client = self._client_new()
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = self.session_expiry
+        properties.ReceiveMaximum = min(2 * self.batch_max, 65535)  # one batch arriving while one is recorded
         delay = 1.0
         connected_once = False
         while not self._stop_requested:
@@ -302,12 +409,25 @@ class Gateway:
         )
 
     def _loop(self, client: Client) -> None:
-        """Run the network loop until the connection drops, a message needs redelivery, or a stop."""
+        """Run the network loop until the connection drops, a message needs redelivery, or a stop.
+
+        Each turn reads at most one message; received messages are handled once the network has
+        nothing more to read, the batch is full, or its first message has waited `batch_wait`."""
         while not self._stop_requested and not self._redeliver:
-            if client.loop(timeout=0.2) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            arrivals = self._arrivals
+            if client.loop(timeout=0.0 if self._received else 0.2) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                self._received.clear()  # never acknowledged: the resumed session delivers them again
                 return
+            if self._received and (
+                self._arrivals == arrivals
+                or len(self._received) >= self.batch_max
+                or time.monotonic() - self._received[0].at >= self.batch_wait
+            ):
+                self._flush(client)
             if time.monotonic() >= self._next_summary:
                 self._summary_log()
+        if self._received and client.is_connected():
+            self._flush(client)  # a stop: what was taken is recorded and acknowledged before leaving
 
     def _summary_log(self) -> None:
         """What this instance did since the last summary (one INFO line every SUMMARY_SECONDS)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -36,6 +37,31 @@ def channel_devices(*, channel_id: str, lock: bool = False) -> list[Device] | No
     if not any(device.channel_id == channel_id for device in found):
         return None
     return found
+
+
+def channels_devices(*, channel_ids: Iterable[str], lock: bool = False) -> dict[str, list[Device]]:
+    """`channel_devices` for many channels at once (a gateway's batch of reports), in two indexed
+    reads whatever their number: {channel id: its own device and the devices behind it, by primary
+    key}; an unknown channel, or a device behind a hub, is not in it.
+
+    `lock` takes every row lock in primary-key order, so two gateways locking overlapping batches
+    wait for each other instead of deadlocking.
+    """
+    owners = dict(
+        Device.objects.filter(channel_id__in=set(channel_ids), hub__isnull=True).values_list("pk", "channel_id")
+    )
+    if not owners:
+        return {}
+    devices = Device.objects.filter(Q(pk__in=owners) | Q(hub_id__in=owners))
+    if lock:
+        devices = devices.select_for_update(of=("self",))
+    found: dict[str, list[Device]] = {channel_id: [] for channel_id in owners.values()}
+    for device in devices.order_by("pk"):
+        channel_id = owners.get(device.pk if device.hub_id is None else device.hub_id)
+        if channel_id is not None:  # else it moved behind another hub between the two reads
+            found[channel_id].append(device)
+    # As `channel_devices`: a channel whose own device is not among them (now behind a hub) is unknown.
+    return {channel_id: rows for channel_id, rows in found.items() if any(row.channel_id == channel_id for row in rows)}
 
 
 def channels_lagging() -> QuerySet:

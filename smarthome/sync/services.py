@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime
 import logging
 import secrets
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -27,7 +29,7 @@ from ..app_settings import app_settings
 from ..crypto import pin_decrypt
 from ..models import Device, DeviceSettingsReset, PinCode, RemoteControlSetting, SettingsPurgeRequest, SyncState
 from . import broker, protocol
-from .selectors import channel_devices, channels_lagging, devices_unconfirmed, resets_open_for
+from .selectors import channel_devices, channels_devices, channels_lagging, devices_unconfirmed, resets_open_for
 from .transport import transport
 
 logger = logging.getLogger(__name__)
@@ -336,72 +338,118 @@ def devices_unconfirmed_flag() -> int:
 # ------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def report_record(*, channel_id: str, report: protocol.Reported) -> ReportOutcome:
-    """Apply a hub's report idempotently, under the row locks of the channel's devices.
+    """Apply one hub's report (`reports_record` with a batch of one)."""
+    return reports_record(reports=[(channel_id, report)])[0]
 
-    A report naming another hub, or any device not behind this channel, is rejected and logged:
+
+@transaction.atomic
+def reports_record(*, reports: Sequence[tuple[str, protocol.Reported]]) -> list[ReportOutcome]:
+    """Apply hubs' reports idempotently, in one transaction, under the row locks of their devices;
+    one outcome per report, in order. The gateway records what it received in batches: the cost
+    is a handful of statements per batch, not per report.
+
+    A report naming another hub, or any device not behind its channel, is rejected and logged:
     nothing of it is applied. Per device: an older version than recorded is stale and a newer one
     than desired impossible (both ignored); the recorded version again only says the device is
     online; a newer one sets each setting it covers (set / failed with the reason), deletes the
     rows whose removal it confirms, and confirms the resets and purge requests it completes.
 
-    The gateway calls it for every message, so it costs a handful of statements whatever the
-    number of devices behind the channel: a duplicate report is the lock, one UPDATE and the
-    commit; a new version adds one read per kind of setting, one of the open resets, and one
-    UPDATE of the devices (plus the writes of the settings that changed).
+    Statements per batch: two reads that lock the devices, one UPDATE of the devices only seen
+    again; with new versions, one read per kind of setting, one of the open resets and one UPDATE
+    of the devices (plus the writes of the settings that changed). Two reports of one channel in
+    a batch are applied one after the other (a second round), as if they had come in two batches.
     """
-    devices = channel_devices(channel_id=channel_id, lock=True) if report.hub == channel_id else None
-    by_channel = {device.channel_id: device for device in devices or ()}
-    foreign = [entry.device for entry in report.devices if entry.device not in by_channel]
-    if devices is None or foreign:
-        logger.warning(
-            "report on channel %s rejected: hub %s, devices not behind it: %s", channel_id, report.hub, foreign
-        )
-        return ReportOutcome(rejected=True)
+    rounds: list[list[int]] = []
+    count: Counter[str] = Counter()
+    for index, (channel_id, _report) in enumerate(reports):
+        if count[channel_id] == len(rounds):
+            rounds.append([])
+        rounds[count[channel_id]].append(index)
+        count[channel_id] += 1
+    outcomes: list[ReportOutcome] = [ReportOutcome()] * len(reports)
+    for indexes in rounds:
+        for index, outcome in zip(indexes, _reports_apply([reports[i] for i in indexes]), strict=True):
+            outcomes[index] = outcome
+    return outcomes
+
+
+def _reports_apply(reports: list[tuple[str, protocol.Reported]]) -> list[ReportOutcome]:
+    """One round of `reports_record`: each channel at most once."""
+    channels = channels_devices(
+        channel_ids=[channel for channel, report in reports if report.hub == channel], lock=True
+    )
     now = timezone.now()
     newer: list[tuple[Device, protocol.ReportedDevice]] = []
-    ignored, seen = [], []
-    for entry in report.devices:
-        device = by_channel[entry.device]
-        if entry.version > device.desired_version or entry.version < device.reported_version:
-            logger.info("report of device %s at version %s ignored", entry.device, entry.version)
-            ignored.append(entry.device)
-        elif entry.version == device.reported_version and device.reported_at is not None:
-            seen.append(device)
-            ignored.append(entry.device)
-        else:
-            newer.append((device, entry))
+    seen: list[Device] = []
+    verdicts: list[tuple[tuple[str, ...], tuple[str, ...]] | None] = []  # (applied, ignored); None: rejected
+    for channel_id, report in reports:
+        devices = channels.get(channel_id) if report.hub == channel_id else None
+        by_channel = {device.channel_id: device for device in devices or ()}
+        foreign = [entry.device for entry in report.devices if entry.device not in by_channel]
+        if devices is None or foreign:
+            logger.warning(
+                "report on channel %s rejected: hub %s, devices not behind it: %s", channel_id, report.hub, foreign
+            )
+            verdicts.append(None)
+            continue
+        applied, ignored = [], []
+        for entry in report.devices:
+            device = by_channel[entry.device]
+            if entry.version > device.desired_version or entry.version < device.reported_version:
+                logger.info("report of device %s at version %s ignored", entry.device, entry.version)
+                ignored.append(entry.device)
+            elif entry.version == device.reported_version and device.reported_at is not None:
+                seen.append(device)
+                ignored.append(entry.device)
+            else:
+                newer.append((device, entry))
+                applied.append(entry.device)
+        verdicts.append((tuple(applied), tuple(ignored)))
     if seen:
         _devices_seen(
             device_ids=[device.pk for device in seen],
             now=now,
             offline=any(device.sync_failure == Device.SyncFailure.OFFLINE for device in seen),
         )
-    if not newer:
-        return ReportOutcome(ignored=tuple(ignored))
-    removed = _settings_report_apply(reports=newer, now=now)
-    _devices_report_record(reports=newer, now=now)
-    resets, purges = _resets_confirm(reports=newer, now=now)
-    return ReportOutcome(
-        applied=tuple(device.channel_id for device, _entry in newer),
-        ignored=tuple(ignored),
-        removed=removed,
-        resets_confirmed=resets,
-        purge_requests_done=purges,
-    )
+    removed: Counter[int] = Counter()
+    resets: Counter[int] = Counter()
+    purges: Counter[int] = Counter()
+    if newer:
+        removed = _settings_report_apply(reports=newer, now=now)
+        _devices_report_record(reports=newer, now=now)
+        resets, purges = _resets_confirm(reports=newer, now=now)
+    outcomes = []
+    for (channel_id, _report), verdict in zip(reports, verdicts, strict=True):
+        if verdict is None:
+            outcomes.append(ReportOutcome(rejected=True))
+            continue
+        pks = [device.pk for device in channels[channel_id]]
+        outcomes.append(
+            ReportOutcome(
+                applied=verdict[0],
+                ignored=verdict[1],
+                removed=sum(removed[pk] for pk in pks),
+                resets_confirmed=sum(resets[pk] for pk in pks),
+                purge_requests_done=sum(purges[pk] for pk in pks),
+            )
+        )
+    return outcomes
 
 
-def _settings_report_apply(*, reports: list[tuple[Device, protocol.ReportedDevice]], now: datetime.datetime) -> int:
+def _settings_report_apply(
+    *, reports: list[tuple[Device, protocol.ReportedDevice]], now: datetime.datetime
+) -> Counter[int]:
     """Each setting a device's new version covers takes the state it reports; a removal it confirms
-    deletes the row. One read per kind of setting for every device of the report. Returns removed."""
+    deletes the row. One read per kind of setting for every device of the batch. Returns the
+    settings removed, by device."""
     entries = {device.pk: entry for device, entry in reports}
     items = {pk: {item.ref: item for item in (*entry.pins, *entry.remotes)} for pk, entry in entries.items()}
     models: tuple[tuple[type[PinCode] | type[RemoteControlSetting], str], ...] = (
         (PinCode, PIN_REF),
         (RemoteControlSetting, REMOTE_REF),
     )
-    removed = 0
+    removed: Counter[int] = Counter()
     for model, prefix in models:
         gone: list[int] = []
         changed: list[Any] = []
@@ -416,6 +464,7 @@ def _settings_report_apply(*, reports: list[tuple[Device, protocol.ReportedDevic
             if row.sync_state == SyncState.REMOVING:
                 if item is None:
                     gone.append(row.pk)
+                    removed[row.device_id] += 1
                 else:  # a whole state without it was applied, yet the device still lists it
                     logger.warning(
                         "device %s still holds %s%s after version %s", row.device_id, prefix, row.pk, entry.version
@@ -426,7 +475,7 @@ def _settings_report_apply(*, reports: list[tuple[Device, protocol.ReportedDevic
                 row.sync_state, row.sync_failure, row.sync_changed_at = state, reason, now
                 changed.append(row)
         if gone:
-            removed += model.all_objects.filter(pk__in=gone).delete()[0]
+            model.all_objects.filter(pk__in=gone).delete()
         if changed:
             model.all_objects.bulk_update(changed, ["sync_state", "sync_failure", "sync_changed_at"])
     return removed
@@ -468,15 +517,16 @@ def _item_state(item: protocol.ReportedItem | None) -> tuple[str, str]:
 
 def _resets_confirm(
     *, reports: list[tuple[Device, protocol.ReportedDevice]], now: datetime.datetime
-) -> tuple[int, int]:
+) -> tuple[Counter[int], Counter[int]]:
     """Confirm each device's resets made at its reported version or before once none of what they
     removed is left on it; finish each purge request whose every reset is confirmed. One read of
-    the open resets for every device of the report. (resets, requests done)"""
+    the open resets for every device of the batch. (resets confirmed, purge requests done), by device."""
     versions = {device.pk: entry.version for device, entry in reports}
     open_resets = [
         reset for reset in resets_open_for(device_ids=list(versions)) if reset.version <= versions[reset.device_id]
     ]
-    confirmed = done = 0
+    confirmed: Counter[int] = Counter()
+    done: Counter[int] = Counter()
     for reset in open_resets:
         still_on_device = Q(
             device_id=reset.device_id, sync_state=SyncState.REMOVING, changed_version__lte=reset.version
@@ -487,9 +537,9 @@ def _resets_confirm(
             continue
         reset.confirmed_at = now
         reset.save(update_fields=["confirmed_at"])
-        confirmed += 1
+        confirmed[reset.device_id] += 1
         if reset.purge_request_id is not None:
-            done += purge_request_finish_if_confirmed(purge_request_id=reset.purge_request_id, now=now)
+            done[reset.device_id] += purge_request_finish_if_confirmed(purge_request_id=reset.purge_request_id, now=now)
     return confirmed, done
 
 

@@ -15,7 +15,7 @@ import sys
 import time
 
 from smarthome.sync.broker import broker_address
-from smarthome.sync.gateway import Gateway
+from smarthome.sync.gateway import Gateway, per_report
 
 HANDLER_PAUSE_SECONDS = 0.3
 
@@ -34,7 +34,7 @@ def main(url: str, prefix: str, client_id: str, log_path: str) -> None:
         address=broker_address(url),
         prefix=prefix,
         client_id=client_id,
-        on_report=on_report,
+        on_reports=per_report(on_report),
         on_get=lambda *, channel_id: None,
         on_resubscribed=None,
     )

@@ -43,7 +43,7 @@ def gateway_for(on_report=None, on_get=None):
         address=broker.broker_address("mqtt://127.0.0.1:1"),
         prefix=PREFIX,
         client_id="msc-gateway-unit",
-        on_report=on_report or Calls(),
+        on_reports=gateway.per_report(on_report or Calls()),
         on_get=on_get or Calls(),
         on_resubscribed=None,
         handler_retry_seconds=0,
@@ -99,7 +99,7 @@ def test_the_lag_sweep_is_queued_on_subscribing_again_after_a_lost_broker_not_on
         address=broker.broker_address("mqtt://127.0.0.1:1"),
         prefix=PREFIX,
         client_id="msc-gateway-unit",
-        on_report=Calls(),
+        on_reports=gateway.per_report(Calls()),
         on_get=Calls(),
         on_resubscribed=lambda: sweeps.append(True),
     )
@@ -150,6 +150,13 @@ def test_the_gateway_command_refuses_a_broker_url_it_cannot_use(settings):
     settings.SMARTHOME_MQTT_URL = "http://broker.example:1883"
     with pytest.raises(CommandError, match="SMARTHOME_MQTT_URL"):
         call_command("device_gateway")
+
+
+@pytest.mark.parametrize("size", ["0", "10001"])
+def test_the_gateway_command_refuses_a_batch_size_out_of_range(settings, size):
+    settings.SMARTHOME_MQTT_URL = "mqtt://127.0.0.1:1"
+    with pytest.raises(CommandError, match="--batch-size"):
+        call_command("device_gateway", "--batch-size", size)
 
 
 # The broker URL and the client
@@ -365,3 +372,97 @@ def test_the_gateway_logs_what_it_did_since_its_last_summary(caplog):
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2
     assert lines[0].endswith("7 handled, 1 refused") and lines[1].endswith("2 handled")
+
+
+# Batches
+# ------------------------------------------------------------------------------
+
+
+class Batches:
+    """A reports handler recording each call's batch; raises for a report whose version is in `poison`."""
+
+    def __init__(self, poison=()):
+        self.batches: list[list[int]] = []
+        self.poison = set(poison)
+
+    def __call__(self, *, reports):
+        versions = [report.devices[0].version for _channel, report in reports]
+        self.batches.append(versions)
+        if self.poison & set(versions):
+            raise ConnectionError("this report breaks the handler")
+        return [None for _ in reports]
+
+
+class Acks:
+    def __init__(self):
+        self.mids: list[int] = []
+
+    def ack(self, mid, qos):
+        self.mids.append(mid)
+
+
+def received(*versions, hub=HUB):
+    return [
+        gateway.Received(topic=f"{PREFIX}/hubs/{hub}/reported", payload=report(hub=hub, version=v), mid=v)
+        for v in versions
+    ]
+
+
+def batch_gateway(handler):
+    return gateway.Gateway(
+        address=broker.broker_address("mqtt://127.0.0.1:1"),
+        prefix=PREFIX,
+        client_id="msc-gateway-unit",
+        on_reports=handler,
+        on_get=Calls(),
+        on_resubscribed=None,
+        handler_retry_seconds=0,
+    )
+
+
+def test_reports_received_together_are_recorded_in_one_call_and_acknowledged_in_order():
+    handler, acks = Batches(), Acks()
+    subject = batch_gateway(handler)
+    subject._received = [*received(1, 2), gateway.Received(topic=f"{PREFIX}/hubs/{HUB}/reported", payload=b"{", mid=3)]
+    subject._received += received(4)
+    subject._flush(acks)
+    assert handler.batches == [[1, 2, 4]], "the malformed message goes to no handler"
+    assert acks.mids == [1, 2, 3, 4] and not subject._redeliver
+    assert subject.counts == {"handled": 3, "malformed": 1}
+
+
+def test_a_failing_batch_is_recorded_one_report_at_a_time_so_a_poisoned_report_fails_alone():
+    handler, acks = Batches(poison={3}), Acks()
+    subject = batch_gateway(handler)
+    subject._received = received(1, 2, 3, 4, 5)
+    subject._flush(acks)
+    # The batch, then one by one: 1 and 2 go through, 3 through each attempt, 4 and 5 wait.
+    assert handler.batches == [[1, 2, 3, 4, 5], [1], [2], [3], [3], [3]]
+    assert acks.mids == [1, 2], "nothing from the failed report on is acknowledged: it comes again"
+    assert subject._redeliver
+    assert subject.counts == {"handled": 2, "failed": 1, "deferred": 2}
+
+
+def test_a_lone_report_is_recorded_without_a_batch_attempt_first():
+    handler = Batches(poison={7})
+    outcome = batch_gateway(handler).message_handle(topic=f"{PREFIX}/hubs/{HUB}/reported", payload=report(version=7))
+    assert outcome is gateway.Outcome.FAILED and handler.batches == [[7]] * gateway.HANDLER_ATTEMPTS
+
+
+def test_the_gateway_asks_the_broker_for_two_batches_unacknowledged_at_most(monkeypatch):
+    sent = {}
+
+    class Client:
+        def connect(self, host, port, *, keepalive, clean_start, properties):
+            sent["receive_maximum"] = properties.ReceiveMaximum
+            raise OSError("no broker in this test")
+
+        def is_connected(self):
+            return False
+
+    subject = batch_gateway(Batches())
+    subject.batch_max = 150
+    monkeypatch.setattr(subject, "_client_new", Client)
+    monkeypatch.setattr(subject, "_sleep", lambda seconds: subject.stop())
+    subject.run()
+    assert sent["receive_maximum"] == 300

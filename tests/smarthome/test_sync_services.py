@@ -11,7 +11,7 @@ from django.db import transaction
 from smarthome import services
 from smarthome.models import Device, PinCode, SyncState
 from smarthome.sync import protocol
-from smarthome.sync.services import desired_message, desired_resend, device_key_for, report_record
+from smarthome.sync.services import desired_message, desired_resend, device_key_for, report_record, reports_record
 from tests.smarthome.factories import DeviceFactory, SmartLockFactory
 from tests.smarthome.sync_helpers import hub_answers_last, last_desired, report_of, set_items
 
@@ -259,3 +259,80 @@ def test_the_slot_rule_follows_the_locks_reported_slots_and_a_pin_being_removed_
     services.pin_code_delete(pin_code=first)
     assert services.pin_code_create(device=lock, label="清掃", pin="593017").pk
     assert hub.pk
+
+
+# A gateway's batch of reports
+# ------------------------------------------------------------------------------
+
+
+def test_a_batch_of_reports_gives_each_its_own_outcome_in_order(memory_transport):
+    (hub, lock), (other_hub, other_lock), (third_hub, _third_lock) = hub_and_lock(), hub_and_lock(), hub_and_lock()
+    pin = services.pin_code_create(device=lock, label="家族", pin="482915")
+    gone = services.pin_code_create(device=other_lock, label="ゲスト", pin="730591")
+    services.pin_code_delete(pin_code=gone)
+    batch = [
+        (
+            hub.channel_id,
+            report_of(hub.channel_id, protocol.ReportedDevice(lock.channel_id, 1, set_items(f"p{pin.pk}"))),
+        ),
+        (third_hub.channel_id, report_of(third_hub.channel_id, protocol.ReportedDevice(other_lock.channel_id, 1))),
+        (other_hub.channel_id, report_of(other_hub.channel_id, protocol.ReportedDevice(other_lock.channel_id, 2))),
+    ]
+
+    outcomes = reports_record(reports=batch)
+
+    assert [outcome.rejected for outcome in outcomes] == [False, True, False]
+    assert outcomes[0].applied == (lock.channel_id,) and outcomes[0].removed == 0
+    assert outcomes[2].applied == (other_lock.channel_id,) and outcomes[2].removed == 1
+    pin.refresh_from_db()
+    assert pin.sync_state == SyncState.SET
+    assert not PinCode.all_objects.filter(pk=gone.pk).exists()
+
+
+def test_two_reports_of_one_channel_in_a_batch_are_applied_one_after_the_other(memory_transport):
+    hub, lock = hub_and_lock()
+    first = services.pin_code_create(device=lock, label="家族", pin="482915")
+    second = services.pin_code_create(device=lock, label="ゲスト", pin="730591")
+    holds_first = protocol.ReportedDevice(lock.channel_id, 1, set_items(f"p{first.pk}"))
+    holds_both = protocol.ReportedDevice(lock.channel_id, 2, set_items(f"p{first.pk}", f"p{second.pk}"))
+
+    newest_last = reports_record(
+        reports=[(hub.channel_id, report_of(hub.channel_id, e)) for e in (holds_first, holds_both)]
+    )
+    lock.refresh_from_db()
+    assert [o.applied for o in newest_last] == [(lock.channel_id,), (lock.channel_id,)]
+    assert lock.reported_version == 2
+
+    # Reordered on the way: the older report, second in the batch, is stale and changes nothing.
+    third = services.pin_code_create(device=lock, label="来客", pin="615283")
+    holds_all = protocol.ReportedDevice(lock.channel_id, 3, set_items(f"p{first.pk}", f"p{second.pk}", f"p{third.pk}"))
+    reordered = reports_record(
+        reports=[(hub.channel_id, report_of(hub.channel_id, e)) for e in (holds_all, holds_both)]
+    )
+    refresh(lock, third)
+    assert reordered[0].applied == (lock.channel_id,) and reordered[1].ignored == (lock.channel_id,)
+    assert (lock.reported_version, third.sync_state) == (3, SyncState.SET)
+
+
+def test_a_batch_costs_the_same_statements_whatever_its_number_of_reports(memory_transport):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def batch(size):
+        pairs = [hub_and_lock() for _ in range(size)]
+        reports = []
+        for hub, lock in pairs:
+            pin = services.pin_code_create(device=lock, label="家族", pin="482915")
+            entry = protocol.ReportedDevice(lock.channel_id, 1, set_items(f"p{pin.pk}"))
+            reports.append((hub.channel_id, report_of(hub.channel_id, entry)))
+        return reports
+
+    one, many = batch(1), batch(20)
+    counts = []
+    for reports in (one, many, one, many):  # new versions, then the same reports again (duplicates)
+        with CaptureQueriesContext(connection) as captured:
+            outcomes = reports_record(reports=reports)
+        assert not any(outcome.rejected for outcome in outcomes)
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1] and counts[2] == counts[3]
+    assert PinCode.objects.filter(sync_state=SyncState.SET).count() == 21

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from smarthome.app_settings import app_settings
 from smarthome.sync.broker import BrokerUrlError, broker_address
-from smarthome.sync.gateway import SESSION_EXPIRY_SECONDS, Gateway
+from smarthome.sync.gateway import BATCH_MAX, SESSION_EXPIRY_SECONDS, Gateway
 
 
 class Command(BaseCommand):
@@ -32,16 +32,29 @@ class Command(BaseCommand):
             default=SESSION_EXPIRY_SECONDS,
             help=f"seconds the broker keeps this instance's session while away (default {SESSION_EXPIRY_SECONDS}).",
         )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=BATCH_MAX,
+            help=f"reports recorded in one transaction at most (default {BATCH_MAX}); the broker is asked to "
+            "send at most twice as many unacknowledged (MQTT v5 Receive Maximum).",
+        )
 
-    def handle(self, *args, client_id: str, session_expiry: int, **options):
+    def handle(self, *args, client_id: str, session_expiry: int, batch_size: int, **options):
         if session_expiry < 0:
             raise CommandError("--session-expiry must not be negative.")
+        if not 1 <= batch_size <= 10000:
+            raise CommandError("--batch-size must be between 1 and 10000.")
         try:
             address = broker_address(app_settings.MQTT_URL)
         except BrokerUrlError as exc:
             raise CommandError(f"SMARTHOME_MQTT_URL: {exc}") from exc
         gateway = Gateway(
-            address=address, prefix=app_settings.MQTT_TOPIC_PREFIX, client_id=client_id, session_expiry=session_expiry
+            address=address,
+            prefix=app_settings.MQTT_TOPIC_PREFIX,
+            client_id=client_id,
+            session_expiry=session_expiry,
+            batch_max=batch_size,
         )
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: gateway.stop())
