@@ -39,10 +39,22 @@ def channel_devices(*, channel_id: str, lock: bool = False) -> list[Device] | No
     return found
 
 
+# What a report is checked against (`channels_devices`): the rest of a device is not read.
+REPORT_CHECK_FIELDS = (
+    "pk",
+    "channel_id",
+    "hub_id",
+    "desired_version",
+    "reported_version",
+    "reported_at",
+    "sync_failure",
+)
+
+
 def channels_devices(*, channel_ids: Iterable[str], lock: bool = False) -> dict[str, list[Device]]:
     """`channel_devices` for many channels at once (a gateway's batch of reports), in two indexed
     reads whatever their number: {channel id: its own device and the devices behind it, by primary
-    key}; an unknown channel, or a device behind a hub, is not in it.
+    key, with only REPORT_CHECK_FIELDS loaded}; an unknown channel, or a device behind a hub, is not in it.
 
     `lock` takes every row lock in primary-key order, so two gateways locking overlapping batches
     wait for each other instead of deadlocking.
@@ -52,7 +64,7 @@ def channels_devices(*, channel_ids: Iterable[str], lock: bool = False) -> dict[
     )
     if not owners:
         return {}
-    devices = Device.objects.filter(Q(pk__in=owners) | Q(hub_id__in=owners))
+    devices = Device.objects.filter(Q(pk__in=owners) | Q(hub_id__in=owners)).only(*REPORT_CHECK_FIELDS)
     if lock:
         devices = devices.select_for_update(of=("self",))
     found: dict[str, list[Device]] = {channel_id: [] for channel_id in owners.values()}

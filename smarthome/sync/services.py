@@ -38,6 +38,8 @@ PIN_REF, REMOTE_REF = "p", "r"
 # A hub's `get` whose answer is still queued is merged into it (the hubs ask again after >= 22 s).
 RESEND_CACHE_PREFIX = "smarthome:resend"
 RESEND_MERGE_SECONDS = 20
+# How precisely `Device.last_seen_at` follows a channel that only repeats what it holds.
+SEEN_PRECISION_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -276,12 +278,16 @@ def desired_resend(*, channel_id: str) -> None:
 
 def _devices_seen(*, device_ids: list[int], now: datetime.datetime, offline: bool = True) -> None:
     """The channel spoke: its devices were seen now, and are no longer offline (one statement).
-    `offline=False` when the caller knows none of them is marked offline."""
+    `offline=False` when the caller knows none of them is marked offline.
+
+    "Seen" is kept to the minute (SEEN_PRECISION_SECONDS): a hub repeating itself within a minute
+    writes no row; one marked offline is written at once."""
+    recent = Q(last_seen_at__gte=now - datetime.timedelta(seconds=SEEN_PRECISION_SECONDS))
     if not offline:
-        Device.objects.filter(pk__in=device_ids).update(last_seen_at=now)
+        Device.objects.filter(pk__in=device_ids).exclude(recent).update(last_seen_at=now)
         return
     was_offline = Q(sync_failure=Device.SyncFailure.OFFLINE)
-    Device.objects.filter(pk__in=device_ids).update(
+    Device.objects.filter(pk__in=device_ids).filter(~recent | was_offline).update(
         last_seen_at=now,
         sync_failure=Case(When(was_offline, then=Value("")), default=F("sync_failure")),
         sync_failure_since=Case(When(was_offline, then=None), default=F("sync_failure_since")),
@@ -482,15 +488,15 @@ def _settings_report_apply(
 
 
 def _devices_report_record(*, reports: list[tuple[Device, protocol.ReportedDevice]], now: datetime.datetime) -> None:
-    """Record each device's new reported version (one UPDATE for all of them)."""
+    """Record each device's new reported version (one UPDATE for all of them). The devices carry
+    only what a report is checked against (`channels_devices`): every column written is set
+    here, a value kept as an expression of itself."""
     for device, entry in reports:
         device.reported_version = entry.version
         device.reported_at = device.last_seen_at = now
-        if entry.slots_total is not None:
-            device.slots_total = entry.slots_total
+        device.slots_total = entry.slots_total if entry.slots_total is not None else F("slots_total")
         device.sync_failure, device.sync_failure_since = "", None
-        if device.reported_version >= device.desired_version:
-            device.pending_since = None
+        device.pending_since = None if entry.version >= device.desired_version else F("pending_since")
     Device.objects.bulk_update(
         [device for device, _entry in reports],
         [

@@ -336,3 +336,47 @@ def test_a_batch_costs_the_same_statements_whatever_its_number_of_reports(memory
         counts.append(len(captured.captured_queries))
     assert counts[0] == counts[1] and counts[2] == counts[3]
     assert PinCode.objects.filter(sync_state=SyncState.SET).count() == 21
+
+
+def test_a_channel_repeating_itself_is_seen_to_the_minute_and_an_offline_one_at_once(memory_transport):
+    import datetime
+
+    from smarthome.sync.services import SEEN_PRECISION_SECONDS
+
+    hub, lock = hub_and_lock()
+    pin = services.pin_code_create(device=lock, label="家族", pin="482915")
+    holds = report_of(hub.channel_id, protocol.ReportedDevice(lock.channel_id, 1, set_items(f"p{pin.pk}")))
+    report_record(channel_id=hub.channel_id, report=holds)
+    lock.refresh_from_db()
+    first_seen = lock.last_seen_at
+
+    report_record(channel_id=hub.channel_id, report=holds)  # the same again, moments later
+    lock.refresh_from_db()
+    assert lock.last_seen_at == first_seen, "no write for a repeat within the minute"
+
+    earlier = first_seen - datetime.timedelta(seconds=SEEN_PRECISION_SECONDS + 1)
+    Device.objects.filter(pk=lock.pk).update(last_seen_at=earlier)
+    report_record(channel_id=hub.channel_id, report=holds)
+    lock.refresh_from_db()
+    assert lock.last_seen_at > first_seen
+
+    Device.objects.filter(pk=lock.pk).update(sync_failure=Device.SyncFailure.OFFLINE, sync_failure_since=earlier)
+    report_record(channel_id=hub.channel_id, report=holds)
+    lock.refresh_from_db()
+    assert (lock.sync_failure, lock.sync_failure_since) == ("", None), "back online at once"
+
+
+def test_a_report_keeps_the_slots_and_the_waiting_change_it_does_not_settle(memory_transport):
+    hub, lock = hub_and_lock()
+    first = services.pin_code_create(device=lock, label="家族", pin="482915")
+    services.pin_code_create(device=lock, label="ゲスト", pin="730591")
+    Device.objects.filter(pk=lock.pk).update(slots_total=8)
+    lock.refresh_from_db()
+    waiting_since = lock.pending_since
+
+    report_record(
+        channel_id=hub.channel_id,
+        report=report_of(hub.channel_id, protocol.ReportedDevice(lock.channel_id, 1, set_items(f"p{first.pk}"))),
+    )
+    lock.refresh_from_db()
+    assert (lock.reported_version, lock.slots_total, lock.pending_since) == (1, 8, waiting_since)
