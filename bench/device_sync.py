@@ -355,6 +355,7 @@ class Drain:
         self.count = 0
         self.first = self.last = 0.0
         self.lock = threading.Lock()
+        self.batches: list[int] = []  # our gateway: reports per transaction
 
     def tick(self) -> None:
         now = time.perf_counter()
@@ -395,26 +396,28 @@ def bare_subscriber(address, *, group: str, drain: Drain | None, connect_only: b
 
 def gateway_drain(address, *, drain: Drain | None):
     """Our gateway (its own group) with the command's handlers: the real `reports_record`."""
-    from smarthome.sync.gateway import Gateway, desired_resend_default, reports_record_default
+    from smarthome.sync.gateway import Gateway, desired_resends_default, reports_record_default
 
     def on_reports(**kwargs):
         outcomes = reports_record_default(**kwargs)
         if drain is not None:
+            drain.batches.append(len(outcomes))
             for _ in outcomes:
                 drain.tick()
         return outcomes
 
-    def on_get(**kwargs):
-        desired_resend_default(**kwargs)
+    def on_gets(**kwargs):
+        desired_resends_default(**kwargs)
         if drain is not None:
-            drain.tick()
+            for _ in kwargs["channel_ids"]:
+                drain.tick()
 
     gateway = Gateway(
         address=address,
         prefix=PREFIX,
         client_id="bench-gateway-drain",
         on_reports=on_reports,
-        on_get=on_get,
+        on_gets=on_gets,
         on_resubscribed=None,
         share_group="bench-ours",
     )
@@ -567,6 +570,7 @@ def main() -> int:
         "reports_per_s": round(ours.rate, 1),
         "reports_vs_bare_subscriber": round(ours.rate / bare_rate, 3) if bare_rate else None,
         "bare_subscriber_per_s": round(bare_rate, 1),
+        "gateway_reports_per_batch": round(statistics.mean(ours.batches), 1) if ours.batches else None,
         "lost": confirmed["lost"] + resets_lost,
         "wrong_state": wrong,
         "queries_per_report_applied": queries["applied"],

@@ -135,6 +135,26 @@ def device_desired_publish(self, channel_id: str, asked: bool = False) -> str:
     return "published" if published else "missing"
 
 
+@shared_task(name="smarthome.device_desired_answer", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def device_desired_answer(channel_ids: list[str]) -> str:
+    """Answer many hubs' `get` at once (`desired_answers_publish`: a reconnect storm is a few
+    hundred tasks, not one per hub). Idempotent like a publish. A channel whose message the
+    transport could not take gets a publish task of its own (`device_desired_publish`, with its
+    retries and "hub offline" when they run out); the broker down altogether does the same for all.
+    """
+    from smarthome.sync.backends.base import TransportUnavailable
+    from smarthome.sync.services import desired_answers_publish
+
+    try:
+        failed = desired_answers_publish(channel_ids=channel_ids)
+    except TransportUnavailable as exc:
+        logger.warning("answers to %s hubs' get: %s, publishing one by one", len(channel_ids), type(exc).__name__)
+        failed = channel_ids
+    for channel_id in failed:
+        device_desired_publish.delay(channel_id, asked=True)
+    return f"{len(channel_ids) - len(failed)} answered, {len(failed)} handed on"
+
+
 def _channel_offline(channel_id: str) -> str:
     from smarthome.sync.services import channel_offline_record
 

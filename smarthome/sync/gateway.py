@@ -12,14 +12,15 @@ A message is refused (logged, acknowledged, dropped) when it is malformed or whe
 names is not the channel whose topic it came on: a hub can only publish on its own topics
 (broker ACL), so a payload naming another hub is forged or broken. What a report means for our
 records is decided by the handlers, by default `smarthome.sync.services.reports_record` and
-`desired_resend`, imported when first called. A report handler returns what it did for each
+`desired_resends`, imported when first called. A report handler returns what it did for each
 report; one whose `rejected` is true (`ReportOutcome`: a device not behind the channel, an unknown
 channel) was refused by our records: the gateway logs it and counts it `refused`, and acknowledges
 it (the same report again would be refused again).
 
 Reports are recorded in batches: what arrives while the network has more to read (up to
 `batch_max` messages, none waiting longer than `batch_wait` seconds) goes to the report handler in
-one call, one database transaction, and is acknowledged, in the order received, after it commits.
+one call, one database transaction, and is acknowledged, in the order received, after it commits;
+the `get`s received together go to their handler in one call as well.
 A lone report is handled at once. A batch that fails is recorded again one report at a time, so a
 poisoned report fails alone; from the first report that keeps failing on, nothing is acknowledged
 and the broker delivers it all again. The gateway asks the broker (MQTT v5 Receive Maximum) for
@@ -68,6 +69,7 @@ BATCH_WAIT_SECONDS = 0.05
 ReportsHandler = Callable[..., Sequence[Any]]
 ReportHandler = Callable[..., Any]  # (*, channel_id: str, report: protocol.Reported) -> an outcome
 ResendHandler = Callable[..., Any]  # (*, channel_id: str) -> None
+ResendsHandler = Callable[..., Any]  # (*, channel_ids: list[str]) -> None
 
 
 def reports_record_default(*, reports: list[tuple[str, protocol.Reported]]) -> Sequence[Any]:
@@ -89,14 +91,24 @@ def per_report(handler: ReportHandler) -> ReportsHandler:
     return handle
 
 
-def desired_resend_default(*, channel_id: str) -> None:
-    """Queue the channel's whole desired state again (a hub's "get")."""
+def desired_resends_default(*, channel_ids: list[str]) -> None:
+    """Queue the whole desired state again for hubs that sent "get" (answered in batches by a worker)."""
     from django.db import close_old_connections
 
-    from smarthome.sync.services import desired_resend  # type: ignore[import-not-found,unused-ignore]
+    from smarthome.sync.services import desired_resends  # type: ignore[import-not-found,unused-ignore]
 
     close_old_connections()
-    desired_resend(channel_id=channel_id)
+    desired_resends(channel_ids=channel_ids)
+
+
+def per_channel(handler: ResendHandler) -> ResendsHandler:
+    """A `get` handler that hands each channel of a batch to `handler`, one call each."""
+
+    def handle(*, channel_ids: list[str]) -> None:
+        for channel_id in channel_ids:
+            handler(channel_id=channel_id)
+
+    return handle
 
 
 def lagging_republish_default() -> None:
@@ -144,7 +156,7 @@ class Gateway:
         prefix: str,
         client_id: str,
         on_reports: ReportsHandler = reports_record_default,
-        on_get: ResendHandler = desired_resend_default,
+        on_gets: ResendsHandler = desired_resends_default,
         on_resubscribed: Callable[[], None] | None = lagging_republish_default,
         share_group: str | None = SHARE_GROUP,
         session_expiry: int = SESSION_EXPIRY_SECONDS,
@@ -157,7 +169,7 @@ class Gateway:
         self.prefix = prefix
         self.client_id = client_id
         self.on_reports = on_reports
-        self.on_get = on_get
+        self.on_gets = on_gets
         self.on_resubscribed = on_resubscribed
         self._subscribed_before = False
         self.share_group = share_group
@@ -189,10 +201,13 @@ class Gateway:
         for message in messages:
             self._check(message)
         reports = [m for m in messages if m.outcome is None and m.kind == "reported"]
-        if len(reports) < 2 or not self._batch_record(reports):
+        if len(reports) < 2 or not self._batch_handle(
+            reports, lambda: self.on_reports(reports=[(m.channel_id, m.report) for m in reports])
+        ):
             self._one_at_a_time(reports, lambda m: self.on_reports(reports=[(m.channel_id, m.report)])[0])
         gets = [m for m in messages if m.outcome is None and m.kind == "get"]
-        self._one_at_a_time(gets, lambda m: self.on_get(channel_id=m.channel_id))
+        if len(gets) < 2 or not self._batch_handle(gets, lambda: self._gets_handle(gets)):
+            self._one_at_a_time(gets, lambda m: self.on_gets(channel_ids=[m.channel_id]))
         return [m.outcome or Outcome.DEFERRED for m in messages]
 
     def _check(self, message: Received) -> None:
@@ -215,18 +230,24 @@ class Gateway:
             logger.warning("device gateway: refused a %s message on channel %s naming hub %s", kind, channel_id, hub)
             message.outcome = Outcome.REFUSED
 
-    def _batch_record(self, reports: list[Received]) -> bool:
-        """Record the reports in one handler call; False (nothing decided) when it failed."""
+    def _gets_handle(self, gets: list[Received]) -> list[None]:
+        self.on_gets(channel_ids=[m.channel_id for m in gets])
+        return [None] * len(gets)
+
+    def _batch_handle(self, messages: list[Received], handle: Callable[[], Sequence[Any]]) -> bool:
+        """Hand the messages to their handler in one call (`handle`: one result per message);
+        False (nothing decided) when it failed."""
         try:
-            results = self.on_reports(reports=[(m.channel_id, m.report) for m in reports])
-        except Exception:  # recorded again one at a time: a poisoned report must fail alone
+            results = handle()
+        except Exception:  # handled again one at a time: a poisoned message must fail alone
             logger.warning(
-                "device gateway: a batch of %s reports failed, recording them one at a time",
-                len(reports),
+                "device gateway: a batch of %s %s messages failed, handling them one at a time",
+                len(messages),
+                messages[0].kind,
                 exc_info=True,
             )
             return False
-        for message, result in zip(reports, results, strict=True):
+        for message, result in zip(messages, results, strict=True):
             message.outcome = self._result_outcome(message, result)
         return True
 

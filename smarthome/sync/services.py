@@ -13,7 +13,7 @@ import datetime
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -38,6 +38,8 @@ PIN_REF, REMOTE_REF = "p", "r"
 # A hub's `get` whose answer is still queued is merged into it (the hubs ask again after >= 22 s).
 RESEND_CACHE_PREFIX = "smarthome:resend"
 RESEND_MERGE_SECONDS = 20
+# Hubs' `get` answered by one task (a reconnect storm is answered in batches, not 10,000 tasks).
+RESEND_BATCH = 200
 # How precisely `Device.last_seen_at` follows a channel that only repeats what it holds.
 SEEN_PRECISION_SECONDS = 60
 
@@ -194,17 +196,22 @@ def _iso(value: datetime.datetime | None) -> str | None:
     return value.astimezone(datetime.UTC).isoformat(timespec="seconds") if value else None
 
 
-@transaction.atomic
 def desired_message(*, channel_id: str) -> protocol.Desired | None:
     """The whole desired state of every device behind `channel_id`, PINs sealed per device; None
-    for an unknown channel. Reads under the devices' row locks: versions and content agree."""
-    devices = channel_devices(channel_id=channel_id, lock=True)
-    if devices is None:
-        return None
+    for an unknown channel (`desired_messages` for one channel)."""
+    return desired_messages(channel_ids=[channel_id]).get(channel_id)
+
+
+@transaction.atomic
+def desired_messages(*, channel_ids: Iterable[str]) -> dict[str, protocol.Desired]:
+    """The whole desired state of each known channel of `channel_ids`, PINs sealed per device, in
+    a few reads whatever their number. Reads under the devices' row locks: versions and content agree."""
+    channels = channels_devices(channel_ids=channel_ids, lock=True)
+    devices = [device for found in channels.values() for device in found]
     pins: dict[int, list[protocol.DesiredPin]] = {device.pk: [] for device in devices}
     remotes: dict[int, list[protocol.DesiredRemote]] = {device.pk: [] for device in devices}
     keys = {device.pk: device_key_for(channel_id=device.channel_id) for device in devices}
-    for pin_code in PinCode.objects.filter(device__in=devices).order_by("pk"):
+    for pin_code in PinCode.objects.filter(device__in=keys).order_by("pk"):
         sealed = protocol.pin_seal(key=keys[pin_code.device_id], pin=pin_decrypt(pin_code.pin_encrypted))
         pins[pin_code.device_id].append(
             protocol.DesiredPin(
@@ -214,7 +221,7 @@ def desired_message(*, channel_id: str) -> protocol.Desired | None:
                 valid_until=_iso(pin_code.valid_until),
             )
         )
-    for remote in RemoteControlSetting.objects.filter(device__in=devices).order_by("pk"):
+    for remote in RemoteControlSetting.objects.filter(device__in=keys).order_by("pk"):
         remotes[remote.device_id].append(
             protocol.DesiredRemote(
                 ref=f"{REMOTE_REF}{remote.pk}",
@@ -224,19 +231,23 @@ def desired_message(*, channel_id: str) -> protocol.Desired | None:
                 signal=remote.signal_data,
             )
         )
-    return protocol.Desired(
-        hub=channel_id,
-        devices=tuple(
-            protocol.DesiredDevice(
-                device=device.channel_id,
-                version=device.desired_version,
-                pins=tuple(pins[device.pk]),
-                remotes=tuple(remotes[device.pk]),
-            )
-            for device in devices
-        ),
-        sent_at=protocol.now_iso(),
-    )
+    sent_at = protocol.now_iso()
+    return {
+        channel_id: protocol.Desired(
+            hub=channel_id,
+            devices=tuple(
+                protocol.DesiredDevice(
+                    device=device.channel_id,
+                    version=device.desired_version,
+                    pins=tuple(pins[device.pk]),
+                    remotes=tuple(remotes[device.pk]),
+                )
+                for device in found
+            ),
+            sent_at=sent_at,
+        )
+        for channel_id, found in channels.items()
+    }
 
 
 def desired_publish(*, channel_id: str, asked: bool = False) -> bool:
@@ -264,16 +275,62 @@ def desired_publish(*, channel_id: str, asked: bool = False) -> bool:
     return True
 
 
-def desired_resend(*, channel_id: str) -> None:
-    """A hub's "get" (it reconnected, or asks again): publish its whole state, and mark it online.
+def desired_answers_publish(*, channel_ids: list[str]) -> list[str]:
+    """Answer many hubs' `get` at once (the batch task's body): every known channel's devices are
+    marked seen (online), its whole desired state read and published, in a few statements and one
+    wait for the broker's acknowledgements whatever their number. Returns the channels the
+    transport could not take (the caller gives each a publish of its own, retried).
 
-    The gateway calls it for every `get` and must not wait on the database or the broker: all of
-    it happens in the publish task (`desired_publish(asked=True)`); here, one cache add and, on
-    commit, one enqueue. A hub's requests whose answer is still queued are merged into it.
+    As `desired_publish(asked=True)`: a `get` arriving from now on is answered again."""
+    cache.delete_many([f"{RESEND_CACHE_PREFIX}:{channel_id}" for channel_id in channel_ids])
+    channels = channels_devices(channel_ids=channel_ids)
+    unknown = sorted(set(channel_ids) - set(channels))
+    if unknown:
+        logger.warning("get from %s unknown channel(s) ignored: %s", len(unknown), ", ".join(unknown[:10]))
+    if not channels:
+        return []
+    devices = [device for found in channels.values() for device in found]
+    _devices_seen(
+        device_ids=[device.pk for device in devices],
+        now=timezone.now(),
+        offline=any(device.sync_failure == Device.SyncFailure.OFFLINE for device in devices),
+    )
+    messages = desired_messages(channel_ids=list(channels))
+    return transport().publish_many(
+        messages=[(channel_id, protocol.desired_encode(message)) for channel_id, message in messages.items()]
+    )
+
+
+def desired_resend(*, channel_id: str) -> None:
+    """A hub's "get" (it reconnected, or asks again): `desired_resends` for one channel."""
+    desired_resends(channel_ids=[channel_id])
+
+
+def desired_resends(*, channel_ids: Iterable[str]) -> None:
+    """Hubs' "get" (reconnected, or asking again): publish each one's whole state, and mark it online.
+
+    The gateway calls it for what it received together and must not wait on the database or the
+    broker: all of it happens in one task per RESEND_BATCH channels (`desired_answers_publish`);
+    here, one cache add per channel and, on commit, the enqueues. A hub's requests whose answer is
+    still queued are merged into it.
     """
-    if not cache.add(f"{RESEND_CACHE_PREFIX}:{channel_id}", True, timeout=RESEND_MERGE_SECONDS):
-        return
-    transaction.on_commit(partial(desired_publish_enqueue, channel_id=channel_id, asked=True))
+    fresh = [
+        channel_id
+        for channel_id in dict.fromkeys(channel_ids)
+        if cache.add(f"{RESEND_CACHE_PREFIX}:{channel_id}", True, timeout=RESEND_MERGE_SECONDS)
+    ]
+    for start in range(0, len(fresh), RESEND_BATCH):
+        transaction.on_commit(partial(desired_answers_enqueue, channel_ids=fresh[start : start + RESEND_BATCH]))
+
+
+def desired_answers_enqueue(*, channel_ids: list[str]) -> None:
+    """Hand the answers to hubs' `get` to a worker; a broker that is down is only logged (the hub asks again)."""
+    from ..tasks import device_desired_answer
+
+    try:
+        device_desired_answer.delay(channel_ids)
+    except Exception as exc:  # noqa: BLE001 - the hubs ask again (30 s, then doubling) until answered
+        logger.warning("answers to %s hubs' get not enqueued (%s)", len(channel_ids), type(exc).__name__)
 
 
 def _devices_seen(*, device_ids: list[int], now: datetime.datetime, offline: bool = True) -> None:

@@ -24,7 +24,7 @@ import pytest
 
 from smarthome.sync import broker, protocol
 from smarthome.sync.backends import mqtt as mqtt_backend
-from smarthome.sync.gateway import Gateway, per_report
+from smarthome.sync.gateway import Gateway, per_channel, per_report
 from smarthome.sync.simulator import MemoryCloud, Simulator
 from tests.conftest import IN_CI
 
@@ -170,7 +170,7 @@ def gateway_new(mosquitto: Mosquitto, cloud: MemoryCloud, *, client_id: str = "m
         prefix=PREFIX,
         client_id=client_id,
         on_reports=per_report(kwargs.pop("on_report", cloud.report_record)),
-        on_get=kwargs.pop("on_get", cloud.desired_resend),
+        on_gets=per_channel(kwargs.pop("on_get", cloud.desired_resend)),
         on_resubscribed=kwargs.pop("on_resubscribed", None),  # the MemoryCloud has no lag sweep
         **kwargs,
     )

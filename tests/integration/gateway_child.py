@@ -35,7 +35,7 @@ def main(url: str, prefix: str, client_id: str, log_path: str) -> None:
         prefix=prefix,
         client_id=client_id,
         on_reports=per_report(on_report),
-        on_get=lambda *, channel_id: None,
+        on_gets=lambda *, channel_ids: None,
         on_resubscribed=None,
     )
     signal.signal(signal.SIGTERM, lambda *_: gateway.stop())

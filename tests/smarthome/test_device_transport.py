@@ -44,7 +44,7 @@ def gateway_for(on_report=None, on_get=None):
         prefix=PREFIX,
         client_id="msc-gateway-unit",
         on_reports=gateway.per_report(on_report or Calls()),
-        on_get=on_get or Calls(),
+        on_gets=gateway.per_channel(on_get or Calls()),
         on_resubscribed=None,
         handler_retry_seconds=0,
     )
@@ -100,7 +100,7 @@ def test_the_lag_sweep_is_queued_on_subscribing_again_after_a_lost_broker_not_on
         prefix=PREFIX,
         client_id="msc-gateway-unit",
         on_reports=gateway.per_report(Calls()),
-        on_get=Calls(),
+        on_gets=gateway.per_channel(Calls()),
         on_resubscribed=lambda: sweeps.append(True),
     )
     subject._on_subscribe(None, None, 1, [Granted(), Granted()], None)
@@ -414,7 +414,7 @@ def batch_gateway(handler):
         prefix=PREFIX,
         client_id="msc-gateway-unit",
         on_reports=handler,
-        on_get=Calls(),
+        on_gets=gateway.per_channel(Calls()),
         on_resubscribed=None,
         handler_retry_seconds=0,
     )
@@ -466,3 +466,23 @@ def test_the_gateway_asks_the_broker_for_two_batches_unacknowledged_at_most(monk
     monkeypatch.setattr(subject, "_sleep", lambda seconds: subject.stop())
     subject.run()
     assert sent["receive_maximum"] == 300
+
+
+def test_gets_received_together_go_to_their_handler_in_one_call():
+    asked: list[list[str]] = []
+    subject = gateway.Gateway(
+        address=broker.broker_address("mqtt://127.0.0.1:1"),
+        prefix=PREFIX,
+        client_id="msc-gateway-unit",
+        on_reports=Batches(),
+        on_gets=lambda *, channel_ids: asked.append(channel_ids),
+        on_resubscribed=None,
+    )
+    hubs = ["hub-0000001", "hub-0000002", "hub-0000003"]
+    subject._received = [
+        gateway.Received(topic=f"{PREFIX}/hubs/{hub}/get", payload=protocol.get_encode(hub=hub), mid=n)
+        for n, hub in enumerate(hubs, 1)
+    ]
+    acks = Acks()
+    subject._flush(acks)
+    assert asked == [hubs] and acks.mids == [1, 2, 3]

@@ -11,7 +11,14 @@ from django.db import transaction
 from smarthome import services
 from smarthome.models import Device, PinCode, SyncState
 from smarthome.sync import protocol
-from smarthome.sync.services import desired_message, desired_resend, device_key_for, report_record, reports_record
+from smarthome.sync.services import (
+    desired_message,
+    desired_resend,
+    desired_resends,
+    device_key_for,
+    report_record,
+    reports_record,
+)
 from tests.smarthome.factories import DeviceFactory, SmartLockFactory
 from tests.smarthome.sync_helpers import hub_answers_last, last_desired, report_of, set_items
 
@@ -380,3 +387,59 @@ def test_a_report_keeps_the_slots_and_the_waiting_change_it_does_not_settle(memo
     )
     lock.refresh_from_db()
     assert (lock.reported_version, lock.slots_total, lock.pending_since) == (1, 8, waiting_since)
+
+
+# Answers to many hubs' `get`
+# ------------------------------------------------------------------------------
+
+
+def test_gets_of_many_hubs_are_answered_by_one_task_each_hub_with_its_whole_state(
+    memory_transport, django_capture_on_commit_callbacks
+):
+    pairs = [hub_and_lock() for _ in range(3)]
+    for _hub, lock in pairs:
+        services.pin_code_create(device=lock, label="家族", pin="482915")
+    memory_transport.outbox.clear()
+    hubs = [hub.channel_id for hub, _lock in pairs]
+    Device.objects.filter(pk=pairs[1][1].pk).update(sync_failure=Device.SyncFailure.OFFLINE)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        desired_resends(channel_ids=[*hubs, "unknown-channel-0001", hubs[0]])
+
+    assert len(callbacks) == 1, "one task for the batch"
+    assert sorted(m.channel_id for m in memory_transport.outbox) == sorted(hubs), "each known hub once"
+    for hub, lock in pairs:
+        [device] = [d for d in last_desired(hub.channel_id).devices if d.device == lock.channel_id]
+        assert device.version == 1 and len(device.pins) == 1
+    assert not Device.objects.filter(sync_failure=Device.SyncFailure.OFFLINE).exists(), "the hubs spoke"
+
+
+def test_a_hub_whose_answer_the_transport_refused_gets_a_publish_of_its_own(memory_transport, monkeypatch):
+    from smarthome import tasks
+    from smarthome.sync.backends import memory
+
+    pairs = [hub_and_lock() for _ in range(2)]
+    refused = pairs[1][0].channel_id
+    handed_on: list[tuple] = []
+    monkeypatch.setattr(memory.Transport, "publish_many", lambda self, *, messages: [refused])
+    monkeypatch.setattr(tasks.device_desired_publish, "delay", lambda *args, **kwargs: handed_on.append((args, kwargs)))
+
+    result = tasks.device_desired_answer.apply(args=([hub.channel_id for hub, _lock in pairs],)).get()
+
+    assert result == "1 answered, 1 handed on"
+    assert handed_on == [((refused,), {"asked": True})]
+
+
+def test_the_broker_down_hands_every_answer_to_a_publish_of_its_own(memory_transport, monkeypatch):
+    from smarthome import tasks
+
+    pairs = [hub_and_lock() for _ in range(2)]
+    handed_on: list[str] = []
+    monkeypatch.setitem(memory_transport.state, "unavailable", True)
+    monkeypatch.setattr(
+        tasks.device_desired_publish, "delay", lambda channel_id, **kwargs: handed_on.append(channel_id)
+    )
+
+    tasks.device_desired_answer.apply(args=([hub.channel_id for hub, _lock in pairs],)).get()
+
+    assert sorted(handed_on) == sorted(hub.channel_id for hub, _lock in pairs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class TransportUnavailable(Exception):
     """The broker (or the simulated hub) cannot take the message now: retry later with backoff."""
@@ -16,3 +18,14 @@ class Transport:
 
     def publish(self, *, channel_id: str, payload: bytes) -> None:
         raise NotImplementedError
+
+    def publish_many(self, *, messages: Sequence[tuple[str, bytes]]) -> list[str]:
+        """Publish each (channel id, payload); return the channel ids whose message the transport
+        could not take (the caller retries those). One at a time unless a backend does better."""
+        failed = []
+        for channel_id, payload in messages:
+            try:
+                self.publish(channel_id=channel_id, payload=payload)
+            except TransportUnavailable:
+                failed.append(channel_id)
+        return failed

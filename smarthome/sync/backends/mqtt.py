@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from collections.abc import Sequence
 
-from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags
+from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessageInfo
 from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -121,15 +123,46 @@ class Transport(base.Transport):
 
     def publish(self, *, channel_id: str, payload: bytes) -> None:
         """Publish `payload` on the channel's desired topic (QoS 1); return once the broker acknowledged it."""
-        name = protocol.topic(prefix=self.prefix, channel_id=channel_id, kind="desired")
+        connection = self._connected()
+        info = self._send(connection, channel_id, payload)
+        self._acknowledged(connection, info, deadline=time.monotonic() + self.timeout)
+
+    def publish_many(self, *, messages: Sequence[tuple[str, bytes]]) -> list[str]:
+        """Publish every message, then wait for their acknowledgements together (one timeout for
+        all): the channels whose message the broker did not acknowledge are returned."""
+        connection = self._connected()
+        sent: list[tuple[str, MQTTMessageInfo]] = []
+        failed: list[str] = []
+        for channel_id, payload in messages:
+            try:
+                sent.append((channel_id, self._send(connection, channel_id, payload)))
+            except base.TransportUnavailable:
+                failed.append(channel_id)
+        deadline = time.monotonic() + self.timeout
+        for channel_id, info in sent:
+            try:
+                self._acknowledged(connection, info, deadline=deadline)
+            except base.TransportUnavailable as exc:
+                logger.warning("device transport: desired state of channel %s not acknowledged (%s)", channel_id, exc)
+                failed.append(channel_id)
+        return failed
+
+    def _connected(self) -> _Connection:
         connection = _shared_connection(self.address)
         if not connection.connected.wait(min(self.timeout, CONNECT_TIMEOUT_SECONDS)):
             raise base.TransportUnavailable(f"broker {self.address.host}:{self.address.port} not connected")
+        return connection
+
+    def _send(self, connection: _Connection, channel_id: str, payload: bytes) -> MQTTMessageInfo:
+        name = protocol.topic(prefix=self.prefix, channel_id=channel_id, kind="desired")
         info = connection.client.publish(name, payload, qos=1)
         if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
             raise base.TransportUnavailable("too many messages waiting for the broker")
+        return info
+
+    def _acknowledged(self, connection: _Connection, info: MQTTMessageInfo, *, deadline: float) -> None:
         try:
-            info.wait_for_publish(self.timeout)
+            info.wait_for_publish(max(0.0, deadline - time.monotonic()))
         except (RuntimeError, ValueError) as exc:
             raise base.TransportUnavailable(f"publish failed: {exc}") from exc
         if not info.is_published():
