@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from myspacecore.core.lookups import AnyOf
 from myspacecore.tenancy.models import Unit
 
 from ..models import Device, DeviceSettingsReset
@@ -39,36 +41,51 @@ def channel_devices(*, channel_id: str, lock: bool = False) -> list[Device] | No
     return found
 
 
-# What a report is checked against (`channels_devices`): the rest of a device is not read.
-REPORT_CHECK_FIELDS = (
-    "pk",
-    "channel_id",
-    "hub_id",
-    "desired_version",
-    "reported_version",
-    "reported_at",
-    "sync_failure",
-)
+@dataclass(slots=True)
+class DeviceVersions:
+    """What a report is checked against, for one device (`channels_devices`): the rest of the row is not read."""
+
+    pk: int
+    channel_id: str
+    hub_id: int | None
+    desired_version: int
+    reported_version: int
+    reported: bool  # it has reported at least once (reported_at is set)
+    sync_failure: str
 
 
-def channels_devices(*, channel_ids: Iterable[str], lock: bool = False) -> dict[str, list[Device]]:
-    """`channel_devices` for many channels at once (a gateway's batch of reports), in two indexed
-    reads whatever their number: {channel id: its own device and the devices behind it, by primary
-    key, with only REPORT_CHECK_FIELDS loaded}; an unknown channel, or a device behind a hub, is not in it.
+def channels_devices(*, channel_ids: Iterable[str], lock: bool = False) -> dict[str, list[DeviceVersions]]:
+    """`channel_devices` for many channels at once (a gateway's batch of reports, a batch of answers
+    to `get`), in two indexed reads whatever their number, as plain rows: {channel id: its own
+    device and the devices behind it, by primary key}; an unknown channel, or a device behind a
+    hub, is not in it.
 
     `lock` takes every row lock in primary-key order, so two gateways locking overlapping batches
     wait for each other instead of deadlocking.
     """
     owners = dict(
-        Device.objects.filter(channel_id__in=set(channel_ids), hub__isnull=True).values_list("pk", "channel_id")
+        Device.objects.filter(AnyOf(F("channel_id"), list(set(channel_ids))), hub__isnull=True).values_list(
+            "pk", "channel_id"
+        )
     )
     if not owners:
         return {}
-    devices = Device.objects.filter(Q(pk__in=owners) | Q(hub_id__in=owners)).only(*REPORT_CHECK_FIELDS)
+    ids = list(owners)
+    devices = Device.objects.filter(Q(AnyOf(F("pk"), ids)) | Q(AnyOf(F("hub_id"), ids)))
     if lock:
         devices = devices.select_for_update(of=("self",))
-    found: dict[str, list[Device]] = {channel_id: [] for channel_id in owners.values()}
-    for device in devices.order_by("pk"):
+    rows = devices.order_by("pk").values_list(
+        "pk",
+        "channel_id",
+        "hub_id",
+        "desired_version",
+        "reported_version",
+        ExpressionWrapper(Q(reported_at__isnull=False), output_field=BooleanField()),
+        "sync_failure",
+    )
+    found: dict[str, list[DeviceVersions]] = {channel_id: [] for channel_id in owners.values()}
+    for row in rows:
+        device = DeviceVersions(*row)
         channel_id = owners.get(device.pk if device.hub_id is None else device.hub_id)
         if channel_id is not None:  # else it moved behind another hub between the two reads
             found[channel_id].append(device)

@@ -25,11 +25,20 @@ from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from myspacecore.core.lookups import AnyOf
+
 from ..app_settings import app_settings
 from ..crypto import pin_decrypt
 from ..models import Device, DeviceSettingsReset, PinCode, RemoteControlSetting, SettingsPurgeRequest, SyncState
 from . import broker, protocol
-from .selectors import channel_devices, channels_devices, channels_lagging, devices_unconfirmed, resets_open_for
+from .selectors import (
+    DeviceVersions,
+    channel_devices,
+    channels_devices,
+    channels_lagging,
+    devices_unconfirmed,
+    resets_open_for,
+)
 from .transport import transport
 
 logger = logging.getLogger(__name__)
@@ -341,10 +350,10 @@ def _devices_seen(*, device_ids: list[int], now: datetime.datetime, offline: boo
     writes no row; one marked offline is written at once."""
     recent = Q(last_seen_at__gte=now - datetime.timedelta(seconds=SEEN_PRECISION_SECONDS))
     if not offline:
-        Device.objects.filter(pk__in=device_ids).exclude(recent).update(last_seen_at=now)
+        Device.objects.filter(AnyOf(F("pk"), device_ids)).exclude(recent).update(last_seen_at=now)
         return
     was_offline = Q(sync_failure=Device.SyncFailure.OFFLINE)
-    Device.objects.filter(pk__in=device_ids).filter(~recent | was_offline).update(
+    Device.objects.filter(AnyOf(F("pk"), device_ids)).filter(~recent | was_offline).update(
         last_seen_at=now,
         sync_failure=Case(When(was_offline, then=Value("")), default=F("sync_failure")),
         sync_failure_since=Case(When(was_offline, then=None), default=F("sync_failure_since")),
@@ -443,8 +452,8 @@ def _reports_apply(reports: list[tuple[str, protocol.Reported]]) -> list[ReportO
         channel_ids=[channel for channel, report in reports if report.hub == channel], lock=True
     )
     now = timezone.now()
-    newer: list[tuple[Device, protocol.ReportedDevice]] = []
-    seen: list[Device] = []
+    newer: list[tuple[DeviceVersions, protocol.ReportedDevice]] = []
+    seen: list[DeviceVersions] = []
     verdicts: list[tuple[tuple[str, ...], tuple[str, ...]] | None] = []  # (applied, ignored); None: rejected
     for channel_id, report in reports:
         devices = channels.get(channel_id) if report.hub == channel_id else None
@@ -462,7 +471,7 @@ def _reports_apply(reports: list[tuple[str, protocol.Reported]]) -> list[ReportO
             if entry.version > device.desired_version or entry.version < device.reported_version:
                 logger.info("report of device %s at version %s ignored", entry.device, entry.version)
                 ignored.append(entry.device)
-            elif entry.version == device.reported_version and device.reported_at is not None:
+            elif entry.version == device.reported_version and device.reported:
                 seen.append(device)
                 ignored.append(entry.device)
             else:
@@ -501,7 +510,7 @@ def _reports_apply(reports: list[tuple[str, protocol.Reported]]) -> list[ReportO
 
 
 def _settings_report_apply(
-    *, reports: list[tuple[Device, protocol.ReportedDevice]], now: datetime.datetime
+    *, reports: list[tuple[DeviceVersions, protocol.ReportedDevice]], now: datetime.datetime
 ) -> Counter[int]:
     """Each setting a device's new version covers takes the state it reports; a removal it confirms
     deletes the row. One read per kind of setting for every device of the batch. Returns the
@@ -516,7 +525,7 @@ def _settings_report_apply(
     for model, prefix in models:
         gone: list[int] = []
         changed: list[Any] = []
-        rows = model.all_objects.filter(device_id__in=entries).only(
+        rows = model.all_objects.filter(AnyOf(F("device_id"), list(entries))).only(
             "pk", "device_id", "sync_state", "sync_failure", "changed_version"
         )
         for row in rows:
@@ -544,18 +553,26 @@ def _settings_report_apply(
     return removed
 
 
-def _devices_report_record(*, reports: list[tuple[Device, protocol.ReportedDevice]], now: datetime.datetime) -> None:
-    """Record each device's new reported version (one UPDATE for all of them). The devices carry
-    only what a report is checked against (`channels_devices`): every column written is set
-    here, a value kept as an expression of itself."""
-    for device, entry in reports:
-        device.reported_version = entry.version
-        device.reported_at = device.last_seen_at = now
-        device.slots_total = entry.slots_total if entry.slots_total is not None else F("slots_total")
-        device.sync_failure, device.sync_failure_since = "", None
-        device.pending_since = None if entry.version >= device.desired_version else F("pending_since")
+def _devices_report_record(
+    *, reports: list[tuple[DeviceVersions, protocol.ReportedDevice]], now: datetime.datetime
+) -> None:
+    """Record each device's new reported version (one UPDATE for all of them): every column written
+    is set here, a value kept as an expression of itself."""
+    rows = [
+        Device(
+            pk=device.pk,
+            reported_version=entry.version,
+            reported_at=now,
+            last_seen_at=now,
+            slots_total=entry.slots_total if entry.slots_total is not None else F("slots_total"),
+            sync_failure="",
+            sync_failure_since=None,
+            pending_since=None if entry.version >= device.desired_version else F("pending_since"),
+        )
+        for device, entry in reports
+    ]
     Device.objects.bulk_update(
-        [device for device, _entry in reports],
+        rows,
         [
             "reported_version",
             "reported_at",
@@ -579,7 +596,7 @@ def _item_state(item: protocol.ReportedItem | None) -> tuple[str, str]:
 
 
 def _resets_confirm(
-    *, reports: list[tuple[Device, protocol.ReportedDevice]], now: datetime.datetime
+    *, reports: list[tuple[DeviceVersions, protocol.ReportedDevice]], now: datetime.datetime
 ) -> tuple[Counter[int], Counter[int]]:
     """Confirm each device's resets made at its reported version or before once none of what they
     removed is left on it; finish each purge request whose every reset is confirmed. One read of
