@@ -32,6 +32,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import logging
+import queue
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -180,6 +182,11 @@ class Gateway:
         self.batch_wait = batch_wait
         self._received: list[Received] = []
         self._arrivals = 0
+        # The recorder thread's work and what it finished, tagged with the connection's generation.
+        self._todo: queue.SimpleQueue[tuple[int, list[Received]] | None] = queue.SimpleQueue()
+        self._done: queue.Queue[tuple[int, list[Received]]] = queue.Queue()
+        self._outstanding = 0  # batches submitted, not yet acknowledged or settled (network loop only)
+        self._generation = 0
         self.counts: Counter[str] = Counter()
         self.subscribed = False  # set once the broker granted both subscriptions
         self._stop_requested = False  # a plain flag: safe to set from a signal handler
@@ -356,17 +363,70 @@ class Gateway:
         )
 
     def _flush(self, client: Client) -> None:
-        """Handle what was received, then acknowledge it in the order received, up to the first
-        message that failed (it and what follows it are delivered again)."""
+        """Handle what was received and acknowledge it (in this thread: the unit tests' way in)."""
         received, self._received = self._received, []
         self.messages_handle(received)
-        for message in received:
+        self._acknowledge(client, received)
+
+    def _acknowledge(self, client: Client | None, batch: list[Received]) -> None:
+        """Count a handled batch and acknowledge it in the order received, up to the first message
+        that failed (it and what follows it are delivered again). No client: only counted (its
+        connection is gone; the resumed session delivers it again)."""
+        for message in batch:
             outcome = message.outcome or Outcome.DEFERRED
             self.counts[outcome] += 1
+            if client is None:
+                continue
             if outcome in (Outcome.FAILED, Outcome.DEFERRED):
                 self._redeliver = True
             if not self._redeliver:
                 client.ack(message.mid, message.qos)
+
+    # The recorder: batches are recorded in a thread of their own while the network loop reads the
+    # next one (PostgreSQL's time overlaps paho's); acknowledgements are sent by the network loop.
+    # --------------------------------------------------------------------------
+
+    def _submit(self) -> None:
+        batch, self._received = self._received, []
+        self._outstanding += 1
+        self._todo.put((self._generation, batch))
+
+    def _record_forever(self) -> None:
+        failed_generation = -1
+        while (item := self._todo.get()) is not None:
+            generation, batch = item
+            if generation != failed_generation:  # behind a failed batch of this connection: not handled
+                try:
+                    self.messages_handle(batch)
+                except Exception:  # a defect, not a handler's failure: nothing acknowledged, redelivered
+                    logger.exception("device gateway: a batch of %s messages could not be handled", len(batch))
+                    for message in batch:
+                        message.outcome = Outcome.FAILED
+            if any(message.outcome in (None, Outcome.FAILED, Outcome.DEFERRED) for message in batch):
+                failed_generation = generation
+            self._done.put((generation, batch))
+
+    def _acks_send(self, client: Client, *, wait: bool = False) -> None:
+        """Acknowledge the batches the recorder finished, in order; `wait`: until none is outstanding."""
+        while self._outstanding:
+            try:
+                generation, batch = self._done.get(timeout=0.05) if wait else self._done.get_nowait()
+            except queue.Empty:
+                if not wait:
+                    return
+                client.loop(timeout=0.0)  # keep the connection alive while the last batch records
+                continue
+            self._outstanding -= 1
+            self._acknowledge(client if generation == self._generation else None, batch)
+
+    def _recorder_settle(self) -> None:
+        """Before connecting again: wait for the batches of the connection that is gone, count them
+        without acknowledging (their message ids were that connection's), start a new generation."""
+        while self._outstanding:
+            _generation, batch = self._done.get()
+            self._outstanding -= 1
+            self._acknowledge(None, batch)
+        self._generation += 1
 
     def run(self) -> None:
         """Connect, subscribe, handle messages until `stop()`; reconnect with backoff when the broker goes."""
@@ -376,7 +436,10 @@ class Gateway:
         properties.ReceiveMaximum = min(2 * self.batch_max, 65535)  # one batch arriving while one is recorded
         delay = 1.0
         connected_once = False
+        recorder = threading.Thread(target=self._record_forever, name=f"{self.client_id}-recorder", daemon=True)
+        recorder.start()
         while not self._stop_requested:
+            self._recorder_settle()
             try:
                 if connected_once:
                     client.reconnect()
@@ -419,6 +482,9 @@ class Gateway:
                 )
                 self._sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+        self._recorder_settle()
+        self._todo.put(None)
+        recorder.join()
         if client.is_connected():
             # The session stays (its expiry): a restarted instance picks up what came meanwhile.
             client.disconnect()
@@ -432,11 +498,13 @@ class Gateway:
     def _loop(self, client: Client) -> None:
         """Run the network loop until the connection drops, a message needs redelivery, or a stop.
 
-        Each turn reads at most one message; received messages are handled once the network has
-        nothing more to read, the batch is full, or its first message has waited `batch_wait`."""
+        Each turn reads at most one message; received messages go to the recorder once the network
+        has nothing more to read, the batch is full, or its first message has waited `batch_wait`;
+        what the recorder finished is acknowledged on the next turn."""
         while not self._stop_requested and not self._redeliver:
             arrivals = self._arrivals
-            if client.loop(timeout=0.0 if self._received else 0.2) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            timeout = 0.0 if self._received else (0.005 if self._outstanding else 0.2)
+            if client.loop(timeout=timeout) != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 self._received.clear()  # never acknowledged: the resumed session delivers them again
                 return
             if self._received and (
@@ -444,11 +512,16 @@ class Gateway:
                 or len(self._received) >= self.batch_max
                 or time.monotonic() - self._received[0].at >= self.batch_wait
             ):
-                self._flush(client)
+                self._submit()
+            self._acks_send(client)
             if time.monotonic() >= self._next_summary:
                 self._summary_log()
-        if self._received and client.is_connected():
-            self._flush(client)  # a stop: what was taken is recorded and acknowledged before leaving
+        if client.is_connected() and not self._redeliver:
+            # A stop: what was taken is recorded and acknowledged before leaving.
+            if self._received:
+                self._submit()
+            self._acks_send(client, wait=True)
+            client.loop(timeout=0.1)  # the last acknowledgements out
 
     def _summary_log(self) -> None:
         """What this instance did since the last summary (one INFO line every SUMMARY_SECONDS)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -486,3 +487,72 @@ def test_gets_received_together_go_to_their_handler_in_one_call():
     acks = Acks()
     subject._flush(acks)
     assert asked == [hubs] and acks.mids == [1, 2, 3]
+
+
+class LoopingAcks(Acks):
+    def loop(self, timeout):
+        return None
+
+
+def recorder_of(subject):
+    thread = threading.Thread(target=subject._record_forever, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_batches_recorded_beside_the_network_loop_are_acknowledged_in_order():
+    handler, acks = Batches(), LoopingAcks()
+    subject = batch_gateway(handler)
+    thread = recorder_of(subject)
+    for versions in ((1, 2), (3,), (4, 5)):
+        subject._received = received(*versions)
+        subject._submit()
+    subject._acks_send(acks, wait=True)
+    subject._todo.put(None)
+    thread.join(5)
+    assert acks.mids == [1, 2, 3, 4, 5] and handler.batches == [[1, 2], [3], [4, 5]]
+    assert subject._outstanding == 0 and not subject._redeliver
+
+
+def test_after_a_failed_batch_the_next_ones_of_that_connection_are_neither_handled_nor_acknowledged():
+    handler, acks = Batches(poison={2}), LoopingAcks()
+    subject = batch_gateway(handler)
+    thread = recorder_of(subject)
+    for versions in ((1, 2), (3, 4)):
+        subject._received = received(*versions)
+        subject._submit()
+    subject._acks_send(acks, wait=True)
+    assert acks.mids == [1] and subject._redeliver
+    assert [3, 4] not in handler.batches, "behind the failed report: left for the redelivery"
+    assert subject.counts == {"handled": 1, "failed": 1, "deferred": 2}
+
+    # The next connection: a new generation, whose batches are handled again.
+    subject._redeliver = False
+    subject._recorder_settle()
+    handler.poison.clear()
+    subject._received = received(2, 3, 4)
+    subject._submit()
+    subject._acks_send(acks, wait=True)
+    subject._todo.put(None)
+    thread.join(5)
+    assert acks.mids == [1, 2, 3, 4]
+
+
+def test_batches_of_a_connection_that_is_gone_are_counted_but_never_acknowledged_on_the_next():
+    release = threading.Event()
+
+    def slow(*, reports):
+        release.wait(5)
+        return [None for _ in reports]
+
+    acks = LoopingAcks()
+    subject = batch_gateway(slow)
+    thread = recorder_of(subject)
+    subject._received = received(1, 2)
+    subject._submit()  # recording when the connection drops
+    release.set()
+    subject._recorder_settle()
+    subject._acks_send(acks, wait=True)
+    subject._todo.put(None)
+    thread.join(5)
+    assert acks.mids == [] and subject.counts == {"handled": 2} and subject._generation == 1
