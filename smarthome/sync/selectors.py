@@ -6,7 +6,19 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from myspacecore.core.lookups import AnyOf
@@ -52,29 +64,22 @@ class DeviceVersions:
     reported_version: int
     reported: bool  # it has reported at least once (reported_at is set)
     sync_failure: str
+    seen_recently: bool = False  # last seen at or after `seen_since`
 
 
-def channels_devices(*, channel_ids: Iterable[str], lock: bool = False) -> dict[str, list[DeviceVersions]]:
+def channels_devices(
+    *, channel_ids: Iterable[str], lock: bool = False, seen_since: datetime.datetime | None = None
+) -> dict[str, list[DeviceVersions]]:
     """`channel_devices` for many channels at once (a gateway's batch of reports, a batch of answers
-    to `get`), in two indexed reads whatever their number, as plain rows: {channel id: its own
+    to `get`), in one indexed read (two with `lock`) whatever their number, as plain rows: {channel id: its own
     device and the devices behind it, by primary key}; an unknown channel, or a device behind a
     hub, is not in it.
 
     `lock` takes every row lock in primary-key order, so two gateways locking overlapping batches
-    wait for each other instead of deadlocking.
+    wait for each other instead of deadlocking. `seen_since` sets each row's `seen_recently`.
     """
-    owners = dict(
-        Device.objects.filter(AnyOf(F("channel_id"), list(set(channel_ids))), hub__isnull=True).values_list(
-            "pk", "channel_id"
-        )
-    )
-    if not owners:
-        return {}
-    ids = list(owners)
-    devices = Device.objects.filter(Q(AnyOf(F("pk"), ids)) | Q(AnyOf(F("hub_id"), ids)))
-    if lock:
-        devices = devices.select_for_update(of=("self",))
-    rows = devices.order_by("pk").values_list(
+    wanted = list(set(channel_ids))
+    columns = (
         "pk",
         "channel_id",
         "hub_id",
@@ -82,13 +87,41 @@ def channels_devices(*, channel_ids: Iterable[str], lock: bool = False) -> dict[
         "reported_version",
         ExpressionWrapper(Q(reported_at__isnull=False), output_field=BooleanField()),
         "sync_failure",
+        (
+            ExpressionWrapper(Q(last_seen_at__gte=seen_since), output_field=BooleanField())
+            if seen_since
+            else Value(False, output_field=BooleanField())
+        ),
     )
-    found: dict[str, list[DeviceVersions]] = {channel_id: [] for channel_id in owners.values()}
-    for row in rows:
-        device = DeviceVersions(*row)
-        channel_id = owners.get(device.pk if device.hub_id is None else device.hub_id)
-        if channel_id is not None:  # else it moved behind another hub between the two reads
-            found[channel_id].append(device)
+    found: dict[str, list[DeviceVersions]] = {}
+    if not lock:
+        # One read: the channels' own devices by their unique index, and the devices behind them
+        # through their hub's (UNION ALL: an OR across the join would scan every device).
+        own = Device.objects.filter(AnyOf(F("channel_id"), wanted), hub__isnull=True).annotate(owner=F("channel_id"))
+        behind = Device.objects.filter(AnyOf(F("hub__channel_id"), wanted), hub__hub__isnull=True).annotate(
+            owner=F("hub__channel_id")
+        )
+        rows = (
+            own.order_by()
+            .values_list(*columns, "owner")
+            .union(behind.order_by().values_list(*columns, "owner"), all=True)
+        )
+        for *row, owner in sorted(rows):
+            found.setdefault(owner, []).append(DeviceVersions(*row))
+    else:
+        # FOR UPDATE takes no UNION: the owners first, then every device locked in primary-key order.
+        owners = dict(
+            Device.objects.filter(AnyOf(F("channel_id"), wanted), hub__isnull=True).values_list("pk", "channel_id")
+        )
+        if not owners:
+            return {}
+        ids = list(owners)
+        devices = Device.objects.filter(Q(AnyOf(F("pk"), ids)) | Q(AnyOf(F("hub_id"), ids)))
+        for row in devices.select_for_update(of=("self",)).order_by("pk").values_list(*columns):
+            device = DeviceVersions(*row)
+            channel_id = owners.get(device.pk if device.hub_id is None else device.hub_id)
+            if channel_id is not None:  # else it moved behind another hub between the two reads
+                found.setdefault(channel_id, []).append(device)
     # As `channel_devices`: a channel whose own device is not among them (now behind a hub) is unknown.
     return {channel_id: rows for channel_id, rows in found.items() if any(row.channel_id == channel_id for row in rows)}
 

@@ -446,43 +446,81 @@ def reports_record(*, reports: Sequence[tuple[str, protocol.Reported]]) -> list[
     return outcomes
 
 
+@dataclass
+class _Verdict:
+    """How one report reads against its devices' rows (`_reports_apply`)."""
+
+    newer: list[tuple[DeviceVersions, protocol.ReportedDevice]]
+    seen: list[DeviceVersions]
+    applied: list[str]
+    ignored: list[str]
+    stale: list[tuple[str, int]]
+
+
+def _verdict(report: protocol.Reported, devices: list[DeviceVersions]) -> _Verdict | None:
+    """Per device of the report: stale or never sent (ignored), the recorded version again (seen),
+    or newer (applied). None when a device it names is not behind the channel."""
+    by_channel = {device.channel_id: device for device in devices}
+    if any(entry.device not in by_channel for entry in report.devices):
+        return None
+    verdict = _Verdict(newer=[], seen=[], applied=[], ignored=[], stale=[])
+    for entry in report.devices:
+        device = by_channel[entry.device]
+        if entry.version > device.desired_version or entry.version < device.reported_version:
+            verdict.stale.append((entry.device, entry.version))
+            verdict.ignored.append(entry.device)
+        elif entry.version == device.reported_version and device.reported:
+            verdict.seen.append(device)
+            verdict.ignored.append(entry.device)
+        else:
+            verdict.newer.append((device, entry))
+            verdict.applied.append(entry.device)
+    return verdict
+
+
 def _reports_apply(reports: list[tuple[str, protocol.Reported]]) -> list[ReportOutcome]:
-    """One round of `reports_record`: each channel at most once."""
-    channels = channels_devices(
-        channel_ids=[channel for channel, report in reports if report.hub == channel], lock=True
-    )
+    """One round of `reports_record`: each channel at most once.
+
+    The devices are read without locks first: a report that only repeats what is recorded (the
+    common case: a hub asked again, a duplicate) writes nothing but, once a minute, `last_seen_at`,
+    so it needs no lock. The channels of reports with a newer version are then locked and read
+    again, and those reports judged on what the lock shows (versions only grow, so a report that
+    read as stale or repeated stays so)."""
     now = timezone.now()
+    since = now - datetime.timedelta(seconds=SEEN_PRECISION_SECONDS)
+    wanted = [channel for channel, report in reports if report.hub == channel]
+    channels = channels_devices(channel_ids=wanted, seen_since=since)
+    verdicts = {
+        index: _verdict(report, channels[channel_id])
+        for index, (channel_id, report) in enumerate(reports)
+        if report.hub == channel_id and channel_id in channels
+    }
+    to_lock = {reports[index][0] for index, verdict in verdicts.items() if verdict is not None and verdict.newer}
+    if to_lock:
+        channels.update(channels_devices(channel_ids=to_lock, lock=True, seen_since=since))
+        for index, (channel_id, report) in enumerate(reports):
+            if channel_id in to_lock:
+                verdicts[index] = _verdict(report, channels.get(channel_id, []))
     newer: list[tuple[DeviceVersions, protocol.ReportedDevice]] = []
     seen: list[DeviceVersions] = []
-    verdicts: list[tuple[tuple[str, ...], tuple[str, ...]] | None] = []  # (applied, ignored); None: rejected
-    for channel_id, report in reports:
-        devices = channels.get(channel_id) if report.hub == channel_id else None
-        by_channel = {device.channel_id: device for device in devices or ()}
-        foreign = [entry.device for entry in report.devices if entry.device not in by_channel]
-        if devices is None or foreign:
+    for index, (channel_id, report) in enumerate(reports):
+        verdict = verdicts.get(index)
+        if verdict is None:
+            foreign = [entry.device for entry in report.devices if entry.device not in channels.get(channel_id, ())]
             logger.warning(
                 "report on channel %s rejected: hub %s, devices not behind it: %s", channel_id, report.hub, foreign
             )
-            verdicts.append(None)
             continue
-        applied, ignored = [], []
-        for entry in report.devices:
-            device = by_channel[entry.device]
-            if entry.version > device.desired_version or entry.version < device.reported_version:
-                logger.info("report of device %s at version %s ignored", entry.device, entry.version)
-                ignored.append(entry.device)
-            elif entry.version == device.reported_version and device.reported:
-                seen.append(device)
-                ignored.append(entry.device)
-            else:
-                newer.append((device, entry))
-                applied.append(entry.device)
-        verdicts.append((tuple(applied), tuple(ignored)))
-    if seen:
+        for device, version in verdict.stale:
+            logger.info("report of device %s at version %s ignored", device, version)
+        newer.extend(verdict.newer)
+        seen.extend(verdict.seen)
+    stale_seen = [d for d in seen if not d.seen_recently or d.sync_failure == Device.SyncFailure.OFFLINE]
+    if stale_seen:
         _devices_seen(
-            device_ids=[device.pk for device in seen],
+            device_ids=[device.pk for device in stale_seen],
             now=now,
-            offline=any(device.sync_failure == Device.SyncFailure.OFFLINE for device in seen),
+            offline=any(device.sync_failure == Device.SyncFailure.OFFLINE for device in stale_seen),
         )
     removed: Counter[int] = Counter()
     resets: Counter[int] = Counter()
@@ -492,15 +530,16 @@ def _reports_apply(reports: list[tuple[str, protocol.Reported]]) -> list[ReportO
         _devices_report_record(reports=newer, now=now)
         resets, purges = _resets_confirm(reports=newer, now=now)
     outcomes = []
-    for (channel_id, _report), verdict in zip(reports, verdicts, strict=True):
+    for index, (channel_id, _report) in enumerate(reports):
+        verdict = verdicts.get(index)
         if verdict is None:
             outcomes.append(ReportOutcome(rejected=True))
             continue
         pks = [device.pk for device in channels[channel_id]]
         outcomes.append(
             ReportOutcome(
-                applied=verdict[0],
-                ignored=verdict[1],
+                applied=tuple(verdict.applied),
+                ignored=tuple(verdict.ignored),
                 removed=sum(removed[pk] for pk in pks),
                 resets_confirmed=sum(resets[pk] for pk in pks),
                 purge_requests_done=sum(purges[pk] for pk in pks),

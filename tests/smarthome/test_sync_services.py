@@ -443,3 +443,24 @@ def test_the_broker_down_hands_every_answer_to_a_publish_of_its_own(memory_trans
     tasks.device_desired_answer.apply(args=([hub.channel_id for hub, _lock in pairs],)).get()
 
     assert sorted(handed_on) == sorted(hub.channel_id for hub, _lock in pairs)
+
+
+def test_the_unlocked_and_the_locked_read_of_many_channels_agree():
+    from smarthome.sync.selectors import channel_devices, channels_devices
+
+    pairs = [hub_and_lock() for _ in range(3)]
+    lone = DeviceFactory()  # a device that connects by itself
+    wanted = [hub.channel_id for hub, _lock in pairs] + [
+        lone.channel_id,
+        pairs[0][1].channel_id,
+        "unknown-channel-0001",
+    ]
+    unlocked = channels_devices(channel_ids=wanted)
+    with transaction.atomic():
+        locked = channels_devices(channel_ids=wanted, lock=True)
+    assert unlocked == locked
+    assert set(unlocked) == {hub.channel_id for hub, _lock in pairs} | {lone.channel_id}, (
+        "a device behind a hub has no channel of its own; an unknown channel is left out"
+    )
+    for channel_id, rows in unlocked.items():
+        assert [row.pk for row in rows] == [device.pk for device in channel_devices(channel_id=channel_id)]
