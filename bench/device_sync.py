@@ -473,6 +473,10 @@ def main() -> int:
     from smarthome.sync.backends import mqtt as mqtt_backend
 
     units_fill(hubs=options.hubs, move_out=units_out)
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # a database in service has statistics; a fresh one needs them
+        cursor.execute("ANALYZE")
     folder = Path(tempfile.mkdtemp(prefix="bench-device-sync-"))
     provisioning = folder / "hubs.json"
     call_command("device_provisioning_export", "--all", "--output", str(provisioning))

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -432,6 +432,12 @@ def reports_record(*, reports: Sequence[tuple[str, protocol.Reported]]) -> list[
     of the devices (plus the writes of the settings that changed). Two reports of one channel in
     a batch are applied one after the other (a second round), as if they had come in two batches.
     """
+    if connection.vendor == "postgresql" and len(reports) > 1:
+        # A batch's reads are a few index probes per report; for arrays of a few hundred keys
+        # PostgreSQL plans them in parallel, and starting the workers costs ~10 ms against 2 ms
+        # serial (measured at 10,000 hubs). For this transaction only.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
     rounds: list[list[int]] = []
     count: Counter[str] = Counter()
     for index, (channel_id, _report) in enumerate(reports):
