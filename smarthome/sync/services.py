@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,7 +30,7 @@ from myspacecore.core.lookups import AnyOf
 from ..app_settings import app_settings
 from ..crypto import pin_decrypt
 from ..models import Device, DeviceSettingsReset, PinCode, RemoteControlSetting, SettingsPurgeRequest, SyncState
-from . import broker, protocol
+from . import protocol
 from .selectors import (
     DeviceVersions,
     channel_devices,
@@ -40,6 +40,9 @@ from .selectors import (
     resets_open_for,
 )
 from .transport import transport
+
+if TYPE_CHECKING:  # the broker's module brings paho, which only the channel's processes need
+    from . import broker
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +83,8 @@ def channels_provisioning(
     `passwords` keeps a channel's password already issued; a channel without one gets a new
     random password (its hash reaches the broker through `device_broker_credentials`).
     """
+    from . import broker
+
     passwords = passwords or {}
     lock_slots = int(app_settings.PINS_PER_LOCK)
     behind: dict[int, list[Device]] = {}
