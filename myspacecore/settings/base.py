@@ -76,7 +76,7 @@ INSTALLED_APPS = [
     # Third-party
     "phonenumber_field",
     "myspacecore.apps.AnymailConfig",  # django-anymail, its checks imported only when checks run
-    "csp",
+    "myspacecore.apps.CspConfig",  # django-csp, its checks imported only when checks run
     # The admin's TOTP second factor; its migrations come with the package.
     "django_otp",
     "django_otp.plugins.otp_totp",

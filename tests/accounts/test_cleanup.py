@@ -212,7 +212,8 @@ def test_a_cleanup_command_starts_without_celery_the_console_or_http_clients(app
         f"from django.core.management import load_command_class\n"
         f"load_command_class({app!r}, {command!r})\n"
         "print(sorted(m for m in ('celery', 'kombu', 'requests', 'redis', 'accounts.admin', 'smarthome.admin',"
-        " 'myspacecore.console.admin', 'accounts.tasks', 'smarthome.tasks', 'paho.mqtt.client') if m in sys.modules))"
+        " 'myspacecore.console.admin', 'accounts.tasks', 'smarthome.tasks', 'paho.mqtt.client', 'csp.checks')"
+        " if m in sys.modules))"
     )
     assert loaded == "[]"
 

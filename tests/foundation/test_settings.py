@@ -167,3 +167,11 @@ def test_beat_sweeps_go_to_a_queue_a_procfile_worker_serves_and_deliveries_do_no
     assert delivery_queue == "codes" and delivery_queue in served
     for notice in ("accounts.user_phone_changed_notice_send", "accounts.profile_email_changed_notice_send"):
         assert app.amqp.router.route({}, notice)["queue"].name == "celery"
+
+
+def test_django_csp_checks_still_run_though_imported_only_when_checks_run(settings):
+    from django.core import checks
+
+    settings.CSP_DEFAULT_SRC = ("'self'",)  # a django-csp < 4 setting
+    errors = checks.run_checks(tags=[checks.Tags.security])
+    assert "csp.E001" in {error.id for error in errors}
