@@ -546,6 +546,9 @@ def _reports_apply(reports: list[tuple[str, protocol.Reported]]) -> list[ReportO
         if verdict is None:
             outcomes.append(ReportOutcome(rejected=True))
             continue
+        if not verdict.newer:  # a repeat (the common case): nothing removed or confirmed
+            outcomes.append(ReportOutcome(ignored=tuple(verdict.ignored)))
+            continue
         pks = [device.pk for device in channels[channel_id]]
         outcomes.append(
             ReportOutcome(
