@@ -556,7 +556,7 @@ def main() -> int:
             "value": bare_first.rate,
             "unit": "msg/s",
         },
-        {"what": f"our gateway + report_record drains {ours.count}", "value": ours.rate, "unit": "msg/s"},
+        {"what": f"our gateway + reports_record drains {ours.count}", "value": ours.rate, "unit": "msg/s"},
         {
             "what": f"bare subscriber drains {bare_last.count} reports (last)",
             "value": bare_last.rate,
