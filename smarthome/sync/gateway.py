@@ -504,7 +504,7 @@ class Gateway:
         while not self._stop_requested and not self._redeliver:
             arrivals = self._arrivals
             timeout = 0.0 if self._received else (0.005 if self._outstanding else 0.2)
-            if client.loop(timeout=timeout) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            if client.loop(timeout=timeout) != MQTTErrorCode.MQTT_ERR_SUCCESS or not self._read_on(client, arrivals):
                 self._received.clear()  # never acknowledged: the resumed session delivers them again
                 return
             if self._received and (
@@ -522,6 +522,16 @@ class Gateway:
                 self._submit()
             self._acks_send(client, wait=True)
             client.loop(timeout=0.1)  # the last acknowledgements out
+
+    def _read_on(self, client: Client, arrivals: int) -> bool:
+        """After a turn that brought a message, read what is already buffered without a select()
+        and keep-alive check per message (paho's `loop_read`), up to a full batch. False when the
+        connection dropped."""
+        while arrivals != self._arrivals and len(self._received) < self.batch_max:
+            arrivals = self._arrivals
+            if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return False
+        return True
 
     def _summary_log(self) -> None:
         """What this instance did since the last summary (one INFO line every SUMMARY_SECONDS)."""
