@@ -186,6 +186,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "myspacecore.context_processors.site",
             ],
+            # {% shared %}: the page chrome rendered once per language and display values.
+            "libraries": {"shared": "myspacecore.core.shared_fragments"},
         },
     },
 ]
