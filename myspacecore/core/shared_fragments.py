@@ -17,7 +17,8 @@ What keeps one resident's data out of another's page:
 - the shared part is rendered in a context holding **only** the values named in the tag (and
   Django's built-ins), so `{{ user.… }}`, `{{ request.… }}`, `{{ csrf_token }}` there render
   empty; each named value is part of the key, so name only values from a small set (a text
-  size, a yes/no), never personal data (past `MAX_VARIANTS` keys a part is rendered each time);
+  size, a yes/no: `has_email=profile.email|present`), never personal data (past
+  `MAX_VARIANTS` keys a part is rendered each time);
 - `{% unshared %}…{% endunshared %}` parts are rendered for each request in the page's own
   context, where they stand; `{% csrf_token %}` and `{% block %}` are refused outside them when
   the template is compiled (a block is the page's own content, a token each request's own);
@@ -143,3 +144,9 @@ def do_unshared(parser, token):
     nodelist = parser.parse(("endunshared",))
     parser.delete_first_token()
     return UnsharedNode(nodelist)
+
+
+@register.filter
+def present(value) -> bool:
+    """Whether a value or list is there: the yes/no to name in {% shared %} instead of the value itself."""
+    return bool(value)

@@ -14,6 +14,7 @@ from django.utils import translation
 
 from myspacecore.core.shared_fragments import SharedNode
 from tests.factories import ProfileFactory, attribute
+from tests.smarthome.factories import DeviceFactory
 
 RESIDENT_PAGES = ["accounts:mypage", "accounts:profile", "smarthome:device_list"]
 
@@ -74,49 +75,57 @@ def test_the_parts_kept_beyond_the_cap_are_rendered_each_time():
     assert len(node.rendered) == SharedNode.MAX_VARIANTS
 
 
-def _chrome_texts() -> str:
-    """Everything the base layout's shared parts keep in this process."""
-    base = engines["django"].engine.get_template("base.html")
-    nodes = base.nodelist.get_nodes_by_type(SharedNode)
-    assert nodes, "base.html renders its chrome through {% shared %}"
+SHARED_TEMPLATES = ["base.html", "accounts/profile/edit.html", "smarthome/device_list.html"]
+
+
+def _shared_texts() -> str:
+    """Everything the shared parts of the layout and the resident pages keep in this process."""
+    engine = engines["django"].engine
+    nodes = [
+        node for name in SHARED_TEMPLATES for node in engine.get_template(name).nodelist.get_nodes_by_type(SharedNode)
+    ]
+    assert len(nodes) == len(SHARED_TEMPLATES), "each renders its fixed text through one {% shared %}"
     return "".join(text for node in nodes for texts, _ in node.rendered.values() for text in texts)
 
 
-def _resident_client(nickname: str) -> tuple[Client, object]:
-    user = ProfileFactory(nickname=nickname, user__attribute=attribute("rental_resident")).user
+def _resident_client(nickname: str, *, code: str, email: str | None = None) -> tuple[Client, object]:
+    user = ProfileFactory(nickname=nickname, email=email, user__attribute=attribute(code)).user
     client = Client()
     client.force_login(user)
     return client, user
 
 
 @pytest.mark.django_db
-def test_the_shared_chrome_holds_no_residents_data_and_each_page_its_own_token():
-    alice, alice_user = _resident_client("アリス秘密")
-    bob, _ = _resident_client("ボブ秘密")
-    for client, nickname, other in (
-        (alice, "アリス秘密", "ボブ秘密"),
-        (bob, "ボブ秘密", "アリス秘密"),
+def test_the_shared_parts_hold_no_residents_data_and_each_page_its_own_token():
+    alice, alice_user = _resident_client("アリス秘密", code="owner", email="alice-secret@example.jp")
+    bob, bob_user = _resident_client("ボブ秘密", code="rental_resident")
+    DeviceFactory(owner_user=alice_user, name="アリスのハブ")
+    for client, own, others in (
+        (alice, ["アリス秘密", "alice-secret@example.jp"], ["ボブ秘密"]),
+        (bob, ["ボブ秘密"], ["アリス秘密", "alice-secret@example.jp", "アリスのハブ"]),
     ):
         for name in RESIDENT_PAGES:
             response = client.get(reverse(name))
             assert response.status_code == HTTPStatus.OK
             html = response.content.decode()
-            assert other not in html
-            if name != "smarthome:device_list":
-                assert nickname in html
+            assert not [secret for secret in others if secret in html]
+            if name == "accounts:profile":
+                assert [secret for secret in own if secret in html] == own
+            if client is alice and name == "smarthome:device_list":
+                assert "アリスのハブ" in html
             assert response["Cache-Control"] == "max-age=0, no-cache, no-store, must-revalidate, private"
             tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-            assert len(tokens) >= 3  # sign-out, text size, language
+            assert len(tokens) >= 3  # sign-out, text size, language (and the nickname form)
             assert f'name="next" value="{reverse(name)}"' in html
-    chrome = _chrome_texts()
-    for secret in ("アリス秘密", "ボブ秘密", str(alice_user.phone_number.as_national), 'csrfmiddlewaretoken" value="'):
-        assert secret not in chrome
-    assert 'name="csrfmiddlewaretoken" value=' not in chrome
+    shared = _shared_texts()
+    personal = ["アリス秘密", "ボブ秘密", "alice-secret@example.jp", "アリスのハブ", "csrfmiddlewaretoken"]
+    personal += [user.phone_number.as_national for user in (alice_user, bob_user)]
+    assert not [secret for secret in personal if secret in shared]
 
 
 @pytest.mark.django_db
 def test_the_shared_chrome_follows_each_requests_language_text_size_and_sign_in():
-    resident, _ = _resident_client("住人")
+    resident, _ = _resident_client("住人", code="owner")
     resident.cookies["text_size"] = "large"
     japanese = resident.get(reverse("accounts:mypage")).content.decode()
     resident.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
