@@ -75,7 +75,7 @@ def test_the_parts_kept_beyond_the_cap_are_rendered_each_time():
     assert len(node.rendered) == SharedNode.MAX_VARIANTS
 
 
-SHARED_TEMPLATES = ["base.html", "accounts/profile/edit.html", "smarthome/device_list.html"]
+SHARED_TEMPLATES = ["base.html", "accounts/mypage.html", "accounts/profile/edit.html", "smarthome/device_list.html"]
 
 
 def _shared_texts() -> str:
