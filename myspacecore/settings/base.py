@@ -191,7 +191,8 @@ TEMPLATES = [
         },
     },
 ]
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# Django's widget templates (TemplatesSetting), the plain <input> written directly (same HTML).
+FORM_RENDERER = "myspacecore.core.form_renderer.FormRenderer"
 
 # SECURITY (tightened further in production.py)
 # ------------------------------------------------------------------------------
