@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 
 from myspacecore.tenancy.models import Lease
+from myspacecore.tenancy.selectors import lease_invitations, lease_invitations_exist
 from myspacecore.tenancy.sql import lease_in_force_sql, table
 from tests.factories import LeaseFactory
 
@@ -61,6 +62,26 @@ def test_sql_fragment_and_queryset_agree_on_an_open_ended_lease(day, expected):
     lease = LeaseFactory(start_date=START, end_date=None)
 
     assert _in_force_everywhere(lease, day) == {"queryset": expected, "annotation": expected, "sql": expected}
+
+
+@pytest.mark.parametrize(
+    ("acceptance", "end_date", "expected"),
+    [
+        (Lease.Acceptance.PENDING, None, True),
+        (Lease.Acceptance.PENDING, datetime.date(2099, 1, 1), True),
+        (Lease.Acceptance.PENDING, datetime.date(2000, 1, 1), False),  # ended
+        (Lease.Acceptance.DECLINED, None, False),
+    ],
+)
+def test_invitations_exist_in_plain_sql_as_the_queryset_says(acceptance, end_date, expected):
+    LeaseFactory(
+        phone_number="+819011112222", acceptance=acceptance, start_date=datetime.date(1999, 1, 1), end_date=end_date
+    )
+    LeaseFactory(phone_number="+819033334444")  # another number's invitation
+
+    for number in ("+819011112222", "090-1111-2222"):  # as stored, and as a resident's number prints
+        assert lease_invitations_exist(phone_number=number) is expected
+        assert lease_invitations(phone_number=number).exists() is expected
 
 
 def test_sql_fragment_quotes_the_model_columns_on_the_given_alias():
