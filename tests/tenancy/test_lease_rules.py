@@ -11,7 +11,7 @@ from django.db import connection
 
 from myspacecore.tenancy.models import Lease
 from myspacecore.tenancy.selectors import lease_invitations, lease_invitations_exist
-from myspacecore.tenancy.sql import lease_in_force_sql, table
+from myspacecore.tenancy.sql import lease_in_force_sql, lease_not_ended_sql, table
 from tests.factories import LeaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +62,20 @@ def test_sql_fragment_and_queryset_agree_on_an_open_ended_lease(day, expected):
     lease = LeaseFactory(start_date=START, end_date=None)
 
     assert _in_force_everywhere(lease, day) == {"queryset": expected, "annotation": expected, "sql": expected}
+
+
+@pytest.mark.parametrize(("day", "expected"), [(START - DAY, True), (END, True), (END + DAY, False)])
+def test_not_ended_sql_fragment_and_queryset_agree(day, expected):
+    lease = LeaseFactory(start_date=START, end_date=END)
+    fragment, params = lease_not_ended_sql("l", day)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT l.id FROM {table(Lease)} l WHERE {fragment}", params)  # noqa: S608 - names from _meta
+        by_sql = lease.pk in {row[0] for row in cursor.fetchall()}
+
+    assert {"sql": by_sql, "queryset": Lease.objects.not_ended(day).filter(pk=lease.pk).exists()} == {
+        "sql": expected,
+        "queryset": expected,
+    }
 
 
 @pytest.mark.parametrize(
