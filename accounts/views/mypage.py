@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.views.access import ResidentRequest, resident_required
-from myspacecore.tenancy.selectors import lease_invitations_for
+from myspacecore.tenancy.selectors import lease_invitations_exist, lease_invitations_for
 
 
 @resident_required
@@ -18,7 +18,11 @@ from myspacecore.tenancy.selectors import lease_invitations_for
 def mypage(request: ResidentRequest) -> HttpResponse:
     """The resident's hub (a staff account has none: 403, as on every resident page)."""
     user = request.user
-    invitations = lease_invitations_for(phone_number=str(user.phone_number))
+    phone_number = str(user.phone_number)
+    # Nearly every visit has none: the cheap question first, the leases with their operator only then.
+    invitations = (
+        lease_invitations_for(phone_number=phone_number) if lease_invitations_exist(phone_number=phone_number) else []
+    )
     return render(request, "accounts/mypage.html", {"profile": user.profile, "invitations": invitations})
 
 

@@ -186,10 +186,13 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "myspacecore.context_processors.site",
             ],
+            # {% shared %}: the page chrome rendered once per language and display values.
+            "libraries": {"shared": "myspacecore.core.shared_fragments"},
         },
     },
 ]
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# Django's widget templates (TemplatesSetting), the plain <input> written directly (same HTML).
+FORM_RENDERER = "myspacecore.core.form_renderer.FormRenderer"
 
 # SECURITY (tightened further in production.py)
 # ------------------------------------------------------------------------------

@@ -107,7 +107,9 @@ class LeaseQuerySet(models.QuerySet):
         return self.annotate(is_in_force=in_force)
 
     def not_ended(self, on: datetime.date | None = None) -> LeaseQuerySet:
-        """Leases in force or yet to start on day `on`: ending on or after it, or never."""
+        """Leases in force or yet to start on day `on`: ending on or after it, or never.
+
+        Its twin in SQL: `myspacecore.tenancy.sql.lease_not_ended_sql` (change the two together)."""
         on = on or timezone.localdate()
         return self.filter(models.Q(end_date__isnull=True) | models.Q(end_date__gte=on))
 

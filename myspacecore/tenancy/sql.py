@@ -35,3 +35,12 @@ def lease_in_force_sql(alias: str, on: datetime.date) -> tuple[str, list[datetim
     start = column(alias, Lease, "start_date")
     end = column(alias, Lease, "end_date")
     return f"({start} <= %s AND ({end} IS NULL OR {end} >= %s))", [on, on]
+
+
+def lease_not_ended_sql(alias: str, on: datetime.date) -> tuple[str, list[datetime.date]]:
+    """`Lease.objects.not_ended(on)` as a WHERE fragment on the lease table named `alias`.
+
+    The twin of `LeaseQuerySet.not_ended`: change the two together.
+    """
+    end = column(alias, Lease, "end_date")
+    return f"({end} IS NULL OR {end} >= %s)", [on]

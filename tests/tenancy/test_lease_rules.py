@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 
 from myspacecore.tenancy.models import Lease
-from myspacecore.tenancy.sql import lease_in_force_sql, table
+from myspacecore.tenancy.selectors import lease_invitations, lease_invitations_exist
+from myspacecore.tenancy.sql import lease_in_force_sql, lease_not_ended_sql, table
 from tests.factories import LeaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +62,40 @@ def test_sql_fragment_and_queryset_agree_on_an_open_ended_lease(day, expected):
     lease = LeaseFactory(start_date=START, end_date=None)
 
     assert _in_force_everywhere(lease, day) == {"queryset": expected, "annotation": expected, "sql": expected}
+
+
+@pytest.mark.parametrize(("day", "expected"), [(START - DAY, True), (END, True), (END + DAY, False)])
+def test_not_ended_sql_fragment_and_queryset_agree(day, expected):
+    lease = LeaseFactory(start_date=START, end_date=END)
+    fragment, params = lease_not_ended_sql("l", day)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT l.id FROM {table(Lease)} l WHERE {fragment}", params)  # noqa: S608 - names from _meta
+        by_sql = lease.pk in {row[0] for row in cursor.fetchall()}
+
+    assert {"sql": by_sql, "queryset": Lease.objects.not_ended(day).filter(pk=lease.pk).exists()} == {
+        "sql": expected,
+        "queryset": expected,
+    }
+
+
+@pytest.mark.parametrize(
+    ("acceptance", "end_date", "expected"),
+    [
+        (Lease.Acceptance.PENDING, None, True),
+        (Lease.Acceptance.PENDING, datetime.date(2099, 1, 1), True),
+        (Lease.Acceptance.PENDING, datetime.date(2000, 1, 1), False),  # ended
+        (Lease.Acceptance.DECLINED, None, False),
+    ],
+)
+def test_invitations_exist_in_plain_sql_as_the_queryset_says(acceptance, end_date, expected):
+    LeaseFactory(
+        phone_number="+819011112222", acceptance=acceptance, start_date=datetime.date(1999, 1, 1), end_date=end_date
+    )
+    LeaseFactory(phone_number="+819033334444")  # another number's invitation
+
+    for number in ("+819011112222", "090-1111-2222"):  # as stored, and as a resident's number prints
+        assert lease_invitations_exist(phone_number=number) is expected
+        assert lease_invitations(phone_number=number).exists() is expected
 
 
 def test_sql_fragment_quotes_the_model_columns_on_the_given_alias():
