@@ -56,7 +56,7 @@ class FormRenderer(TemplatesSetting):
 
     def _source(self, template_name: str) -> str | None:
         try:
-            return self.get_template(template_name).template.source.strip()
+            return self.get_template(template_name).template.source.strip()  # type: ignore[union-attr]
         except (TemplateDoesNotExist, AttributeError):
             return None
 

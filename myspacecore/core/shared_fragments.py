@@ -114,8 +114,9 @@ def _refuse_per_request_nodes(nodelist: NodeList, *, inside_if: bool = True) -> 
                 )
             continue
         if isinstance(node, CsrfTokenNode | BlockNode):
+            name = node.token.contents if node.token is not None else type(node).__name__
             raise template.TemplateSyntaxError(
-                f"{node.token.contents!r} inside {{% shared %}}: put it in {{% unshared %}}…{{% endunshared %}}"
+                f"{name!r} inside {{% shared %}}: put it in {{% unshared %}}…{{% endunshared %}}"
             )
         for attr in node.child_nodelists:  # an {% if %}'s are all its branches
             child = getattr(node, attr, None)

@@ -6,6 +6,7 @@ import datetime
 from typing import TYPE_CHECKING
 
 from django.db import connection
+from django.db.models import Field
 from django.utils import timezone
 
 from myspacecore.tenancy.models import Lease, LeaseQuerySet, Operator, Property, Unit
@@ -70,6 +71,8 @@ def lease_invitations_exist(*, phone_number: str) -> bool:
     phone, acceptance = column("l", Lease, "phone_number"), column("l", Lease, "acceptance")
     sql = f"SELECT EXISTS (SELECT 1 FROM {table(Lease)} l WHERE {phone} = %s AND {acceptance} = %s AND {not_ended})"  # noqa: S608 - names from the models' _meta, values are parameters
     with connection.cursor() as cursor:
-        number = Lease._meta.get_field("phone_number").get_prep_value(phone_number)  # as the ORM stores it
+        field = Lease._meta.get_field("phone_number")
+        assert isinstance(field, Field)
+        number = field.get_prep_value(phone_number)  # as the ORM stores it
         cursor.execute(sql, [number, Lease.Acceptance.PENDING, *params])
         return bool(cursor.fetchone()[0])
