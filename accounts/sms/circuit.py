@@ -78,18 +78,21 @@ def retry_after() -> int:
     return max(0, math.ceil(open_until - time.time()))
 
 
-def _before_call() -> bool:
-    """Raise SmsUnavailable while open; return whether this call is the half-open trial."""
-    open_until = _cache_call("get", _OPEN_UNTIL)
+def _before_call() -> tuple[bool, bool]:
+    """Raise SmsUnavailable while open; return (whether this call is the half-open trial, whether
+    failures are being counted). One read of the state for both."""
+    state = _cache_call("get_many", [_OPEN_UNTIL, _FAILURES, _FAILURES_SINCE]) or {}
+    counting = _FAILURES in state or _FAILURES_SINCE in state
+    open_until = state.get(_OPEN_UNTIL)
     if open_until is None:
-        return False
+        return False, counting
     now = time.time()
     if now < open_until:
         raise SmsUnavailable(math.ceil(open_until - now))
     # Half-open: one trial at a time, held at most as long as a call may take.
     if not _cache_call("add", _TRIAL, 1, timeout=math.ceil(settings.SMS_TIMEOUT) + 5):
         raise SmsUnavailable(math.ceil(settings.SMS_TIMEOUT))
-    return True
+    return True, counting
 
 
 def _failure_count(*, now: float, window: int) -> int | None:
@@ -125,21 +128,21 @@ def _failed(*, trial: bool, exc: BaseException) -> None:
         _open(time.time())
 
 
-def _succeeded(*, trial: bool) -> None:
+def _succeeded(*, trial: bool, counting: bool) -> None:
     if trial:
         logger.warning("SMS provider answered again: circuit closed")
         _cache_call("delete_many", [_OPEN_UNTIL, _TRIAL, _FAILURES, _FAILURES_SINCE])
-    else:
+    elif counting:  # a success clears the count; with none counted there is nothing to write
         _cache_call("delete_many", [_FAILURES, _FAILURES_SINCE])
 
 
 def guarded(call: Callable[[], T]) -> T:
     """Run `call` (one provider call) through the circuit; raise SmsUnavailable while it is open."""
-    trial = _before_call()
+    trial, counting = _before_call()
     try:
         result = call()
     except SmsPermanentError:
-        _succeeded(trial=trial)  # the provider answered: it is up
+        _succeeded(trial=trial, counting=counting)  # the provider answered: it is up
         raise
     except (SmsTransientError, OSError) as exc:
         _failed(trial=trial, exc=exc)
@@ -148,7 +151,7 @@ def guarded(call: Callable[[], T]) -> T:
         if trial:
             _cache_call("delete", _TRIAL)
         raise
-    _succeeded(trial=trial)
+    _succeeded(trial=trial, counting=counting)
     return result
 
 

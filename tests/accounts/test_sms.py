@@ -195,6 +195,17 @@ def test_a_success_clears_the_failure_count(provider):
     assert provider.calls == 5  # never opened: the failures were not in a row
 
 
+def test_a_send_through_a_healthy_circuit_reads_its_state_once_and_writes_nothing(provider, monkeypatch):
+    from accounts.sms import circuit
+
+    provider.error = None
+    calls: list[str] = []
+    real = circuit._cache_call
+    monkeypatch.setattr(circuit, "_cache_call", lambda method, *a, **k: calls.append(method) or real(method, *a, **k))
+    send_sms("+819012345678", "x")
+    assert calls == ["get_many"]
+
+
 def test_failures_outside_the_window_do_not_add_up(provider):
     with time_machine.travel("2026-12-01 09:00 +0900", tick=False) as traveller:
         fail_times(2)
@@ -263,7 +274,7 @@ def test_an_unreachable_state_store_reads_as_closed(provider, monkeypatch, caplo
         raise ConnectionError("redis down")
 
     provider.error = None
-    for method in ("get", "add", "incr", "delete", "set", "delete_many"):
+    for method in ("get", "get_many", "add", "incr", "delete", "set", "delete_many"):
         monkeypatch.setattr(cache, method, down)
     assert send_sms("+819012345678", "x") == 1
     assert "SMS circuit state unavailable" in caplog.text
