@@ -52,6 +52,24 @@ class AccountSessionIndex:
         # key first (a query, and a cache EXISTS, per new session) guards nothing more.
         return get_random_string(32, VALID_KEY_CHARS)
 
+    def cycle_key(self) -> None:
+        """A new key for the same data: the old key's row goes now, the new key's is written once, by the next save.
+
+        Django's `cycle_key` INSERTs a row under the new key at once, with the data as it is
+        then, and the response's save UPDATEs it with what the request added next (at a
+        sign-in: the account): two writes, and two cache copies in production. Here the
+        session is left without a key, so that save is `create()`: one INSERT of the whole
+        data under a new random key (must_create: a clash draws again). The old key is dead
+        from here on, as with Django's.
+        """
+        data = self._session
+        key = self.session_key
+        self._session_key = None
+        self._session_cache = data
+        self.modified = True
+        if key:
+            self.delete(key)
+
     def save(self, must_create: bool = False) -> None:
         """Django's database save, without its transaction when none is open.
 

@@ -68,6 +68,11 @@ class SessionStore(AccountSessionIndex, CachedDBStore):
         return DBStore.exists(self, session_key)
 
     def save(self, must_create=False):
+        if self.session_key is None:
+            # create() saves under a new key, this save and its cache copy included: Django's
+            # cached_db would then set the same copy a second time.
+            self.create()
+            return
         AccountSessionIndex.save(self, must_create)
         self._cache_set(self._session, self.get_expiry_age())
 

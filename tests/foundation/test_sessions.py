@@ -26,11 +26,23 @@ class UnreachableCache(LocMemCache):
     get = set = add = delete = has_key = _fail
 
 
+class CountingCache(LocMemCache):
+    """A cache that counts its writes."""
+
+    sets = 0
+
+    def set(self, *args, **kwargs):
+        CountingCache.sets += 1
+        return super().set(*args, **kwargs)
+
+
 @pytest.fixture
 def session_caches(settings):
+    CountingCache.sets = 0
     settings.CACHES = {
         **settings.CACHES,
         "sessions-up": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sessions-up"},
+        "sessions-counted": {"BACKEND": "tests.foundation.test_sessions.CountingCache", "LOCATION": "sessions-counted"},
         "sessions-down": {"BACKEND": "tests.foundation.test_sessions.UnreachableCache", "LOCATION": "sessions-down"},
     }
     return settings
@@ -102,3 +114,40 @@ def test_an_accounts_sessions_go_from_the_table_and_the_cache_at_once(session_ca
     assert store(session_caches, "sessions-up", signed_in[1]).load() == {}
     assert store(session_caches, "sessions-up", signed_in[0]).load() == {SESSION_KEY: "41"}
     assert AccountSession.objects.filter(session_key=anonymous.session_key, account_id=None).exists()
+
+
+# Outside a test transaction, as a request runs (no savepoint around each statement).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_new_session_is_written_once_to_the_table_and_once_to_the_cache(session_caches, django_assert_num_queries):
+    session = store(session_caches, "sessions-counted")
+    session["resident"] = 1
+
+    with django_assert_num_queries(1):
+        session.save()
+
+    assert CountingCache.sets == 1
+    assert store(session_caches, "sessions-counted", session.session_key).load() == {"resident": 1}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_cycled_key_is_dead_at_once_and_the_new_one_written_once_with_all_the_data(
+    session_caches, django_assert_num_queries
+):
+    session = store(session_caches, "sessions-counted")
+    session["resident"] = 1
+    session.save()
+    old_key = session.session_key
+    CountingCache.sets = 0
+
+    with django_assert_num_queries(1):  # the old row's DELETE
+        session.cycle_key()
+    assert store(session_caches, "sessions-counted", old_key).load() == {}
+    session[SESSION_KEY] = "41"
+    with django_assert_num_queries(1):  # the new row's INSERT
+        session.save()
+
+    assert CountingCache.sets == 1
+    assert session.session_key not in (None, old_key)
+    assert AccountSession.objects.get(session_key=session.session_key).account_id == 41
+    assert store(session_caches, "sessions-counted", session.session_key).load() == {"resident": 1, SESSION_KEY: "41"}
+    assert not AccountSession.objects.filter(session_key=old_key).exists()
