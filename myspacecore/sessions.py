@@ -24,8 +24,10 @@ from django.conf import settings
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.cache import caches
+from django.utils.functional import cached_property
 
 from accounts.sessions import AccountSessionIndex
+from myspacecore.core.cache_clients import on_kept_client
 
 if TYPE_CHECKING:
     from django.contrib.sessions.base_session import AbstractBaseSession
@@ -44,9 +46,14 @@ class SessionStore(AccountSessionIndex, CachedDBStore):
 
         def _get_session_from_db(self) -> AbstractBaseSession | None: ...
 
+    @cached_property
+    def _cache_kept(self):
+        # On Redis, one kept client instead of a new redis.Redis per call (myspacecore.core.cache_clients).
+        return on_kept_client(self._cache)
+
     def _cache_call(self, method: str, *args):
         try:
-            return getattr(self._cache, method)(*args)
+            return getattr(self._cache_kept, method)(*args)
         except Exception as exc:  # noqa: BLE001 - any cache failure: fall back to the database
             logger.warning("session cache unavailable (%s); using the database", type(exc).__name__)
             return None

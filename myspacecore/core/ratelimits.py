@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
-from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.core.cache import caches
@@ -28,6 +26,7 @@ from django_ratelimit.core import (
 )
 from redis.exceptions import RedisError
 
+from myspacecore.core.cache_clients import kept_redis_client
 from myspacecore.core.client_ip import client_ip_for_limits
 from myspacecore.core.exceptions import RateLimited, ServiceUnavailable
 
@@ -137,17 +136,9 @@ def _usages_counted_on_redis(
     ]
 
 
-# One redis-py client per cache client (one per thread and process): Django's RedisCache
+# One redis-py client per cache client (myspacecore.core.cache_clients): Django's RedisCache
 # builds a new `redis.Redis` for every call, which costs more CPU than the round trip.
-_redis_clients: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
-
-
-def _redis_client(cache: RedisCache) -> Any:
-    backend = cache._cache  # Django's RedisCacheClient: its pools, its options
-    client = _redis_clients.get(backend)
-    if client is None:
-        client = _redis_clients[backend] = backend.get_client(write=True)
-    return client
+_redis_client = kept_redis_client
 
 
 # Give back one count, never below zero, in one round trip.
