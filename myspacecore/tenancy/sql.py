@@ -35,3 +35,36 @@ def lease_in_force_sql(alias: str, on: datetime.date) -> tuple[str, list[datetim
     start = column(alias, Lease, "start_date")
     end = column(alias, Lease, "end_date")
     return f"({start} <= %s AND ({end} IS NULL OR {end} >= %s))", [on, on]
+
+
+def lease_not_ended_sql(alias: str, on: datetime.date) -> tuple[str, list[datetime.date]]:
+    """`Lease.objects.not_ended(on)` as a WHERE fragment on the lease table named `alias`.
+
+    The twin of `LeaseQuerySet.not_ended`: change the two together.
+    """
+    end = column(alias, Lease, "end_date")
+    return f"({end} IS NULL OR {end} >= %s)", [on]
+
+
+def lease_granting_sql(alias: str, on: datetime.date) -> tuple[str, list[object]]:
+    """`Lease.objects.granting(on)` (accepted by its resident and in force) as a WHERE fragment.
+
+    The twin of `LeaseQuerySet.granting`: change the two together.
+    """
+    in_force, params = lease_in_force_sql(alias, on)
+    return f"({column(alias, Lease, 'acceptance')} = %s AND {in_force})", [Lease.Acceptance.ACCEPTED.value, *params]
+
+
+def lease_invitations_exist_sql(phone_number: str, on: datetime.date) -> tuple[str, list[object]]:
+    """`myspacecore.tenancy.selectors.lease_invitations(phone_number=…).exists()` on day `on` as
+    an SQL boolean (pending, not yet ended, naming the number), with its parameters in order.
+
+    The twin of that selector: change the two together.
+    """
+    not_ended, params = lease_not_ended_sql("invitation", on)
+    sql = (
+        f"EXISTS (SELECT 1 FROM {table(Lease)} invitation "  # noqa: S608 - names from _meta
+        f"WHERE {column('invitation', Lease, 'phone_number')} = %s "
+        f"AND {column('invitation', Lease, 'acceptance')} = %s AND {not_ended})"
+    )
+    return sql, [phone_number, Lease.Acceptance.PENDING.value, *params]
