@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import User, UserAttribute
 from accounts.services.attributes import DEFAULT_ATTRIBUTE_CODE, user_attribute_derived_sql, user_attribute_store
 from myspacecore.core.masking import mask_phone
-from myspacecore.tenancy.sql import column, lease_invitations_exist_sql, table
+from myspacecore.tenancy.sql import column, lease_invitations_exist_sql, model_from_row, select_list, table
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def resident_sign_in(*, phone_number: str, language: str | None = None) -> User:
 
 
 def _resident_for_update_sql(phone_number: str, on: datetime.date) -> tuple[str, list[object]]:
-    """The account of the number, locked, with `invitations_pending` and `derived_attribute_id`:
+    """The account of the number, locked, then `invitations_pending` and `derived_attribute_id`:
     one plain statement. Through the ORM (select_for_update, an Exists annotation, then
     user_attribute_derived's query) building the two queries cost more CPU than running them
     (bench/README.md); the rules come from their SQL twins (lease_invitations_exist_sql,
@@ -56,8 +56,8 @@ def _resident_for_update_sql(phone_number: str, on: datetime.date) -> tuple[str,
     # FOR UPDATE OF where the database has it (PostgreSQL); SQLite locks the whole database on write.
     lock = " FOR UPDATE OF account" if connection.features.has_select_for_update_of else ""
     sql = (
-        f"SELECT account.*, {invitations} AS invitations_pending, "  # noqa: S608 - names from _meta
-        f"{derived} AS derived_attribute_id FROM {table(User)} account WHERE {user_phone} = %s{lock}"
+        f"SELECT {select_list('account', User)}, {invitations}, {derived} "  # noqa: S608 - names from _meta
+        f"FROM {table(User)} account WHERE {user_phone} = %s{lock}"
     )
     return sql, [*invitations_params, *derived_params, phone_number]
 
@@ -66,9 +66,14 @@ def _resident_for_update(phone_number: str) -> User | None:
     """The account of the number, locked, carrying `invitations_pending` (bool) and
     `derived_attribute_id` (what user_attribute_derived gives it today), read in one statement."""
     sql, params = _resident_for_update_sql(phone_number, timezone.localdate())
-    user = next(iter(User.objects.raw(sql, params)), None)
-    if user is not None:
-        user.invitations_pending = bool(user.invitations_pending)  # type: ignore[attr-defined]  # SQLite: 0 / 1
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user = model_from_row(User, row)
+    user.invitations_pending = bool(row[-2])  # type: ignore[attr-defined]  # SQLite: 0 / 1
+    user.derived_attribute_id = row[-1]  # type: ignore[attr-defined]
     return user
 
 

@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache, partial
+from typing import TypeVar
 
 from cryptography.fernet import Fernet, MultiFernet
 from django.db import connection, models, transaction
@@ -31,8 +32,13 @@ from myspacecore.core.masking import mask_email, mask_phone
 from myspacecore.core.typed_text import typed_compact
 from myspacecore.tenancy.models import AuditLogEntry
 from myspacecore.tenancy.services.audit import audit_log_record
+from myspacecore.tenancy.sql import column as sql_column
+from myspacecore.tenancy.sql import model_from_row, select_list
+from myspacecore.tenancy.sql import table as sql_table
 
 logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=models.Model)
 
 CODE_DIGITS = 6
 _CODE_RE = re.compile(r"[0-9]{6}")
@@ -188,7 +194,9 @@ def _target_row_locked(target: str) -> VerificationTarget:
     the conflicting row is locked by the no-op update and read in its latest committed
     version, so it stands for get_or_create then SELECT … FOR UPDATE (5 statements).
     """
-    return next(iter(VerificationTarget.objects.raw(_target_upsert_sql(), [target])))
+    with connection.cursor() as cursor:
+        cursor.execute(_target_upsert_sql(), [target])
+        return model_from_row(VerificationTarget, cursor.fetchone())
 
 
 def _is_locked(row: VerificationTarget) -> bool:
@@ -214,8 +222,26 @@ def target_wait_seconds(*, target: str) -> int:
 
 def target_wait(*, target: str) -> VerificationWait | None:
     """Why and until when no new code may be issued for `target`; None when it may be issued now."""
-    row = VerificationTarget.objects.filter(target=target).first()
+    row = _row_by(VerificationTarget, "target", target)
     return _wait_for(row, timezone.now()) if row else None
+
+
+@cache
+def _row_by_sql(model: type[models.Model], field_name: str) -> str:
+    return (
+        f"SELECT {select_list('t', model)} FROM {sql_table(model)} t "  # noqa: S608 - names from _meta
+        f"WHERE {sql_column('t', model, field_name)} = %s"
+    )
+
+
+def _row_by(model: type[M], field_name: str, value: object) -> M | None:
+    """The row of `model` whose unique `field_name` is `value`, or None: one plain SELECT, for the
+    reads of every code request and verify (through the ORM, building the query cost more than
+    running it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_row_by_sql(model, field_name), [value])
+        row = cursor.fetchone()
+    return model_from_row(model, row) if row is not None else None
 
 
 def verification_code_issue(
@@ -437,13 +463,24 @@ def _record_failure(row: VerificationTarget, now: datetime) -> VerificationWait:
     return VerificationWait(math.ceil(wait.total_seconds()), until=row.wait_until, failures=row.consecutive_failures)
 
 
-def _settle(code_id: int, state: str, now: datetime) -> bool:
-    """PENDING → `state` as one conditional UPDATE: False when another request settled the code first."""
-    return bool(
-        VerificationCode.objects.filter(pk=code_id, state=VerificationCode.State.PENDING).update(
-            state=state, used_at=now
-        )
+@cache
+def _settle_sql() -> str:
+    column = _quoted_columns(VerificationCode)
+    return (
+        f"UPDATE {connection.ops.quote_name(VerificationCode._meta.db_table)} "  # noqa: S608 - names from _meta
+        f"SET {column['state']} = %s, {column['used_at']} = %s WHERE {column['id']} = %s AND {column['state']} = %s"
     )
+
+
+def _settle(code_id: int, state: str, now: datetime) -> bool:
+    """PENDING → `state` as one conditional UPDATE (plain SQL, built once): False when another
+    request settled the code first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _settle_sql(),
+            [state, connection.ops.adapt_datetimefield_value(now), code_id, VerificationCode.State.PENDING.value],
+        )
+        return cursor.rowcount == 1
 
 
 def verification_code_verify(
@@ -472,7 +509,7 @@ def verification_code_verify(
         row = _target_row_locked(target)
         if _is_locked(row):
             raise VerificationLocked(target, failures=row.consecutive_failures)
-        code = VerificationCode.objects.filter(pk=code_id).first() if code_id is not None else None
+        code = _row_by(VerificationCode, "id", code_id) if code_id is not None else None
         if code is None or code.state != VerificationCode.State.PENDING:
             raise VerificationFailed("used", _wait_for(row, now))
 

@@ -7,10 +7,15 @@ and the tenancy rules those reads apply come from here, never retyped in a query
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, TypeVar
 
 from django.db import connection, models
 
 from myspacecore.tenancy.models import Lease
+
+M = TypeVar("M", bound=models.Model)
 
 
 def table(model: type[models.Model]) -> str:
@@ -24,6 +29,36 @@ def column(alias: str, model: type[models.Model], field_name: str) -> str:
     if not isinstance(field, models.Field) or not field.column:
         raise ValueError(f"{model.__name__}.{field_name} has no column of its own")
     return f"{alias}.{connection.ops.quote_name(field.column)}"
+
+
+def select_list(alias: str, model: type[models.Model]) -> str:
+    """The quoted columns of `model`'s concrete fields on the table named `alias`, in field order:
+    the row `model_from_row` reads."""
+    return ", ".join(column(alias, model, field.name) for field in model._meta.concrete_fields)
+
+
+@cache
+def _row_reading(model: type[models.Model], vendor: str) -> tuple[list[str], list[tuple[int, Any, list]]]:
+    # Attribute names, and each column's converters: the database's, then the field's, as a query applies them.
+    fields = model._meta.concrete_fields
+    converters = []
+    for i, field in enumerate(fields):
+        col = field.get_col(model._meta.db_table)
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found:
+            converters.append((i, col, found))
+    return [field.attname for field in fields], converters
+
+
+def model_from_row(model: type[M], row: Sequence[object]) -> M:
+    """The instance of a row whose first columns are `select_list`'s (`Model.from_db`, the values
+    converted as a query converts them); the columns after them are the caller's."""
+    attnames, converters = _row_reading(model, connection.vendor)
+    values = list(row[: len(attnames)])
+    for i, col, found in converters:
+        for converter in found:
+            values[i] = converter(values[i], col, connection)
+    return model.from_db(connection.alias, attnames, values)
 
 
 def lease_in_force_sql(alias: str, on: datetime.date) -> tuple[str, list[datetime.date]]:
