@@ -108,31 +108,44 @@ def _limit_value(request: HttpRequest, key: object) -> str:
     return _get_ip(request) if key is BY_IP else str(key)
 
 
+# Every limit's counter of a request: created at 0 with its window's expiry when new (SET NX EX,
+# as django-ratelimit's `add`), then incremented (INCR), as get_usage(increment=True) does each.
+# One script: atomic, as a MULTI/EXEC of the same commands, and one command to build and parse
+# on our side instead of two per limit and the transaction's (KEYS: the counters; ARGV: each
+# one's expiry in seconds).
+_COUNT_SCRIPT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, 0, 'EX', ARGV[i], 'NX')
+  counts[i] = redis.call('INCR', key)
+end
+return counts
+"""
+
+
 def _usages_counted_on_redis(
     request: HttpRequest, limits: list[tuple[str, str, object]], cache: RedisCache
 ) -> list[dict | None]:
-    """`get_usage(increment=True)` for every limit in one MULTI/EXEC on a client kept per process.
+    """`get_usage(increment=True)` for every limit in one round trip on a client kept per process.
 
     The same counters under the same keys (a window's key is django-ratelimit's, made into
-    the cache's key), each created at 0 with its window's expiry when new (`SET NX EX`, as
-    django-ratelimit's `add`) and incremented (`INCR`): the count and verdict get_usage
-    gives, in one round trip instead of two or three per limit, each on a new client object.
+    the cache's key), each created at 0 with its window's expiry when new and incremented
+    (_COUNT_SCRIPT): the count and verdict get_usage gives, in one round trip instead of two
+    or three per limit, each on a new client object.
     """
-    pipeline = _redis_client(cache).pipeline(transaction=True)
-    windows = []
+    keys, expiries, windows = [], [], []
     for group, rate, key in limits:
         count, period = _split_rate(rate)
         value = _limit_value(request, key)
         window = _get_window(value, period)
-        cache_key = cache.make_and_validate_key(_make_cache_key(f"{GROUP_PREFIX}{group}", window, rate, value, None))
-        pipeline.set(cache_key, 0, ex=period + EXPIRATION_FUDGE, nx=True)
-        pipeline.incr(cache_key)
+        keys.append(cache.make_and_validate_key(_make_cache_key(f"{GROUP_PREFIX}{group}", window, rate, value, None)))
+        expiries.append(period + EXPIRATION_FUDGE)
         windows.append((count, window))
-    results = pipeline.execute()
+    counts = _redis_client(cache).eval(_COUNT_SCRIPT, len(keys), *keys, *expiries)
     now = int(time.time())
     return [
         {"count": counted, "limit": count, "should_limit": counted > count, "time_left": window - now}
-        for (count, window), counted in zip(windows, results[1::2], strict=True)
+        for (count, window), counted in zip(windows, counts, strict=True)
     ]
 
 
