@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import User, UserAttribute
 from accounts.services.attributes import DEFAULT_ATTRIBUTE_CODE, user_attribute_derived_sql, user_attribute_store
 from myspacecore.core.masking import mask_phone
-from myspacecore.tenancy.sql import column, lease_invitations_exist_sql, model_from_row, select_list, table
+from myspacecore.tenancy.sql import column, lease_invitations_exist_sql, model_by, model_from_row, select_list, table
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,9 @@ def _resident_for_update(phone_number: str) -> User | None:
 
 
 def _resident_create(*, phone_number: str, language: str | None) -> User:
-    attribute = UserAttribute.objects.get(code=DEFAULT_ATTRIBUTE_CODE)
+    attribute = model_by(UserAttribute, "code", DEFAULT_ATTRIBUTE_CODE)
+    if attribute is None:
+        raise UserAttribute.DoesNotExist(DEFAULT_ATTRIBUTE_CODE)
     user = User(phone_number=phone_number, attribute=attribute, **({"language": language} if language else {}))
     user.set_unusable_password()
     # The fields are checked here, in Python. Not repeated before the INSERT: the attribute

@@ -19,7 +19,6 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache, partial
-from typing import TypeVar
 
 from cryptography.fernet import Fernet, MultiFernet
 from django.db import connection, models, transaction
@@ -32,13 +31,9 @@ from myspacecore.core.masking import mask_email, mask_phone
 from myspacecore.core.typed_text import typed_compact
 from myspacecore.tenancy.models import AuditLogEntry
 from myspacecore.tenancy.services.audit import audit_log_record
-from myspacecore.tenancy.sql import column as sql_column
-from myspacecore.tenancy.sql import model_from_row, select_list
-from myspacecore.tenancy.sql import table as sql_table
+from myspacecore.tenancy.sql import model_by, model_from_row
 
 logger = logging.getLogger(__name__)
-
-M = TypeVar("M", bound=models.Model)
 
 CODE_DIGITS = 6
 _CODE_RE = re.compile(r"[0-9]{6}")
@@ -222,26 +217,8 @@ def target_wait_seconds(*, target: str) -> int:
 
 def target_wait(*, target: str) -> VerificationWait | None:
     """Why and until when no new code may be issued for `target`; None when it may be issued now."""
-    row = _row_by(VerificationTarget, "target", target)
+    row = model_by(VerificationTarget, "target", target)
     return _wait_for(row, timezone.now()) if row else None
-
-
-@cache
-def _row_by_sql(model: type[models.Model], field_name: str) -> str:
-    return (
-        f"SELECT {select_list('t', model)} FROM {sql_table(model)} t "  # noqa: S608 - names from _meta
-        f"WHERE {sql_column('t', model, field_name)} = %s"
-    )
-
-
-def _row_by(model: type[M], field_name: str, value: object) -> M | None:
-    """The row of `model` whose unique `field_name` is `value`, or None: one plain SELECT, for the
-    reads of every code request and verify (through the ORM, building the query cost more than
-    running it)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_row_by_sql(model, field_name), [value])
-        row = cursor.fetchone()
-    return model_from_row(model, row) if row is not None else None
 
 
 def verification_code_issue(
@@ -509,7 +486,7 @@ def verification_code_verify(
         row = _target_row_locked(target)
         if _is_locked(row):
             raise VerificationLocked(target, failures=row.consecutive_failures)
-        code = _row_by(VerificationCode, "id", code_id) if code_id is not None else None
+        code = model_by(VerificationCode, "id", code_id) if code_id is not None else None
         if code is None or code.state != VerificationCode.State.PENDING:
             raise VerificationFailed("used", _wait_for(row, now))
 

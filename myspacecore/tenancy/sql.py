@@ -61,6 +61,24 @@ def model_from_row(model: type[M], row: Sequence[object]) -> M:
     return model.from_db(connection.alias, attnames, values)
 
 
+@cache
+def _model_by_sql(model: type[models.Model], field_name: str) -> str:
+    return (
+        f"SELECT {select_list('t', model)} FROM {table(model)} t "  # noqa: S608 - names from _meta
+        f"WHERE {column('t', model, field_name)} = %s"
+    )
+
+
+def model_by(model: type[M], field_name: str, value: object) -> M | None:
+    """The row of `model` whose unique `field_name` is `value`, or None: one plain SELECT built
+    once per process, for the reads every code request and sign-in makes (through the ORM,
+    building the query cost more than running it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_model_by_sql(model, field_name), [value])
+        row = cursor.fetchone()
+    return model_from_row(model, row) if row is not None else None
+
+
 def lease_in_force_sql(alias: str, on: datetime.date) -> tuple[str, list[datetime.date]]:
     """`Lease.objects.in_force(on)` as a WHERE fragment on the lease table named `alias`.
 
