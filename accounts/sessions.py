@@ -9,6 +9,7 @@ signature is salted with it, so the rows copied from Django's table still decode
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import SESSION_KEY
@@ -25,6 +26,23 @@ def _account_id(data: dict[str, Any]) -> int | None:
         return int(data[SESSION_KEY])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+@cache
+def _session_sql(using: str) -> dict[str, str]:
+    # The session's three statements in plain SQL, built once per process: through the ORM
+    # each one cost more CPU to build than to run (bench/README.md); names from _meta.
+    quote = connections[using].ops.quote_name
+    table = quote(AccountSession._meta.db_table)
+    key, data, expire, account = (
+        quote(AccountSession._meta.get_field(name).column)
+        for name in ("session_key", "session_data", "expire_date", "account_id")
+    )
+    return {
+        "insert": f"INSERT INTO {table} ({key}, {data}, {expire}, {account}) VALUES (%s, %s, %s, %s)",  # noqa: S608
+        "update": f"UPDATE {table} SET {data} = %s, {expire} = %s, {account} = %s WHERE {key} = %s",  # noqa: S608
+        "delete": f"DELETE FROM {table} WHERE {key} = %s",  # noqa: S608
+    }
 
 
 class AccountSessionIndex:
@@ -76,6 +94,8 @@ class AccountSessionIndex:
         Django wraps the one INSERT or UPDATE in `atomic()` so that a clash does not break
         a transaction around it; in autocommit the statement is atomic by itself, and the
         BEGIN / COMMIT around it are two more round trips. Inside a transaction: Django's.
+        The statement is plain SQL (`_session_sql`), with Django's errors: a clashing new key
+        is CreateError, an update that finds no row UpdateError.
         """
         if self.session_key is None:
             self.create()
@@ -85,8 +105,15 @@ class AccountSessionIndex:
         if connections[using].in_atomic_block:
             DBStore.save(self, must_create)  # type: ignore[arg-type]
             return
+        connection = connections[using]
+        values = [obj.session_data, connection.ops.adapt_datetimefield_value(obj.expire_date), obj.account_id]
         try:
-            obj.save(force_insert=must_create, force_update=not must_create, using=using)
+            with connection.cursor() as cursor:
+                if must_create:
+                    cursor.execute(_session_sql(using)["insert"], [obj.session_key, *values])
+                    return
+                cursor.execute(_session_sql(using)["update"], [*values, obj.session_key])
+                updated = cursor.rowcount
         except IntegrityError:
             if must_create:
                 raise CreateError from None
@@ -95,13 +122,17 @@ class AccountSessionIndex:
             if not must_create:
                 raise UpdateError from None
             raise
+        if not updated:  # the row is gone (signed out elsewhere): as Django's forced update
+            raise UpdateError
 
     def delete(self, session_key: str | None = None) -> None:
         """Delete the row of `session_key` (default: this session's) in one statement, not a read then a delete."""
         session_key = session_key or self.session_key
         if session_key is None:
             return
-        AccountSession.objects.filter(session_key=session_key)._raw_delete(router.db_for_write(AccountSession))
+        using = router.db_for_write(AccountSession)
+        with connections[using].cursor() as cursor:
+            cursor.execute(_session_sql(using)["delete"], [session_key])
 
     @classmethod
     def account_sessions_delete(cls, *, account_id: int, keep_key: str | None = None) -> list[str]:
