@@ -46,3 +46,24 @@ def test_counts_made_in_one_round_trip_are_the_ones_get_usage_reads(settings):
     with pytest.raises(RateLimited) as refused:
         consume(request, limits)
     assert refused.value.group == "it_target"
+
+
+def test_the_site_cap_is_counted_in_the_same_command_and_only_after_the_other_limits_passed(settings):
+    cache = caches[settings.RATELIMIT_USE_CACHE]
+    cache.clear()
+    client = kept_redis_client(cache)
+    request = RequestFactory().post("/", REMOTE_ADDR="198.51.100.8")
+    limits, site = [("it_send", "1/h", "+819012340001")], [("it_site", "100/h", "all")]
+
+    def site_count() -> int:
+        return get_usage(request, group=f"{GROUP_PREFIX}it_site", key=lambda g, r: "all", rate="100/h")["count"]
+
+    evals = calls(client, "eval")
+    consume(request, limits, then=site)
+    assert site_count() == 1
+    with pytest.raises(RateLimited) as refused:
+        consume(request, limits, then=site)  # over it_send: the site's allowance is not touched
+
+    assert refused.value.group == "it_send"
+    assert site_count() == 1
+    assert calls(client, "eval") - evals == 2
