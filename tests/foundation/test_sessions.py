@@ -151,3 +151,23 @@ def test_a_cycled_key_is_dead_at_once_and_the_new_one_written_once_with_all_the_
     assert AccountSession.objects.get(session_key=session.session_key).account_id == 41
     assert store(session_caches, "sessions-counted", session.session_key).load() == {"resident": 1, SESSION_KEY: "41"}
     assert not AccountSession.objects.filter(session_key=old_key).exists()
+
+
+def test_a_new_session_key_is_32_uniform_key_characters_from_one_read_of_the_systems_randomness(monkeypatch):
+    from collections import Counter
+
+    from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+
+    from accounts import sessions as account_sessions
+
+    reads = []
+    token_bytes = account_sessions.secrets.token_bytes
+    monkeypatch.setattr(account_sessions.secrets, "token_bytes", lambda n: reads.append(n) or token_bytes(n))
+    key = sessions.SessionStore()._get_new_session_key()
+    assert len(key) == 32 and set(key) <= set(VALID_KEY_CHARS)
+    assert len(reads) == 1
+
+    # Uniform: over 3,600 keys (3,200 characters each expected), every character within 10 %.
+    counts = Counter("".join(account_sessions.session_key_random() for _ in range(3600)))
+    assert set(counts) == set(VALID_KEY_CHARS)
+    assert all(2880 < n < 3520 for n in counts.values()), counts
