@@ -12,7 +12,9 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,8 +30,8 @@ SIGNIN_CODE = reverse("accounts:signin_code")
 PHONE, NATIONAL = "+819012345678", "090-1234-5678"
 
 NUMBER_POST_BUDGET = 8
-RETURNING_CODE_POST_BUDGET = 12
-FIRST_SIGN_IN_BUDGET = 16
+RETURNING_CODE_POST_BUDGET = 9
+FIRST_SIGN_IN_BUDGET = 14
 RESIDENT_PAGE_BUDGET = 6
 
 
@@ -105,6 +107,23 @@ def test_a_first_sign_in_stays_within_its_query_budget(django_assert_max_num_que
     assert response.status_code == HTTPStatus.FOUND
     assert client.session["accounts.invitations_pending"] is True
     assert client.session["_auth_user_id"]
+
+
+@pytest.mark.parametrize("first_time", [False, True], ids=["returning", "first"])
+def test_a_sign_in_commits_once_then_writes_only_its_new_session(first_time):
+    """The code used, the account, the old session's row and the last sign-in time: one commit."""
+    if not first_time:
+        returning_resident()
+    client = browser()
+    code = code_requested(client)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.post(SIGNIN_CODE, {"code": code}).status_code == HTTPStatus.FOUND
+    statements = [query["sql"].split(" ", 1)[0].upper() for query in captured.captured_queries]
+
+    assert statements.count("COMMIT") == 1
+    after_commit = statements[statements.index("COMMIT") + 1 :]
+    assert after_commit == ["INSERT"]  # the new session's row, in autocommit
+    assert statements[0] == "BEGIN"
 
 
 @pytest.mark.parametrize("name", ["accounts:mypage", "accounts:profile", "smarthome:device_list"])
