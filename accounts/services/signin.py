@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import User, UserAttribute
 from accounts.services.attributes import DEFAULT_ATTRIBUTE_CODE, user_attribute_derived_sql, user_attribute_store
 from myspacecore.core.masking import mask_phone
-from myspacecore.tenancy.sql import column, lease_invitations_exist_sql, model_by, model_from_row, select_list, table
+from myspacecore.tenancy.sql import column, lease_invitations_exist_sql, model_from_row, select_list, table
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +78,7 @@ def _resident_for_update(phone_number: str) -> User | None:
 
 
 def _resident_create(*, phone_number: str, language: str | None) -> User:
-    attribute = model_by(UserAttribute, "code", DEFAULT_ATTRIBUTE_CODE)
-    if attribute is None:
-        raise UserAttribute.DoesNotExist(DEFAULT_ATTRIBUTE_CODE)
+    attribute, invitations_pending = _default_attribute_and_invitations(phone_number)
     user = User(phone_number=phone_number, attribute=attribute, **({"language": language} if language else {}))
     user.set_unusable_password()
     # The fields are checked here, in Python. Not repeated before the INSERT: the attribute
@@ -98,13 +96,21 @@ def _resident_create(*, phone_number: str, language: str | None) -> User:
             raise
         return existing
     logger.info("resident account #%s created for %s", user.pk, mask_phone(phone_number))
-    user.invitations_pending = _invitations_exist(phone_number)  # type: ignore[attr-defined]
+    user.invitations_pending = invitations_pending  # type: ignore[attr-defined]
     return user
 
 
-def _invitations_exist(phone_number: str) -> bool:
-    # lease_invitations_exist() in its SQL twin: one plain statement, no query to build.
-    sql, params = lease_invitations_exist_sql(phone_number, timezone.localdate())
+def _default_attribute_and_invitations(phone_number: str) -> tuple[UserAttribute, bool]:
+    """A new account's attribute (`owner`) and whether an operator's entry waits for the number
+    (lease_invitations_exist's SQL twin): one plain statement. DoesNotExist without the seed row."""
+    invitations, params = lease_invitations_exist_sql(phone_number, timezone.localdate())
+    sql = (
+        f"SELECT {select_list('a', UserAttribute)}, {invitations} FROM {table(UserAttribute)} a "  # noqa: S608
+        f"WHERE {column('a', UserAttribute, 'code')} = %s"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {sql}", params)
-        return bool(cursor.fetchone()[0])
+        cursor.execute(sql, [*params, DEFAULT_ATTRIBUTE_CODE])
+        row = cursor.fetchone()
+    if row is None:
+        raise UserAttribute.DoesNotExist(DEFAULT_ATTRIBUTE_CODE)
+    return model_from_row(UserAttribute, row), bool(row[-1])

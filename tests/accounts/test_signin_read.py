@@ -119,3 +119,22 @@ def test_the_sign_in_read_is_one_statement(django_assert_num_queries):
 
     with django_assert_num_queries(1):
         _resident_for_update(PHONE)
+
+
+@pytest.mark.parametrize(
+    ("acceptance", "end", "expected"),
+    [
+        (Lease.Acceptance.PENDING, None, True),
+        (Lease.Acceptance.PENDING, -1, False),
+        (Lease.Acceptance.DECLINED, None, False),
+    ],
+)
+def test_a_first_sign_in_reads_the_owner_attribute_and_the_selectors_invitations_flag(acceptance, end, expected):
+    from accounts.services.signin import _default_attribute_and_invitations
+
+    LeaseFactory(phone_number=PHONE, acceptance=acceptance, end_date=None if end is None else today() + end * DAY)
+
+    owner, invitations_pending = _default_attribute_and_invitations(PHONE)
+
+    assert owner == attribute("owner") and owner.code == "owner"
+    assert invitations_pending is lease_invitations_exist(phone_number=PHONE) is expected
