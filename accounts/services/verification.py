@@ -445,19 +445,20 @@ def _settle_sql() -> str:
     column = _quoted_columns(VerificationCode)
     return (
         f"UPDATE {connection.ops.quote_name(VerificationCode._meta.db_table)} "  # noqa: S608 - names from _meta
-        f"SET {column['state']} = %s, {column['used_at']} = %s WHERE {column['id']} = %s AND {column['state']} = %s"
+        f"SET {column['state']} = %s, {column['used_at']} = %s WHERE {column['id']} = %s AND {column['state']} = %s "
+        f"RETURNING {', '.join(column.values())}"
     )
 
 
-def _settle(code_id: int, state: str, now: datetime) -> bool:
-    """PENDING → `state` as one conditional UPDATE (plain SQL, built once): False when another
-    request settled the code first."""
+def _settle(
+    code_id: int, state: str, now: datetime, *, was: str = VerificationCode.State.PENDING
+) -> VerificationCode | None:
+    """`was` → `state` as one conditional UPDATE … RETURNING (plain SQL, built once): the code as
+    it is now, or None when it was not in state `was` (settled by another request, or missing)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            _settle_sql(),
-            [state, connection.ops.adapt_datetimefield_value(now), code_id, VerificationCode.State.PENDING.value],
-        )
-        return cursor.rowcount == 1
+        cursor.execute(_settle_sql(), [state, connection.ops.adapt_datetimefield_value(now), code_id, str(was)])
+        row = cursor.fetchone()
+    return model_from_row(VerificationCode, row) if row is not None else None
 
 
 def verification_code_verify(
@@ -486,8 +487,11 @@ def verification_code_verify(
         row = _target_row_locked(target)
         if _is_locked(row):
             raise VerificationLocked(target, failures=row.consecutive_failures)
-        code = model_by(VerificationCode, "id", code_id) if code_id is not None else None
-        if code is None or code.state != VerificationCode.State.PENDING:
+        # One try: the code leaves PENDING now, whatever the outcome. Settled as USED and read
+        # back in one statement; a code that does not verify becomes BURNED below, in this same
+        # transaction, so no other request ever sees it USED.
+        code = _settle(code_id, VerificationCode.State.USED, now) if code_id is not None else None
+        if code is None:  # missing, or no longer pending
             raise VerificationFailed("used", _wait_for(row, now))
 
         bound = code.purpose == purpose and code.target == target and code.user_id == user_id
@@ -496,21 +500,17 @@ def verification_code_verify(
         matches = hmac.compare_digest(expected, offered) and bound
 
         if matches and not code.is_expired(now):
-            if not _settle(code.pk, VerificationCode.State.USED, now):
-                raise VerificationFailed("used", _wait_for(row, now))
             if row.consecutive_failures or row.wait_until is not None:  # else already reset: no write
                 row.consecutive_failures = 0
                 row.wait_until = None
                 row.save(update_fields=["consecutive_failures", "wait_until"])
-            code.state, code.used_at = VerificationCode.State.USED, now
             logger.info("verification code #%s verified for %s", code.pk, mask_target(target))
             if then is not None:
                 then()
             return code
 
         reason = "expired" if code.is_expired(now) else "wrong"
-        if not _settle(code.pk, VerificationCode.State.BURNED, now):
-            raise VerificationFailed("used", _wait_for(row, now))
+        _settle(code.pk, VerificationCode.State.BURNED, now, was=VerificationCode.State.USED)
         failed = VerificationFailed(reason, _record_failure(row, now))
     # Raised outside the block: the burn and the failure count must commit.
     logger.info("verification code #%s burned (%s) for %s", code_id, failed.reason, mask_target(target))
