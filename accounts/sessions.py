@@ -9,6 +9,7 @@ signature is salted with it, so the rows copied from Django's table still decode
 
 from __future__ import annotations
 
+import copy
 import secrets
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DBStore
-from django.db import DatabaseError, IntegrityError, connections, router
+from django.db import DatabaseError, connections, router, transaction
 
 from accounts.models import AccountSession
 
@@ -39,7 +40,10 @@ def _session_sql(using: str) -> dict[str, str]:
         for name in ("session_key", "session_data", "expire_date", "account_id")
     )
     return {
-        "insert": f"INSERT INTO {table} ({key}, {data}, {expire}, {account}) VALUES (%s, %s, %s, %s)",  # noqa: S608
+        "insert": (
+            f"INSERT INTO {table} ({key}, {data}, {expire}, {account}) VALUES (%s, %s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT ({key}) DO NOTHING"
+        ),
         "update": f"UPDATE {table} SET {data} = %s, {expire} = %s, {account} = %s WHERE {key} = %s",  # noqa: S608
         "delete": f"DELETE FROM {table} WHERE {key} = %s",  # noqa: S608
     }
@@ -111,38 +115,53 @@ class AccountSessionIndex:
         """Django's database save, without its transaction when none is open.
 
         Django wraps the one INSERT or UPDATE in `atomic()` so that a clash does not break
-        a transaction around it; in autocommit the statement is atomic by itself, and the
-        BEGIN / COMMIT around it are two more round trips. Inside a transaction: Django's.
-        The statement is plain SQL (`_session_sql`), with Django's errors: a clashing new key
-        is CreateError, an update that finds no row UpdateError.
+        a transaction around it; here the INSERT of a new key does nothing on a clash (ON
+        CONFLICT DO NOTHING), so it needs no savepoint inside a transaction, and in
+        autocommit the statement is atomic by itself (Django's BEGIN / COMMIT are two more
+        round trips). The statement is plain SQL (`_session_sql`), with Django's errors: a
+        clashing new key is CreateError, an update that finds no row UpdateError.
+
+        A save that would write what this store has already committed (the same key, the
+        same data) writes nothing: a flow that saves its session inside its own transaction
+        (the sign-in, one commit) leaves the response's save nothing to do.
         """
         if self.session_key is None:
             self.create()
             return
-        obj = self.create_model_instance(self._get_session(no_load=must_create))
-        using = router.db_for_write(AccountSession, instance=obj)
-        if connections[using].in_atomic_block:
-            DBStore.save(self, must_create)  # type: ignore[arg-type]
+        if not must_create and self.saved_as_is():
             return
+        data = self._get_session(no_load=must_create)
+        obj = self.create_model_instance(data)
+        using = router.db_for_write(AccountSession, instance=obj)
         connection = connections[using]
         values = [obj.session_data, connection.ops.adapt_datetimefield_value(obj.expire_date), obj.account_id]
         try:
             with connection.cursor() as cursor:
                 if must_create:
                     cursor.execute(_session_sql(using)["insert"], [obj.session_key, *values])
-                    return
-                cursor.execute(_session_sql(using)["update"], [*values, obj.session_key])
-                updated = cursor.rowcount
-        except IntegrityError:
-            if must_create:
-                raise CreateError from None
-            raise
+                else:
+                    cursor.execute(_session_sql(using)["update"], [*values, obj.session_key])
+                written = cursor.rowcount
         except DatabaseError:
             if not must_create:
                 raise UpdateError from None
             raise
-        if not updated:  # the row is gone (signed out elsewhere): as Django's forced update
-            raise UpdateError
+        if not written:
+            # A new key already taken (the INSERT did nothing: no error to break a transaction
+            # around it, so no savepoint is needed), or the row of an update gone (signed out
+            # elsewhere), as Django's errors.
+            raise CreateError if must_create else UpdateError
+        self._saved_mark(using, obj.session_key, data)
+
+    def saved_as_is(self) -> bool:
+        """Whether the session's key and data are what this store last committed to its row."""
+        cache = getattr(self, "_session_cache", None)
+        return cache is not None and getattr(self, "_saved", None) == (self.session_key, cache)
+
+    def _saved_mark(self, using: str, key: str, data: dict[str, Any]) -> None:
+        # Marked once the row is committed: a transaction rolled back leaves the next save to write it.
+        saved = (key, copy.deepcopy(data))
+        transaction.on_commit(lambda: setattr(self, "_saved", saved), using=using)
 
     def delete(self, session_key: str | None = None) -> None:
         """Delete the row of `session_key` (default: this session's) in one statement, not a read then a delete."""

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.cache import caches
+from django.db import transaction
 from django.utils.functional import cached_property
 
 from accounts.sessions import AccountSessionIndex
@@ -80,8 +81,13 @@ class SessionStore(AccountSessionIndex, CachedDBStore):
             # cached_db would then set the same copy a second time.
             self.create()
             return
+        if not must_create and self.saved_as_is():
+            return  # row and copy already hold it (AccountSessionIndex.save)
         AccountSessionIndex.save(self, must_create)
-        self._cache_set(self._session, self.get_expiry_age())
+        # The copy only once the row is committed: a copy of a row rolled back would be read
+        # for its ten minutes as a session the database does not have.
+        data, age = dict(self._session), self.get_expiry_age()
+        transaction.on_commit(lambda: self._cache_set(data, age))
 
     def delete(self, session_key=None):
         AccountSessionIndex.delete(self, session_key)

@@ -100,8 +100,8 @@ def signin_complete(request: HttpRequest, pending: PendingVerification, *, raw_c
 
     def sign_in() -> None:
         # Inside the code's transaction: the code used, the account read, created or synced,
-        # and the sign-in's own writes (the old session row deleted, the last sign-in time)
-        # commit together, one commit instead of three. A refusal is kept, not raised, so
+        # and the sign-in's own writes (the old session row deleted, the last sign-in time,
+        # the new session row) commit together, one commit instead of four. A refusal is kept, not raised, so
         # the code stays used.
         try:
             user = resident_sign_in(phone_number=pending.value, language=get_language())
@@ -114,6 +114,12 @@ def signin_complete(request: HttpRequest, pending: PendingVerification, *, raw_c
             # a new key at every sign-in. (A session of another account is flushed.)
             request.session.cycle_key()
         login(request, user, backend=AUTH_BACKEND)
+        if getattr(user, "invitations_pending", False):
+            # An operator registered this number: its entry is shown first (LeaseInvitationsMiddleware).
+            request.session[INVITATIONS_PENDING] = True
+        # The new session's row too, so the whole sign-in is one commit; the response's save
+        # then finds it written (accounts.sessions: a save of what is committed writes nothing).
+        request.session.save()
         signed_in.append(user)
 
     pending.verify(raw_code, then=sign_in)
@@ -123,8 +129,5 @@ def signin_complete(request: HttpRequest, pending: PendingVerification, *, raw_c
             _("このアカウントは現在ご利用いただけません。サポート窓口にお問い合わせください。"), code="refused"
         ) from refused[0]
     (user,) = signed_in
-    if getattr(user, "invitations_pending", False):
-        # An operator registered this number: its entry is shown first (LeaseInvitationsMiddleware).
-        request.session[INVITATIONS_PENDING] = True
     messages.success(request, _("サインインしました。"))
     return user

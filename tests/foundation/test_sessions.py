@@ -68,11 +68,14 @@ def test_with_the_cache_unreachable_sessions_are_saved_read_and_deleted_in_the_d
     assert store(session_caches, "sessions-down", key).load() == {}
 
 
-def test_a_cached_copy_whose_delete_was_missed_lives_ten_minutes_not_the_session_age(session_caches):
+def test_a_cached_copy_whose_delete_was_missed_lives_ten_minutes_not_the_session_age(
+    session_caches, django_capture_on_commit_callbacks
+):
     with time_machine.travel(NOW, tick=False) as clock:
         session = store(session_caches, "sessions-up")
         session["resident"] = 1
-        session.save()
+        with django_capture_on_commit_callbacks(execute=True):  # the copy is set once the row commits
+            session.save()
         key = session.session_key
         # The sign-out reached the database but not the cache (a partition): a copy remains.
         AccountSession.objects.filter(session_key=key).delete()
@@ -171,3 +174,44 @@ def test_a_new_session_key_is_32_uniform_key_characters_from_one_read_of_the_sys
     counts = Counter("".join(account_sessions.session_key_random() for _ in range(3600)))
     assert set(counts) == set(VALID_KEY_CHARS)
     assert all(2880 < n < 3520 for n in counts.values()), counts
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_cached_copy_waits_for_the_rows_commit_and_a_rolled_back_row_leaves_none(session_caches):
+    from django.db import transaction
+
+    session = store(session_caches, "sessions-counted")
+    session["resident"] = 1
+    with transaction.atomic():
+        session.save()
+        key = session.session_key
+        assert CountingCache.sets == 0  # not before the commit
+    assert CountingCache.sets == 1
+
+    again = store(session_caches, "sessions-counted", key)
+    again["resident"] = 2
+    with pytest.raises(RuntimeError), transaction.atomic():
+        again.save()
+        raise RuntimeError("rolled back")
+    assert CountingCache.sets == 1
+    assert store(session_caches, "sessions-counted", key).load() == {"resident": 1}
+
+
+def test_a_clashing_new_key_inside_a_transaction_is_one_statement_and_leaves_the_transaction_usable(
+    session_caches, django_assert_num_queries
+):
+    from django.contrib.sessions.backends.base import CreateError
+    from django.db import transaction
+
+    first = store(session_caches, "sessions-counted")
+    first["resident"] = 1
+    first.save()
+    clash = store(session_caches, "sessions-counted", first.session_key)
+    clash._session_cache = {"resident": 2}
+
+    with transaction.atomic():
+        with django_assert_num_queries(1), pytest.raises(CreateError):  # no savepoint around it
+            clash.save(must_create=True)
+        assert AccountSession.objects.filter(session_key=first.session_key).count() == 1
+
+    assert store(session_caches, "sessions-counted", first.session_key).load() == {"resident": 1}
