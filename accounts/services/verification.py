@@ -228,8 +228,12 @@ def verification_code_issue(
     channel: str,
     user: User | None = None,
     language: str = "ja",
+    then: Callable[[VerificationCode], object] | None = None,
 ) -> VerificationCode:
     """Issue a new code for (purpose, target) and queue its delivery once the transaction commits.
+
+    `then(code)` runs inside the same transaction once the code is stored (the flow's own
+    write, such as the session that keeps the code pending: one commit).
 
     Earlier pending codes of the same (purpose, target) are superseded. Raises
     VerificationLocked, VerificationWait (failure wait or resend wait), and
@@ -259,6 +263,8 @@ def verification_code_issue(
         previous_issued_at = row.last_issued_at
         _code_store(code, row=row, now=now)
         logger.info("verification code #%s issued (%s, %s) to %s", code.pk, purpose, channel, mask_target(target))
+        if then is not None:
+            then(code)
         transaction.on_commit(
             partial(_delivery_enqueue, code=code, sealed=code_seal(plain), previous_issued_at=previous_issued_at)
         )

@@ -109,6 +109,19 @@ def test_a_first_sign_in_stays_within_its_query_budget(django_assert_max_num_que
     assert client.session["_auth_user_id"]
 
 
+def test_a_number_post_is_one_commit_with_the_session_that_keeps_the_code(monkeypatch):
+    """The code stored and the new session that keeps it pending: one commit, nothing written after it."""
+    monkeypatch.setattr("accounts.tasks.verification_code_send.apply_async", lambda *args, **kwargs: None)
+    client = browser()
+    with CaptureQueriesContext(connection) as captured:
+        assert client.post(SIGNIN, {"phone_number": NATIONAL}).status_code == HTTPStatus.FOUND
+    statements = [query["sql"].split(" ", 1)[0].upper() for query in captured.captured_queries]
+
+    assert statements.count("COMMIT") == 1
+    assert statements[-1] == "COMMIT"
+    assert client.session["accounts_signin"]["code_id"] == VerificationCode.objects.get(target=PHONE).pk
+
+
 @pytest.mark.parametrize("first_time", [False, True], ids=["returning", "first"])
 def test_a_sign_in_is_one_commit_with_its_new_session(first_time):
     """The code used, the account, the old session's row, the last sign-in time, the new session: one commit."""
