@@ -49,12 +49,14 @@ def _limit_text(rate: str) -> str:
     return _("%(period)sに%(count)d回") % {"period": duration_text(seconds), "count": count}
 
 
-def _consume(request: HttpRequest, limits: list[tuple[str, str, object]]) -> None:
-    """Count against `limits`; a refusal names its limit in the resident's words."""
+def _consume(
+    request: HttpRequest, limits: list[tuple[str, str, object]], *, then: list[tuple[str, str, object]] | None = None
+) -> None:
+    """Count against `limits` (and `then`, see `consume`); a refusal names its limit in the resident's words."""
     try:
-        consume(request, limits)
+        consume(request, limits, then=then)
     except RateLimited as exc:
-        rate = {group: rate for group, rate, _key in limits}[exc.group]
+        rate = {group: rate for group, rate, _key in [*limits, *(then or [])]}[exc.group]
         reason = str(LIMIT_REASONS[exc.group]) % {"limit": _limit_text(rate)}
         raise RateLimited(retry_after=exc.retry_after, group=exc.group, reason=reason) from exc
 
@@ -74,13 +76,12 @@ def check_code_send(request: HttpRequest, *, target: str, user: User | None = No
     ]
     if user is not None and user.pk is not None:
         limits.append(("code_send_account", rates["code_send_account"], str(user.pk)))
+    cap = app_settings.SMS_GLOBAL_HOURLY_CAP
+    # Counted only for sends that passed the other limits, so a flood from one IP cannot use
+    # up the whole site's allowance (in the same round trip on Redis).
+    site_cap: list[tuple[str, str, object]] = [("sms_global", f"{cap}/h", "all")] if sms and cap else []
     try:
-        _consume(request, limits)
-        cap = app_settings.SMS_GLOBAL_HOURLY_CAP
-        if sms and cap:
-            # Counted only for sends that passed the other limits, so a flood from one IP
-            # cannot use up the whole site's allowance.
-            _consume(request, [("sms_global", f"{cap}/h", "all")])
+        _consume(request, limits, then=site_cap)
     except RateLimited:
         code_not_sent_from(request)  # a refusal is no unused code: retrying never digs deeper
         raise

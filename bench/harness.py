@@ -99,10 +99,15 @@ def _stop(process: subprocess.Popen, *, sig=signal.SIGTERM, timeout: float = 15)
 
 
 @contextlib.contextmanager
-def gunicorn(*, workers: int = 2, port: int | None = None, **extra: str):
-    """gunicorn (sync workers) on 127.0.0.1; yields its base URL once /healthz answers."""
+def gunicorn(*, workers: int = 2, port: int | None = None, cpu_log: Path | None = None, **extra: str):
+    """gunicorn (sync workers) on 127.0.0.1; yields its base URL once /healthz answers.
+
+    With `cpu_log` (a directory) each worker records every request's CPU time there (bench/gunicorn_cpu.py).
+    """
     port = port or free_port()
     log = _log("gunicorn")
+    if cpu_log is not None:
+        extra["BENCH_CPU_LOG"] = str(cpu_log)
     process = subprocess.Popen(
         [
             PYTHON,
@@ -119,6 +124,7 @@ def gunicorn(*, workers: int = 2, port: int | None = None, **extra: str):
             "60",
             "--graceful-timeout",
             "5",
+            *(["-c", "python:bench.gunicorn_cpu"] if cpu_log is not None else []),
         ],
         cwd=ROOT,
         env=bench_env(**extra),

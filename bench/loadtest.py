@@ -8,13 +8,20 @@ until the time is up: My page, the MySpaceCore edit page, change the nickname, t
 device list, add a PIN to its smart lock. Residents are spread over `--processes`
 client processes. Afterwards the database is checked: every acknowledged nickname
 change (the last one per resident) and every acknowledged PIN must be there.
-Prints a table per step, then one JSON line: requests, 5xx, 429 outside sign-in, lost writes.
+
+Server CPU comes from the gunicorn workers' own accounting (bench/gunicorn_cpu.py): each
+request's CPU ms in the worker that served it, by step, and the workers' whole CPU (user +
+system, from their first request to their last) per request served: the cost of the
+resident flow, whatever the machine's load did to the wall-clock latencies.
+Prints a table per step, then one JSON line: requests, 5xx, 429 outside sign-in, lost writes, CPU.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import secrets
 import statistics
 import sys
@@ -32,6 +39,18 @@ from bench import fixtures, harness
 
 # Where a 429 is a documented answer (SPEC: rate limits of the code flows).
 LIMITED_STEPS = {"signin_phone", "signin_code"}
+
+# The server's requests by step (signin_page: the GET a fresh browser makes for its CSRF cookie).
+SERVER_STEPS = [
+    ("GET", re.compile(r"/signin/"), "signin_page"),
+    ("POST", re.compile(r"/signin/"), "signin_phone"),
+    ("POST", re.compile(r"/signin/code/"), "signin_code"),
+    ("GET", re.compile(r"/mypage/"), "mypage"),
+    ("GET", re.compile(r"/mypage/myspacecore/"), "profile_edit"),
+    ("POST", re.compile(r"/mypage/myspacecore/"), "nickname_post"),
+    ("GET", re.compile(r"/mypage/smarthome/"), "device_list"),
+    ("POST", re.compile(r"/mypage/smarthome/devices/\d+/pins/add/"), "pin_add"),
+]
 
 
 def random_pin() -> str:
@@ -85,6 +104,24 @@ def resident_run(base: str, inbox: str, number: str, locks: list[int], ip: str, 
     return {"samples": samples, "acked": acked, "signed_in": True}
 
 
+def server_cpu(cpu_log: Path) -> tuple[dict[str, list[float]], float, int]:
+    """Each step's per-request CPU ms, the workers' whole CPU ms over the run, and the requests they served."""
+    by_step: dict[str, list[float]] = defaultdict(list)
+    total_ms, served = 0.0, 0
+    for path in cpu_log.glob("*.tsv"):
+        rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()]
+        rows = [row for row in rows if row[1] != "/healthz"]  # the harness's start-up probe
+        if not rows:
+            continue
+        # From the start of the worker's first request to the end of its last.
+        total_ms += float(rows[-1][4]) - float(rows[0][4]) + float(rows[0][3])
+        served += len(rows)
+        for method, url, _status, request_ms, _total in rows:
+            step = next((name for m, pattern, name in SERVER_STEPS if m == method and pattern.fullmatch(url)), "other")
+            by_step[step].append(float(request_ms))
+    return by_step, total_ms, served
+
+
 def client_process(base: str, inbox: str, residents: list[dict], until: float) -> list[dict]:
     results: list[dict] = [None] * len(residents)
 
@@ -119,8 +156,13 @@ def main() -> int:
         people.append({"phone": user.phone_number.as_e164, "locks": locks, "ip": f"10.50.{i // 250}.{i % 250 + 1}"})
 
     inbox = tempfile.mkdtemp(prefix="bench-inbox-")
+    cpu_log = Path(tempfile.mkdtemp(prefix="bench-cpu-"))
     env = {"SMS_BACKEND": "bench.sms.InboxSmsBackend", "SMS_FILE_PATH": inbox}
-    with harness.gunicorn(workers=2, **env) as base, harness.celery_worker(name="load", concurrency=2, **env):
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    with (
+        harness.gunicorn(workers=2, cpu_log=cpu_log, **env) as base,
+        harness.celery_worker(name="load", concurrency=2, **env),
+    ):
         started = time.monotonic()
         until = started + args.seconds
         slices = [people[p::args.processes] for p in range(args.processes)]
@@ -128,7 +170,9 @@ def main() -> int:
             parts = list(pool.map(client_process, [base] * args.processes, [inbox] * args.processes, slices,
                                   [until] * args.processes))
         elapsed = time.monotonic() - started
+    load_after = [round(x, 2) for x in os.getloadavg()]
     results = [r for part in parts for r in part]
+    cpu_by_step, cpu_total_ms, served = server_cpu(cpu_log)
 
     by_step: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for result in results:
@@ -141,10 +185,12 @@ def main() -> int:
             continue
         latencies = sorted(ms for _, ms in samples)
         statuses = Counter(status for status, _ in samples)
+        cpu = cpu_by_step.get(name) or [0.0]
         rows.append({
             "step": name, "requests": len(samples), "p50": statistics.median(latencies),
             "p99": latencies[int(0.99 * (len(latencies) - 1))],
             "statuses": " ".join(f"{s}:{n}" for s, n in sorted(statuses.items())),
+            "cpu_p50": statistics.median(cpu), "cpu_mean": statistics.mean(cpu),
         })
 
     # Lost writes: an acknowledged (302) change that is not in the database afterwards.
@@ -177,9 +223,19 @@ def main() -> int:
         "pins_acknowledged": acked_pins,
         "lost_nickname_changes": lost_nicknames,
         "lost_pins": lost_pins,
+        # The workers' own CPU (bench/gunicorn_cpu.py): whole, and inside requests, per request served.
+        "server_requests": served,
+        "server_cpu_ms_per_request": round(cpu_total_ms / served, 2) if served else None,
+        "server_request_cpu_ms_mean": round(statistics.mean(v for vs in cpu_by_step.values() for v in vs), 2)
+        if served else None,
+        "server_cpu_ms_mean_by_step": {step: round(statistics.mean(v), 2) for step, v in sorted(cpu_by_step.items())},
+        "load_avg": {"before": load_before, "after": load_after},
     }
     print(harness.table(rows, [("step", "step", ""), ("requests", "requests", "d"), ("p50", "p50 ms", ".0f"),
-                               ("p99", "p99 ms", ".0f"), ("statuses", "statuses", "")]))
+                               ("p99", "p99 ms", ".0f"), ("statuses", "statuses", ""),
+                               ("cpu_p50", "server CPU p50 ms", ".2f"), ("cpu_mean", "CPU mean ms", ".2f")]))
+    print(f"server CPU per request served: {summary['server_cpu_ms_per_request']} ms (workers' whole CPU), "
+          f"{summary['server_request_cpu_ms_mean']} ms inside requests; load average {load_before} -> {load_after}")
     print("targets: no 5xx, no lost write, 429 only on sign-in (documented limits)")
     print(json.dumps(summary))
     return 0

@@ -24,8 +24,11 @@ from django.conf import settings
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.cache import caches
+from django.db import transaction
+from django.utils.functional import cached_property
 
 from accounts.sessions import AccountSessionIndex
+from myspacecore.core.cache_clients import on_kept_client
 
 if TYPE_CHECKING:
     from django.contrib.sessions.base_session import AbstractBaseSession
@@ -44,9 +47,14 @@ class SessionStore(AccountSessionIndex, CachedDBStore):
 
         def _get_session_from_db(self) -> AbstractBaseSession | None: ...
 
+    @cached_property
+    def _cache_kept(self):
+        # On Redis, one kept client instead of a new redis.Redis per call (myspacecore.core.cache_clients).
+        return on_kept_client(self._cache)
+
     def _cache_call(self, method: str, *args):
         try:
-            return getattr(self._cache, method)(*args)
+            return getattr(self._cache_kept, method)(*args)
         except Exception as exc:  # noqa: BLE001 - any cache failure: fall back to the database
             logger.warning("session cache unavailable (%s); using the database", type(exc).__name__)
             return None
@@ -68,8 +76,18 @@ class SessionStore(AccountSessionIndex, CachedDBStore):
         return DBStore.exists(self, session_key)
 
     def save(self, must_create=False):
+        if self.session_key is None:
+            # create() saves under a new key, this save and its cache copy included: Django's
+            # cached_db would then set the same copy a second time.
+            self.create()
+            return
+        if not must_create and self.saved_as_is():
+            return  # row and copy already hold it (AccountSessionIndex.save)
         AccountSessionIndex.save(self, must_create)
-        self._cache_set(self._session, self.get_expiry_age())
+        # The copy only once the row is committed: a copy of a row rolled back would be read
+        # for its ten minutes as a session the database does not have.
+        data, age = dict(self._session), self.get_expiry_age()
+        transaction.on_commit(lambda: self._cache_set(data, age))
 
     def delete(self, session_key=None):
         AccountSessionIndex.delete(self, session_key)

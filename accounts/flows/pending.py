@@ -14,6 +14,7 @@ broker that refuses a code's task (DeliveryUnavailable) propagate, with nothing 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -169,9 +170,22 @@ class PendingVerification:
         """
         target = kind.target(value)
         check_code_send(request, target=target, user=user, sms=kind.channel == Channel.SMS)
+        before = copy.deepcopy(dict(request.session))
+
+        def keep_pending(code: VerificationCode) -> None:
+            # Inside the code's transaction: the session that keeps it pending commits with
+            # it (one commit); the response's save then finds it written.
+            store.save(PendingState(value, code.pk))
+            request.session.save()
+
         try:
             code = verification_code_issue(
-                purpose=kind.purpose, target=target, channel=kind.channel, user=user, language=get_language() or "ja"
+                purpose=kind.purpose,
+                target=target,
+                channel=kind.channel,
+                user=user,
+                language=get_language() or "ja",
+                then=keep_pending,
             )
         except VerificationWait as exc:
             code_not_sent_from(request)
@@ -180,11 +194,14 @@ class PendingVerification:
             code_not_sent_from(request)
             raise locked_error(kind.channel, failures=exc.failures) from exc
         except DeliveryUnavailable:
+            # The code was cancelled after its commit: the session forgets it again, as if
+            # it had never been issued (the store untouched, as the other refusals leave it).
             code_not_sent_from(request)
+            request.session.clear()
+            request.session.update(before)
+            request.session.save()
             raise
-        pending = cls(request, kind=kind, store=store, state=PendingState(value, code.pk), user=user)
-        store.save(pending.state)
-        return pending
+        return cls(request, kind=kind, store=store, state=PendingState(value, code.pk), user=user)
 
     @classmethod
     def resume(

@@ -99,12 +99,28 @@ def signin_complete(request: HttpRequest, pending: PendingVerification, *, raw_c
     refused: list[SignInRefused] = []
 
     def sign_in() -> None:
-        # Inside the code's transaction: the code used and the account read, created or
-        # synced commit together. A refusal is kept, not raised, so the code stays used.
+        # Inside the code's transaction: the code used, the account read, created or synced,
+        # and the sign-in's own writes (the old session row deleted, the last sign-in time,
+        # the new session row) commit together, one commit instead of four. A refusal is kept, not raised, so
+        # the code stays used.
         try:
-            signed_in.append(resident_sign_in(phone_number=pending.value, language=get_language()))
+            user = resident_sign_in(phone_number=pending.value, language=get_language())
         except SignInRefused as exc:
             refused.append(exc)
+            return
+        pending.finish()
+        if SESSION_KEY in request.session:
+            # login() keeps the key of a session already signed in to this account; SPEC wants
+            # a new key at every sign-in. (A session of another account is flushed.)
+            request.session.cycle_key()
+        login(request, user, backend=AUTH_BACKEND)
+        if getattr(user, "invitations_pending", False):
+            # An operator registered this number: its entry is shown first (LeaseInvitationsMiddleware).
+            request.session[INVITATIONS_PENDING] = True
+        # The new session's row too, so the whole sign-in is one commit; the response's save
+        # then finds it written (accounts.sessions: a save of what is committed writes nothing).
+        request.session.save()
+        signed_in.append(user)
 
     pending.verify(raw_code, then=sign_in)
     if refused:
@@ -113,14 +129,5 @@ def signin_complete(request: HttpRequest, pending: PendingVerification, *, raw_c
             _("このアカウントは現在ご利用いただけません。サポート窓口にお問い合わせください。"), code="refused"
         ) from refused[0]
     (user,) = signed_in
-    pending.finish()
-    if SESSION_KEY in request.session:
-        # login() keeps the key of a session already signed in to this account; SPEC wants a
-        # new key at every sign-in. (A session of another account is flushed.)
-        request.session.cycle_key()
-    login(request, user, backend=AUTH_BACKEND)
-    if getattr(user, "invitations_pending", False):
-        # An operator registered this number: its entry is shown first (LeaseInvitationsMiddleware).
-        request.session[INVITATIONS_PENDING] = True
     messages.success(request, _("サインインしました。"))
     return user

@@ -21,11 +21,14 @@ def user_sessions_end(*, user: User, keep: HttpRequest | None = None) -> int:
     store deletes the account's rows (found by `AccountSession.account_id`, one indexed
     statement), so none waits in the table until its expiry. Returns how many rows went.
     """
-    keep_key = keep.session.session_key if keep is not None and keep.user.pk == user.pk else None
+    keeping = keep is not None and keep.user.pk == user.pk
+    # No key yet (a session whose key was cycled in this request is saved under a new one at
+    # its end): no row of it to keep, but it still gets the new hash.
+    keep_key = keep.session.session_key if keeping and keep is not None else None
     user.session_token = new_session_token()
     user.save(update_fields=["session_token"])
     deleted = _session_rows_delete(account_id=user.pk, keep_key=keep_key)
-    if keep is not None and keep_key is not None:
+    if keeping and keep is not None:
         update_session_auth_hash(keep, user)
     return deleted
 

@@ -31,6 +31,7 @@ from myspacecore.core.masking import mask_email, mask_phone
 from myspacecore.core.typed_text import typed_compact
 from myspacecore.tenancy.models import AuditLogEntry
 from myspacecore.tenancy.services.audit import audit_log_record
+from myspacecore.tenancy.sql import model_by, model_from_row
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +189,9 @@ def _target_row_locked(target: str) -> VerificationTarget:
     the conflicting row is locked by the no-op update and read in its latest committed
     version, so it stands for get_or_create then SELECT … FOR UPDATE (5 statements).
     """
-    return next(iter(VerificationTarget.objects.raw(_target_upsert_sql(), [target])))
+    with connection.cursor() as cursor:
+        cursor.execute(_target_upsert_sql(), [target])
+        return model_from_row(VerificationTarget, cursor.fetchone())
 
 
 def _is_locked(row: VerificationTarget) -> bool:
@@ -214,7 +217,7 @@ def target_wait_seconds(*, target: str) -> int:
 
 def target_wait(*, target: str) -> VerificationWait | None:
     """Why and until when no new code may be issued for `target`; None when it may be issued now."""
-    row = VerificationTarget.objects.filter(target=target).first()
+    row = model_by(VerificationTarget, "target", target)
     return _wait_for(row, timezone.now()) if row else None
 
 
@@ -225,8 +228,12 @@ def verification_code_issue(
     channel: str,
     user: User | None = None,
     language: str = "ja",
+    then: Callable[[VerificationCode], object] | None = None,
 ) -> VerificationCode:
     """Issue a new code for (purpose, target) and queue its delivery once the transaction commits.
+
+    `then(code)` runs inside the same transaction once the code is stored (the flow's own
+    write, such as the session that keeps the code pending: one commit).
 
     Earlier pending codes of the same (purpose, target) are superseded. Raises
     VerificationLocked, VerificationWait (failure wait or resend wait), and
@@ -256,6 +263,8 @@ def verification_code_issue(
         previous_issued_at = row.last_issued_at
         _code_store(code, row=row, now=now)
         logger.info("verification code #%s issued (%s, %s) to %s", code.pk, purpose, channel, mask_target(target))
+        if then is not None:
+            then(code)
         transaction.on_commit(
             partial(_delivery_enqueue, code=code, sealed=code_seal(plain), previous_issued_at=previous_issued_at)
         )
@@ -437,13 +446,25 @@ def _record_failure(row: VerificationTarget, now: datetime) -> VerificationWait:
     return VerificationWait(math.ceil(wait.total_seconds()), until=row.wait_until, failures=row.consecutive_failures)
 
 
-def _settle(code_id: int, state: str, now: datetime) -> bool:
-    """PENDING → `state` as one conditional UPDATE: False when another request settled the code first."""
-    return bool(
-        VerificationCode.objects.filter(pk=code_id, state=VerificationCode.State.PENDING).update(
-            state=state, used_at=now
-        )
+@cache
+def _settle_sql() -> str:
+    column = _quoted_columns(VerificationCode)
+    return (
+        f"UPDATE {connection.ops.quote_name(VerificationCode._meta.db_table)} "  # noqa: S608 - names from _meta
+        f"SET {column['state']} = %s, {column['used_at']} = %s WHERE {column['id']} = %s AND {column['state']} = %s "
+        f"RETURNING {', '.join(column.values())}"
     )
+
+
+def _settle(
+    code_id: int, state: str, now: datetime, *, was: str = VerificationCode.State.PENDING
+) -> VerificationCode | None:
+    """`was` → `state` as one conditional UPDATE … RETURNING (plain SQL, built once): the code as
+    it is now, or None when it was not in state `was` (settled by another request, or missing)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_settle_sql(), [state, connection.ops.adapt_datetimefield_value(now), code_id, str(was)])
+        row = cursor.fetchone()
+    return model_from_row(VerificationCode, row) if row is not None else None
 
 
 def verification_code_verify(
@@ -472,8 +493,11 @@ def verification_code_verify(
         row = _target_row_locked(target)
         if _is_locked(row):
             raise VerificationLocked(target, failures=row.consecutive_failures)
-        code = VerificationCode.objects.filter(pk=code_id).first() if code_id is not None else None
-        if code is None or code.state != VerificationCode.State.PENDING:
+        # One try: the code leaves PENDING now, whatever the outcome. Settled as USED and read
+        # back in one statement; a code that does not verify becomes BURNED below, in this same
+        # transaction, so no other request ever sees it USED.
+        code = _settle(code_id, VerificationCode.State.USED, now) if code_id is not None else None
+        if code is None:  # missing, or no longer pending
             raise VerificationFailed("used", _wait_for(row, now))
 
         bound = code.purpose == purpose and code.target == target and code.user_id == user_id
@@ -482,21 +506,17 @@ def verification_code_verify(
         matches = hmac.compare_digest(expected, offered) and bound
 
         if matches and not code.is_expired(now):
-            if not _settle(code.pk, VerificationCode.State.USED, now):
-                raise VerificationFailed("used", _wait_for(row, now))
             if row.consecutive_failures or row.wait_until is not None:  # else already reset: no write
                 row.consecutive_failures = 0
                 row.wait_until = None
                 row.save(update_fields=["consecutive_failures", "wait_until"])
-            code.state, code.used_at = VerificationCode.State.USED, now
             logger.info("verification code #%s verified for %s", code.pk, mask_target(target))
             if then is not None:
                 then()
             return code
 
         reason = "expired" if code.is_expired(now) else "wrong"
-        if not _settle(code.pk, VerificationCode.State.BURNED, now):
-            raise VerificationFailed("used", _wait_for(row, now))
+        _settle(code.pk, VerificationCode.State.BURNED, now, was=VerificationCode.State.USED)
         failed = VerificationFailed(reason, _record_failure(row, now))
     # Raised outside the block: the burn and the failure count must commit.
     logger.info("verification code #%s burned (%s) for %s", code_id, failed.reason, mask_target(target))

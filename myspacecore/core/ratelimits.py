@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
-from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.core.cache import caches
@@ -28,6 +26,7 @@ from django_ratelimit.core import (
 )
 from redis.exceptions import RedisError
 
+from myspacecore.core.cache_clients import kept_redis_client
 from myspacecore.core.client_ip import client_ip_for_limits
 from myspacecore.core.exceptions import RateLimited, ServiceUnavailable
 
@@ -75,33 +74,45 @@ def _key(key: object):
     return lambda group, request: value
 
 
-def consume(request: HttpRequest, limits: list[tuple[str, str, object]]) -> None:
+def consume(
+    request: HttpRequest, limits: list[tuple[str, str, object]], *, then: list[tuple[str, str, object]] | None = None
+) -> None:
     """Count this request against each (group, rate, key); raise when any is over its rate.
 
-    The RateLimited raised names the group whose window ends last (`group`), so the page can
-    say which limit it was. Keys: see BY_IP.
+    `then`: limits counted only when none of `limits` refuses (the site-wide SMS cap, which a
+    flood refused by its own limits must not use up); on Redis in the same round trip. The
+    RateLimited raised names the group whose window ends last (`group`), so the page can say
+    which limit it was. Keys: see BY_IP.
     """
+    then = then or []
     retry_after, limited_by = 0, ""
     try:
-        usages = _usages_counted(request, limits)
+        usages = _usages_counted(request, limits, then)
     except RedisError as exc:
         raise RateLimitUnavailable(str(exc)) from exc
-    for (group, _rate, _key_value), usage in zip(limits, usages, strict=True):
+    for (group, _rate, _key_value), usage in zip([*limits, *then], usages, strict=True):
         if usage is not None and usage["should_limit"] and _window_left(usage) > retry_after:
             retry_after, limited_by = _window_left(usage), group
     if retry_after:
         raise RateLimited(retry_after=retry_after, group=limited_by)
 
 
-def _usages_counted(request: HttpRequest, limits: list[tuple[str, str, object]]) -> list[dict | None]:
-    """Count against every limit: django-ratelimit's `get_usage` each, or on Redis all in one round trip."""
+def _usages_counted(
+    request: HttpRequest, limits: list[tuple[str, str, object]], then: list[tuple[str, str, object]]
+) -> list[dict | None]:
+    """Count against every limit, then against `then` unless one refused (their usages None):
+    django-ratelimit's `get_usage` each, or on Redis all in one round trip."""
     cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
     if isinstance(cache, RedisCache) and getattr(settings, "RATELIMIT_ENABLE", True):
-        return _usages_counted_on_redis(request, limits, cache)
-    return [
-        get_usage(request, group=f"{GROUP_PREFIX}{group}", key=_key(key), rate=rate, increment=True)
-        for group, rate, key in limits
-    ]
+        return _usages_counted_on_redis(request, limits, then, cache)
+
+    def counted(group: str, rate: str, key: object) -> dict | None:
+        return get_usage(request, group=f"{GROUP_PREFIX}{group}", key=_key(key), rate=rate, increment=True)
+
+    usages = [counted(*limit) for limit in limits]
+    if any(usage is not None and usage["should_limit"] for usage in usages):
+        return [*usages, *([None] * len(then))]
+    return [*usages, *(counted(*limit) for limit in then)]
 
 
 def _limit_value(request: HttpRequest, key: object) -> str:
@@ -109,45 +120,64 @@ def _limit_value(request: HttpRequest, key: object) -> str:
     return _get_ip(request) if key is BY_IP else str(key)
 
 
+# Every limit's counter of a request: created at 0 with its window's expiry when new (SET NX EX,
+# as django-ratelimit's `add`), then incremented (INCR), as get_usage(increment=True) does each;
+# the counters after the first ARGV[1] only when none of those is over its limit (`then`). One
+# script: atomic, as a MULTI/EXEC of the same commands, and one command to build and parse on
+# our side instead of two per limit and the transaction's. KEYS: the counters; ARGV: how many
+# come first, each counter's limit, each one's expiry in seconds. Returns the counts made.
+_COUNT_SCRIPT = """
+local first, n = tonumber(ARGV[1]), #KEYS
+local counts = {}
+for i = 1, n do
+  if i == first + 1 then
+    for j = 1, first do
+      if counts[j] > tonumber(ARGV[1 + j]) then return counts end
+    end
+  end
+  redis.call('SET', KEYS[i], 0, 'EX', ARGV[1 + n + i], 'NX')
+  counts[i] = redis.call('INCR', KEYS[i])
+end
+return counts
+"""
+
+
 def _usages_counted_on_redis(
-    request: HttpRequest, limits: list[tuple[str, str, object]], cache: RedisCache
+    request: HttpRequest,
+    limits: list[tuple[str, str, object]],
+    then: list[tuple[str, str, object]],
+    cache: RedisCache,
 ) -> list[dict | None]:
-    """`get_usage(increment=True)` for every limit in one MULTI/EXEC on a client kept per process.
+    """`get_usage(increment=True)` for every limit (and `then`'s, unless one refused) in one
+    round trip on a client kept per process.
 
     The same counters under the same keys (a window's key is django-ratelimit's, made into
-    the cache's key), each created at 0 with its window's expiry when new (`SET NX EX`, as
-    django-ratelimit's `add`) and incremented (`INCR`): the count and verdict get_usage
-    gives, in one round trip instead of two or three per limit, each on a new client object.
+    the cache's key), each created at 0 with its window's expiry when new and incremented
+    (_COUNT_SCRIPT): the count and verdict get_usage gives, in one round trip instead of two
+    or three per limit, each on a new client object.
     """
-    pipeline = _redis_client(cache).pipeline(transaction=True)
-    windows = []
-    for group, rate, key in limits:
+    keys, counts, expiries, windows = [], [], [], []
+    for group, rate, key in [*limits, *then]:
         count, period = _split_rate(rate)
         value = _limit_value(request, key)
         window = _get_window(value, period)
-        cache_key = cache.make_and_validate_key(_make_cache_key(f"{GROUP_PREFIX}{group}", window, rate, value, None))
-        pipeline.set(cache_key, 0, ex=period + EXPIRATION_FUDGE, nx=True)
-        pipeline.incr(cache_key)
+        keys.append(cache.make_and_validate_key(_make_cache_key(f"{GROUP_PREFIX}{group}", window, rate, value, None)))
+        counts.append(count)
+        expiries.append(period + EXPIRATION_FUDGE)
         windows.append((count, window))
-    results = pipeline.execute()
+    made = _redis_client(cache).eval(_COUNT_SCRIPT, len(keys), *keys, len(limits), *counts, *expiries)
     now = int(time.time())
     return [
-        {"count": counted, "limit": count, "should_limit": counted > count, "time_left": window - now}
-        for (count, window), counted in zip(windows, results[1::2], strict=True)
+        {"count": made[i], "limit": count, "should_limit": made[i] > count, "time_left": window - now}
+        if i < len(made)
+        else None
+        for i, (count, window) in enumerate(windows)
     ]
 
 
-# One redis-py client per cache client (one per thread and process): Django's RedisCache
+# One redis-py client per cache client (myspacecore.core.cache_clients): Django's RedisCache
 # builds a new `redis.Redis` for every call, which costs more CPU than the round trip.
-_redis_clients: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
-
-
-def _redis_client(cache: RedisCache) -> Any:
-    backend = cache._cache  # Django's RedisCacheClient: its pools, its options
-    client = _redis_clients.get(backend)
-    if client is None:
-        client = _redis_clients[backend] = backend.get_client(write=True)
-    return client
+_redis_client = kept_redis_client
 
 
 # Give back one count, never below zero, in one round trip.

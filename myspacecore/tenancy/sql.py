@@ -7,10 +7,15 @@ and the tenancy rules those reads apply come from here, never retyped in a query
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, TypeVar
 
 from django.db import connection, models
 
 from myspacecore.tenancy.models import Lease
+
+M = TypeVar("M", bound=models.Model)
 
 
 def table(model: type[models.Model]) -> str:
@@ -24,6 +29,54 @@ def column(alias: str, model: type[models.Model], field_name: str) -> str:
     if not isinstance(field, models.Field) or not field.column:
         raise ValueError(f"{model.__name__}.{field_name} has no column of its own")
     return f"{alias}.{connection.ops.quote_name(field.column)}"
+
+
+def select_list(alias: str, model: type[models.Model]) -> str:
+    """The quoted columns of `model`'s concrete fields on the table named `alias`, in field order:
+    the row `model_from_row` reads."""
+    return ", ".join(column(alias, model, field.name) for field in model._meta.concrete_fields)
+
+
+@cache
+def _row_reading(model: type[models.Model], vendor: str) -> tuple[list[str], list[tuple[int, Any, list]]]:
+    # Attribute names, and each column's converters: the database's, then the field's, as a query applies them.
+    fields = model._meta.concrete_fields
+    converters = []
+    for i, field in enumerate(fields):
+        col = field.get_col(model._meta.db_table)
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found:
+            converters.append((i, col, found))
+    return [field.attname for field in fields], converters
+
+
+def model_from_row(model: type[M], row: Sequence[object]) -> M:
+    """The instance of a row whose first columns are `select_list`'s (`Model.from_db`, the values
+    converted as a query converts them); the columns after them are the caller's."""
+    attnames, converters = _row_reading(model, connection.vendor)
+    values = list(row[: len(attnames)])
+    for i, col, found in converters:
+        for converter in found:
+            values[i] = converter(values[i], col, connection)
+    return model.from_db(connection.alias, attnames, values)
+
+
+@cache
+def _model_by_sql(model: type[models.Model], field_name: str) -> str:
+    return (
+        f"SELECT {select_list('t', model)} FROM {table(model)} t "  # noqa: S608 - names from _meta
+        f"WHERE {column('t', model, field_name)} = %s"
+    )
+
+
+def model_by(model: type[M], field_name: str, value: Any) -> M | None:
+    """The row of `model` whose unique `field_name` is `value`, or None: one plain SELECT built
+    once per process, for the reads every code request and sign-in makes (through the ORM,
+    building the query cost more than running it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_model_by_sql(model, field_name), [value])
+        row = cursor.fetchone()
+    return model_from_row(model, row) if row is not None else None
 
 
 def lease_in_force_sql(alias: str, on: datetime.date) -> tuple[str, list[datetime.date]]:
@@ -44,3 +97,27 @@ def lease_not_ended_sql(alias: str, on: datetime.date) -> tuple[str, list[dateti
     """
     end = column(alias, Lease, "end_date")
     return f"({end} IS NULL OR {end} >= %s)", [on]
+
+
+def lease_granting_sql(alias: str, on: datetime.date) -> tuple[str, list[Any]]:
+    """`Lease.objects.granting(on)` (accepted by its resident and in force) as a WHERE fragment.
+
+    The twin of `LeaseQuerySet.granting`: change the two together.
+    """
+    in_force, params = lease_in_force_sql(alias, on)
+    return f"({column(alias, Lease, 'acceptance')} = %s AND {in_force})", [Lease.Acceptance.ACCEPTED.value, *params]
+
+
+def lease_invitations_exist_sql(phone_number: str, on: datetime.date) -> tuple[str, list[Any]]:
+    """`myspacecore.tenancy.selectors.lease_invitations(phone_number=…).exists()` on day `on` as
+    an SQL boolean (pending, not yet ended, naming the number), with its parameters in order.
+
+    The twin of that selector: change the two together.
+    """
+    not_ended, params = lease_not_ended_sql("invitation", on)
+    sql = (
+        f"EXISTS (SELECT 1 FROM {table(Lease)} invitation "  # noqa: S608 - names from _meta
+        f"WHERE {column('invitation', Lease, 'phone_number')} = %s "
+        f"AND {column('invitation', Lease, 'acceptance')} = %s AND {not_ended})"
+    )
+    return sql, [phone_number, Lease.Acceptance.PENDING.value, *params]

@@ -12,7 +12,9 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,8 +30,8 @@ SIGNIN_CODE = reverse("accounts:signin_code")
 PHONE, NATIONAL = "+819012345678", "090-1234-5678"
 
 NUMBER_POST_BUDGET = 8
-RETURNING_CODE_POST_BUDGET = 12
-FIRST_SIGN_IN_BUDGET = 16
+RETURNING_CODE_POST_BUDGET = 8
+FIRST_SIGN_IN_BUDGET = 12
 RESIDENT_PAGE_BUDGET = 6
 
 
@@ -105,6 +107,35 @@ def test_a_first_sign_in_stays_within_its_query_budget(django_assert_max_num_que
     assert response.status_code == HTTPStatus.FOUND
     assert client.session["accounts.invitations_pending"] is True
     assert client.session["_auth_user_id"]
+
+
+def test_a_number_post_is_one_commit_with_the_session_that_keeps_the_code(monkeypatch):
+    """The code stored and the new session that keeps it pending: one commit, nothing written after it."""
+    monkeypatch.setattr("accounts.tasks.verification_code_send.apply_async", lambda *args, **kwargs: None)
+    client = browser()
+    with CaptureQueriesContext(connection) as captured:
+        assert client.post(SIGNIN, {"phone_number": NATIONAL}).status_code == HTTPStatus.FOUND
+    statements = [query["sql"].split(" ", 1)[0].upper() for query in captured.captured_queries]
+
+    assert statements.count("COMMIT") == 1
+    assert statements[-1] == "COMMIT"
+    assert client.session["accounts_signin"]["code_id"] == VerificationCode.objects.get(target=PHONE).pk
+
+
+@pytest.mark.parametrize("first_time", [False, True], ids=["returning", "first"])
+def test_a_sign_in_is_one_commit_with_its_new_session(first_time):
+    """The code used, the account, the old session's row, the last sign-in time, the new session: one commit."""
+    if not first_time:
+        returning_resident()
+    client = browser()
+    code = code_requested(client)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.post(SIGNIN_CODE, {"code": code}).status_code == HTTPStatus.FOUND
+    statements = [query["sql"].split(" ", 1)[0].upper() for query in captured.captured_queries]
+
+    assert statements.count("COMMIT") == 1
+    assert statements[0] == "BEGIN" and statements[-1] == "COMMIT"
+    assert "INSERT" in statements  # the new session's row, before the commit
 
 
 @pytest.mark.parametrize("name", ["accounts:mypage", "accounts:profile", "smarthome:device_list"])

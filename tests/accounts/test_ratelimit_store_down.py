@@ -41,7 +41,7 @@ def redis_down(monkeypatch):
 
     def stop():
         # Both ways a count reaches the store: django-ratelimit's get_usage (locmem, the unit
-        # tier) and the one-round-trip pipeline used on Redis (the integration tier).
+        # tier) and the one-round-trip script used on Redis (the integration tier).
         monkeypatch.setattr("myspacecore.core.ratelimits.get_usage", refuse)
         monkeypatch.setattr("myspacecore.core.ratelimits._redis_client", refuse)
 

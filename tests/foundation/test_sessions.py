@@ -26,11 +26,23 @@ class UnreachableCache(LocMemCache):
     get = set = add = delete = has_key = _fail
 
 
+class CountingCache(LocMemCache):
+    """A cache that counts its writes."""
+
+    sets = 0
+
+    def set(self, *args, **kwargs):
+        CountingCache.sets += 1
+        return super().set(*args, **kwargs)
+
+
 @pytest.fixture
 def session_caches(settings):
+    CountingCache.sets = 0
     settings.CACHES = {
         **settings.CACHES,
         "sessions-up": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sessions-up"},
+        "sessions-counted": {"BACKEND": "tests.foundation.test_sessions.CountingCache", "LOCATION": "sessions-counted"},
         "sessions-down": {"BACKEND": "tests.foundation.test_sessions.UnreachableCache", "LOCATION": "sessions-down"},
     }
     return settings
@@ -56,11 +68,14 @@ def test_with_the_cache_unreachable_sessions_are_saved_read_and_deleted_in_the_d
     assert store(session_caches, "sessions-down", key).load() == {}
 
 
-def test_a_cached_copy_whose_delete_was_missed_lives_ten_minutes_not_the_session_age(session_caches):
+def test_a_cached_copy_whose_delete_was_missed_lives_ten_minutes_not_the_session_age(
+    session_caches, django_capture_on_commit_callbacks
+):
     with time_machine.travel(NOW, tick=False) as clock:
         session = store(session_caches, "sessions-up")
         session["resident"] = 1
-        session.save()
+        with django_capture_on_commit_callbacks(execute=True):  # the copy is set once the row commits
+            session.save()
         key = session.session_key
         # The sign-out reached the database but not the cache (a partition): a copy remains.
         AccountSession.objects.filter(session_key=key).delete()
@@ -102,3 +117,101 @@ def test_an_accounts_sessions_go_from_the_table_and_the_cache_at_once(session_ca
     assert store(session_caches, "sessions-up", signed_in[1]).load() == {}
     assert store(session_caches, "sessions-up", signed_in[0]).load() == {SESSION_KEY: "41"}
     assert AccountSession.objects.filter(session_key=anonymous.session_key, account_id=None).exists()
+
+
+# Outside a test transaction, as a request runs (no savepoint around each statement).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_new_session_is_written_once_to_the_table_and_once_to_the_cache(session_caches, django_assert_num_queries):
+    session = store(session_caches, "sessions-counted")
+    session["resident"] = 1
+
+    with django_assert_num_queries(1):
+        session.save()
+
+    assert CountingCache.sets == 1
+    assert store(session_caches, "sessions-counted", session.session_key).load() == {"resident": 1}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_cycled_key_is_dead_at_once_and_the_new_one_written_once_with_all_the_data(
+    session_caches, django_assert_num_queries
+):
+    session = store(session_caches, "sessions-counted")
+    session["resident"] = 1
+    session.save()
+    old_key = session.session_key
+    CountingCache.sets = 0
+
+    with django_assert_num_queries(1):  # the old row's DELETE
+        session.cycle_key()
+    assert store(session_caches, "sessions-counted", old_key).load() == {}
+    session[SESSION_KEY] = "41"
+    with django_assert_num_queries(1):  # the new row's INSERT
+        session.save()
+
+    assert CountingCache.sets == 1
+    assert session.session_key not in (None, old_key)
+    assert AccountSession.objects.get(session_key=session.session_key).account_id == 41
+    assert store(session_caches, "sessions-counted", session.session_key).load() == {"resident": 1, SESSION_KEY: "41"}
+    assert not AccountSession.objects.filter(session_key=old_key).exists()
+
+
+def test_a_new_session_key_is_32_uniform_key_characters_from_one_read_of_the_systems_randomness(monkeypatch):
+    from collections import Counter
+
+    from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+
+    from accounts import sessions as account_sessions
+
+    reads = []
+    token_bytes = account_sessions.secrets.token_bytes
+    monkeypatch.setattr(account_sessions.secrets, "token_bytes", lambda n: reads.append(n) or token_bytes(n))
+    key = sessions.SessionStore()._get_new_session_key()
+    assert len(key) == 32 and set(key) <= set(VALID_KEY_CHARS)
+    assert len(reads) == 1
+
+    # Uniform: over 3,600 keys (3,200 characters each expected), every character within 10 %.
+    counts = Counter("".join(account_sessions.session_key_random() for _ in range(3600)))
+    assert set(counts) == set(VALID_KEY_CHARS)
+    assert all(2880 < n < 3520 for n in counts.values()), counts
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_cached_copy_waits_for_the_rows_commit_and_a_rolled_back_row_leaves_none(session_caches):
+    from django.db import transaction
+
+    session = store(session_caches, "sessions-counted")
+    session["resident"] = 1
+    with transaction.atomic():
+        session.save()
+        key = session.session_key
+        assert CountingCache.sets == 0  # not before the commit
+    assert CountingCache.sets == 1
+
+    again = store(session_caches, "sessions-counted", key)
+    again["resident"] = 2
+    with pytest.raises(RuntimeError), transaction.atomic():
+        again.save()
+        raise RuntimeError("rolled back")
+    assert CountingCache.sets == 1
+    assert store(session_caches, "sessions-counted", key).load() == {"resident": 1}
+
+
+def test_a_clashing_new_key_inside_a_transaction_is_one_statement_and_leaves_the_transaction_usable(
+    session_caches, django_assert_num_queries
+):
+    from django.contrib.sessions.backends.base import CreateError
+    from django.db import transaction
+
+    first = store(session_caches, "sessions-counted")
+    first["resident"] = 1
+    first.save()
+    clash = store(session_caches, "sessions-counted", first.session_key)
+    clash._session_cache = {"resident": 2}
+
+    with transaction.atomic():
+        with django_assert_num_queries(1), pytest.raises(CreateError):  # no savepoint around it
+            clash.save(must_create=True)
+        assert AccountSession.objects.filter(session_key=first.session_key).count() == 1
+
+    assert store(session_caches, "sessions-counted", first.session_key).load() == {"resident": 1}

@@ -11,8 +11,8 @@ from django.db import connection
 
 from myspacecore.tenancy.models import Lease
 from myspacecore.tenancy.selectors import lease_invitations, lease_invitations_exist
-from myspacecore.tenancy.sql import lease_in_force_sql, lease_not_ended_sql, table
-from tests.factories import LeaseFactory
+from myspacecore.tenancy.sql import lease_granting_sql, lease_in_force_sql, lease_not_ended_sql, table
+from tests.factories import LeaseFactory, ResidentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +141,28 @@ def test_lease_dates_are_compared_only_where_the_rules_live():
         if "migrations" not in path.parts and LEASE_DATE_TEST.search(path.read_text(encoding="utf-8"))
     }
     assert found - RULES_HOME - NOT_YET_MOVED == set()
+
+
+def _ids_by_sql(fragment_of, on: datetime.date) -> set[int]:
+    fragment, params = fragment_of("l", on)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT l.id FROM {table(Lease)} l WHERE {fragment}", params)  # noqa: S608 - names from _meta
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.parametrize("day", [START - DAY, START, END, END + DAY])
+@pytest.mark.parametrize("end", [END, None])
+def test_not_ended_and_granting_in_sql_are_the_querysets_on_every_boundary_day(day, end):
+    """The sign-in's one-statement read (accounts.services.signin) takes these two rules in SQL."""
+    leases = [
+        LeaseFactory(start_date=START, end_date=end),  # pending: never granting
+        LeaseFactory(start_date=START, end_date=end, resident=ResidentFactory()),  # accepted
+    ]
+    ids = {lease.pk for lease in leases}
+
+    assert _ids_by_sql(lease_not_ended_sql, day) & ids == set(
+        Lease.objects.not_ended(day).filter(pk__in=ids).values_list("pk", flat=True)
+    )
+    assert _ids_by_sql(lease_granting_sql, day) & ids == set(
+        Lease.objects.granting(day).filter(pk__in=ids).values_list("pk", flat=True)
+    )
