@@ -16,7 +16,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -32,25 +31,6 @@ def device_channel_id(*, device: Device) -> str:
     if device.hub_id is None:
         return device.channel_id
     return Device.objects.values_list("channel_id", flat=True).get(pk=device.hub_id)
-
-
-def channel_devices(*, channel_id: str, lock: bool = False) -> list[Device] | None:
-    """The device that owns `channel_id` and every device behind it, by primary key; None for an
-    unknown channel or a device that is itself behind a hub (it has no channel of its own).
-
-    `lock` takes their row locks (inside a transaction): a report and a change of the same device
-    are then applied one after the other, never interleaved.
-    """
-    # The channel's own row by its unique index, the devices behind it by the hub_id index: an OR
-    # over a join (hub__channel_id) would scan every device.
-    own = Device.objects.filter(channel_id=channel_id, hub__isnull=True).values("pk")
-    devices = Device.objects.filter(Q(pk=Subquery(own)) | Q(hub_id=Subquery(own)))
-    if lock:
-        devices = devices.select_for_update(of=("self",))
-    found = list(devices.order_by("pk"))
-    if not any(device.channel_id == channel_id for device in found):
-        return None
-    return found
 
 
 @dataclass(slots=True)
@@ -70,7 +50,7 @@ class DeviceVersions:
 def channels_devices(
     *, channel_ids: Iterable[str], lock: bool = False, seen_since: datetime.datetime | None = None
 ) -> dict[str, list[DeviceVersions]]:
-    """`channel_devices` for many channels at once (a gateway's batch of reports, a batch of answers
+    """The devices a batch of channels reaches (a gateway's batch of reports, a batch of answers
     to `get`), in one indexed read (two with `lock`) whatever their number, as plain rows: {channel id: its own
     device and the devices behind it, by primary key}; an unknown channel, or a device behind a
     hub, is not in it.
@@ -122,7 +102,7 @@ def channels_devices(
             channel_id = owners.get(device.pk if device.hub_id is None else device.hub_id)
             if channel_id is not None:  # else it moved behind another hub between the two reads
                 found.setdefault(channel_id, []).append(device)
-    # As `channel_devices`: a channel whose own device is not among them (now behind a hub) is unknown.
+    # A channel whose own device is not among them (now behind a hub) is unknown.
     return {channel_id: rows for channel_id, rows in found.items() if any(row.channel_id == channel_id for row in rows)}
 
 

@@ -33,7 +33,6 @@ from ..models import Device, DeviceSettingsReset, PinCode, RemoteControlSetting,
 from . import protocol
 from .selectors import (
     DeviceVersions,
-    channel_devices,
     channels_devices,
     channels_lagging,
     devices_unconfirmed,
@@ -158,16 +157,14 @@ def channels_publish_on_commit(*, channel_ids: set[str]) -> None:
         transaction.on_commit(partial(desired_publish_enqueue, channel_id=channel_id))
 
 
-def desired_publish_enqueue(*, channel_id: str, asked: bool = False) -> None:
-    """Hand a channel's publish to a worker (`asked`: answering the hub's `get`). Runs after commit:
-    a broker that is down is only logged (the change is kept; `desired_lagging_republish` sends it later)."""
+def desired_publish_enqueue(*, channel_id: str) -> None:
+    """Hand a channel's publish to a worker. Runs after commit: a broker that is down is only
+    logged (the change is kept; `desired_lagging_republish` sends it later). Answers to hubs'
+    `get` go in batches (`desired_resends`)."""
     from ..tasks import device_desired_publish
 
     try:
-        if asked:
-            device_desired_publish.delay(channel_id, asked=True)
-        else:
-            device_desired_publish.delay(channel_id)
+        device_desired_publish.delay(channel_id)
     except Exception as exc:  # noqa: BLE001 - broker down: the lag sweep publishes the channel later
         logger.warning("desired state of channel %s not enqueued (%s)", channel_id, type(exc).__name__)
 
@@ -270,17 +267,8 @@ def desired_publish(*, channel_id: str, asked: bool = False) -> bool:
 
     `asked`: the answer to the hub's `get`: its devices are marked seen (online) first, and a
     `get` arriving from now on is answered again (it may follow a change this one misses)."""
-    if asked:
-        cache.delete(f"{RESEND_CACHE_PREFIX}:{channel_id}")
-        devices = channel_devices(channel_id=channel_id)
-        if devices is None:
-            logger.warning("get from unknown channel %s ignored", channel_id)
-            return False
-        _devices_seen(
-            device_ids=[device.pk for device in devices],
-            now=timezone.now(),
-            offline=any(device.sync_failure == Device.SyncFailure.OFFLINE for device in devices),
-        )
+    if asked and not _answering(channel_ids=[channel_id]):
+        return False
     message = desired_message(channel_id=channel_id)
     if message is None:
         logger.warning("desired state for unknown channel %s not published", channel_id)
@@ -296,23 +284,31 @@ def desired_answers_publish(*, channel_ids: list[str]) -> list[str]:
     transport could not take (the caller gives each a publish of its own, retried).
 
     As `desired_publish(asked=True)`: a `get` arriving from now on is answered again."""
+    channels = _answering(channel_ids=channel_ids)
+    if not channels:
+        return []
+    messages = desired_messages(channel_ids=list(channels))
+    return transport().publish_many(
+        messages=[(channel_id, protocol.desired_encode(message)) for channel_id, message in messages.items()]
+    )
+
+
+def _answering(*, channel_ids: list[str]) -> dict[str, list[DeviceVersions]]:
+    """Before answering hubs' `get`: a `get` from now on is answered again (its merge key goes),
+    and every known channel's devices were seen now (online). The known channels' devices."""
     cache.delete_many([f"{RESEND_CACHE_PREFIX}:{channel_id}" for channel_id in channel_ids])
     channels = channels_devices(channel_ids=channel_ids)
     unknown = sorted(set(channel_ids) - set(channels))
     if unknown:
         logger.warning("get from %s unknown channel(s) ignored: %s", len(unknown), ", ".join(unknown[:10]))
-    if not channels:
-        return []
     devices = [device for found in channels.values() for device in found]
-    _devices_seen(
-        device_ids=[device.pk for device in devices],
-        now=timezone.now(),
-        offline=any(device.sync_failure == Device.SyncFailure.OFFLINE for device in devices),
-    )
-    messages = desired_messages(channel_ids=list(channels))
-    return transport().publish_many(
-        messages=[(channel_id, protocol.desired_encode(message)) for channel_id, message in messages.items()]
-    )
+    if devices:
+        _devices_seen(
+            device_ids=[device.pk for device in devices],
+            now=timezone.now(),
+            offline=any(device.sync_failure == Device.SyncFailure.OFFLINE for device in devices),
+        )
+    return channels
 
 
 def desired_resend(*, channel_id: str) -> None:
@@ -422,9 +418,9 @@ def report_record(*, channel_id: str, report: protocol.Reported) -> ReportOutcom
 
 @transaction.atomic
 def reports_record(*, reports: Sequence[tuple[str, protocol.Reported]]) -> list[ReportOutcome]:
-    """Apply hubs' reports idempotently, in one transaction, under the row locks of their devices;
-    one outcome per report, in order. The gateway records what it received in batches: the cost
-    is a handful of statements per batch, not per report.
+    """Apply hubs' reports idempotently, in one transaction; one outcome per report, in order.
+    The gateway records what it received in batches: the cost is a handful of statements per
+    batch, not per report.
 
     A report naming another hub, or any device not behind its channel, is rejected and logged:
     nothing of it is applied. Per device: an older version than recorded is stale and a newer one
@@ -432,10 +428,11 @@ def reports_record(*, reports: Sequence[tuple[str, protocol.Reported]]) -> list[
     online; a newer one sets each setting it covers (set / failed with the reason), deletes the
     rows whose removal it confirms, and confirms the resets and purge requests it completes.
 
-    Statements per batch: two reads that lock the devices, one UPDATE of the devices only seen
-    again; with new versions, one read per kind of setting, one of the open resets and one UPDATE
-    of the devices (plus the writes of the settings that changed). Two reports of one channel in
-    a batch are applied one after the other (a second round), as if they had come in two batches.
+    Statements per batch (`_reports_apply`): one unlocked read of the devices, and one UPDATE of
+    those not seen within the minute; with new versions, two reads that lock those channels'
+    devices, one read per kind of setting, one of the open resets and one UPDATE of the devices
+    (plus the writes of the settings that changed). Two reports of one channel in a batch are
+    applied one after the other (a second round), as if they had come in two batches.
     """
     if connection.vendor == "postgresql" and len(reports) > 1:
         # A batch's reads are a few index probes per report; for arrays of a few hundred keys
@@ -526,12 +523,12 @@ def _reports_apply(reports: list[tuple[str, protocol.Reported]]) -> list[ReportO
             logger.info("report of device %s at version %s ignored", device, version)
         newer.extend(verdict.newer)
         seen.extend(verdict.seen)
-    stale_seen = [d for d in seen if not d.seen_recently or d.sync_failure == Device.SyncFailure.OFFLINE]
-    if stale_seen:
+    to_touch = [d for d in seen if not d.seen_recently or d.sync_failure == Device.SyncFailure.OFFLINE]
+    if to_touch:
         _devices_seen(
-            device_ids=[device.pk for device in stale_seen],
+            device_ids=[device.pk for device in to_touch],
             now=now,
-            offline=any(device.sync_failure == Device.SyncFailure.OFFLINE for device in stale_seen),
+            offline=any(device.sync_failure == Device.SyncFailure.OFFLINE for device in to_touch),
         )
     removed: Counter[int] = Counter()
     resets: Counter[int] = Counter()
