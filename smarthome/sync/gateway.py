@@ -552,5 +552,5 @@ class Gateway:
             time.sleep(min(0.1, seconds))
 
     def stop(self) -> None:
-        """Ask `run()` to return after the message in hand (safe from a signal handler)."""
+        """Ask `run()` to return once what was taken is recorded and acknowledged (safe from a signal handler)."""
         self._stop_requested = True
