@@ -23,8 +23,9 @@ with the MQTT backend; this process, making the changes through our services.
    state (versions, the PINs it should hold) differs from what the simulated device holds at the
    end. Both must be 0.
 5. Throughput: a bare paho subscriber (counts messages, auto-ack) twice and our gateway (the same
-   Gateway class and handlers as the command: decode, checks, the real `report_record` on
-   PostgreSQL in batches, manual acks), each on its own shared-subscription group, are offline while every hub
+   Gateway class, recorder process and handlers as the command: decode, checks, the real
+   `reports_record` on PostgreSQL in batches, manual acks after the commit; counted when
+   acknowledged), each on its own shared-subscription group, are offline while every hub
    publishes `--burst` reports; then each drains its copy alone: bare, ours, bare again.
    "reports_per_s" is the gateway's rate; "reports_vs_bare_subscriber" its ratio to the bare
    mean (target >= 0.5). The burst's reports repeat each device's recorded version (what a hub
@@ -348,14 +349,16 @@ def queries_per_report() -> dict[str, int]:
 
 
 class Drain:
-    """First and last arrival of `expected` messages."""
+    """First and last arrival of `expected` messages (a bare subscriber ticks each one), or of the
+    messages our gateway acknowledged (`follow`: its count, sampled every millisecond)."""
 
     def __init__(self, expected: int) -> None:
         self.expected = expected
         self.count = 0
+        self.first_count = 1
         self.first = self.last = 0.0
         self.lock = threading.Lock()
-        self.batches: list[int] = []  # our gateway: reports per transaction
+        self.per_batch: float | None = None  # our gateway: reports per transaction
 
     def tick(self) -> None:
         now = time.perf_counter()
@@ -365,9 +368,21 @@ class Drain:
             self.count += 1
             self.last = now
 
+    def follow(self, gateway) -> None:
+        """Sample `gateway.settled` until it reaches `expected` (counted when acknowledged, after
+        the commit: what the bare subscriber counts on arrival, ours counts once recorded)."""
+        while (settled := gateway.settled) < self.expected:
+            if settled and not self.count:
+                self.first, self.first_count = time.perf_counter(), settled
+            self.count = settled
+            time.sleep(0.001)
+        self.count, self.last = settled, time.perf_counter()
+        self.per_batch = gateway.settled / gateway.batches if gateway.batches else None
+
     @property
     def rate(self) -> float:
-        return (self.count - 1) / (self.last - self.first) if self.count > 1 and self.last > self.first else 0.0
+        done = self.count - self.first_count
+        return done / (self.last - self.first) if done > 0 and self.last > self.first else 0.0
 
 
 def bare_subscriber(address, *, group: str, drain: Drain | None, connect_only: bool = False):
@@ -394,32 +409,23 @@ def bare_subscriber(address, *, group: str, drain: Drain | None, connect_only: b
     client.loop_stop()
 
 
-def gateway_drain(address, *, drain: Drain | None):
-    """Our gateway (its own group) with the command's handlers: the real `reports_record`."""
+def gateway_drain(address):
+    """Our gateway (its own group) as the command runs it: the recorder in a process of its own
+    (set up with `django.setup`), the real `reports_record` and `desired_resends`."""
+    import django
+
     from smarthome.sync.gateway import Gateway, desired_resends_default, reports_record_default
-
-    def on_reports(**kwargs):
-        outcomes = reports_record_default(**kwargs)
-        if drain is not None:
-            drain.batches.append(len(outcomes))
-            for _ in outcomes:
-                drain.tick()
-        return outcomes
-
-    def on_gets(**kwargs):
-        desired_resends_default(**kwargs)
-        if drain is not None:
-            for _ in kwargs["channel_ids"]:
-                drain.tick()
 
     gateway = Gateway(
         address=address,
         prefix=PREFIX,
         client_id="bench-gateway-drain",
-        on_reports=on_reports,
-        on_gets=on_gets,
+        on_reports=reports_record_default,
+        on_gets=desired_resends_default,
         on_resubscribed=None,
         share_group="bench-ours",
+        recorder_process=True,
+        recorder_setup=django.setup,
     )
     thread = threading.Thread(target=gateway.run, daemon=True)
     thread.start()
@@ -432,8 +438,8 @@ def throughput(address, hub_process: HubProcess, hubs: int, burst: int) -> dict:
     # Every session exists (subscribed, offline) before the burst: each queues its own copy.
     for group in ("bench-bare-1", "bench-bare-2"):
         bare_subscriber(address, group=group, drain=None, connect_only=True)
-    gateway, thread = gateway_drain(address, drain=None)
-    wait_until(lambda: gateway.subscribed, timeout=20, what="the gateway's subscriptions")
+    gateway, thread = gateway_drain(address)
+    wait_until(lambda: gateway.subscribed, timeout=60, what="the gateway's subscriptions")
     gateway.stop()
     thread.join()
     log(f"burst: {hubs} hubs x {burst} reports")
@@ -442,8 +448,8 @@ def throughput(address, hub_process: HubProcess, hubs: int, burst: int) -> dict:
     bare_subscriber(address, group="bench-bare-1", drain=bare[0])
     log(f"bare subscriber drained {bare[0].count} at {bare[0].rate:.0f}/s")
     ours = Drain(expected)
-    gateway, thread = gateway_drain(address, drain=ours)
-    wait_until(lambda: ours.count >= expected, timeout=1800, what="the gateway's drain")
+    gateway, thread = gateway_drain(address)
+    ours.follow(gateway)
     gateway.stop()
     thread.join()
     log(f"gateway drained {ours.count} at {ours.rate:.0f}/s")
@@ -574,7 +580,7 @@ def main() -> int:
         "reports_per_s": round(ours.rate, 1),
         "reports_vs_bare_subscriber": round(ours.rate / bare_rate, 3) if bare_rate else None,
         "bare_subscriber_per_s": round(bare_rate, 1),
-        "gateway_reports_per_batch": round(statistics.mean(ours.batches), 1) if ours.batches else None,
+        "gateway_reports_per_batch": round(ours.per_batch, 1) if ours.per_batch else None,
         "lost": confirmed["lost"] + resets_lost,
         "wrong_state": wrong,
         "queries_per_report_applied": queries["applied"],

@@ -29,15 +29,10 @@ up to two batches unacknowledged at a time, so the next batch arrives while one 
 
 from __future__ import annotations
 
-import enum
-import hashlib
 import logging
-import queue
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from paho.mqtt.client import Client, MQTTMessage
@@ -49,29 +44,44 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from . import protocol
 from .broker import BrokerAddress, mqtt_client
+from .recorder import (
+    HANDLER_ATTEMPTS,
+    HANDLER_RETRY_SECONDS,
+    MAX_DELIVERIES,
+    Outcome,
+    Received,
+    Recorder,
+    RecorderProcess,
+    RecorderThread,
+    ReportsHandler,
+    ResendsHandler,
+)
+
+__all__ = [
+    "BATCH_MAX",
+    "HANDLER_ATTEMPTS",
+    "HANDLER_RETRY_SECONDS",
+    "MAX_DELIVERIES",
+    "Gateway",
+    "Outcome",
+    "Received",
+    "per_channel",
+    "per_report",
+]
 
 logger = logging.getLogger(__name__)
 
 SHARE_GROUP = "msc-gateway"
 SESSION_EXPIRY_SECONDS = 24 * 3600
 KEEPALIVE_SECONDS = 30
-HANDLER_ATTEMPTS = 3
-HANDLER_RETRY_SECONDS = 0.5
-# A message whose handler keeps failing through this many deliveries is logged and dropped:
-# one poisoned report must not stop every other hub's (the hub reports again on its next change).
-MAX_DELIVERIES = 5
 RECONNECT_MAX_SECONDS = 30.0
 SUMMARY_SECONDS = 300.0
 # Reports recorded in one transaction, and the longest a received one waits for its batch to fill.
 BATCH_MAX = 200
 BATCH_WAIT_SECONDS = 0.05
 
-# (*, reports: list[tuple[channel id, protocol.Reported]]) -> one outcome per report, in order,
-# each with `rejected` (ReportOutcome)
-ReportsHandler = Callable[..., Sequence[Any]]
 ReportHandler = Callable[..., Any]  # (*, channel_id: str, report: protocol.Reported) -> an outcome
 ResendHandler = Callable[..., Any]  # (*, channel_id: str) -> None
-ResendsHandler = Callable[..., Any]  # (*, channel_ids: list[str]) -> None
 
 
 def reports_record_default(*, reports: list[tuple[str, protocol.Reported]]) -> Sequence[Any]:
@@ -124,30 +134,6 @@ def lagging_republish_default() -> None:
         logger.warning("device gateway: lag sweep not queued (%s)", type(exc).__name__)
 
 
-class Outcome(enum.StrEnum):
-    HANDLED = "handled"
-    REFUSED = "refused"  # well-formed, but naming another hub than its topic's
-    MALFORMED = "malformed"
-    FAILED = "failed"  # the handler kept failing: not acknowledged, delivered again
-    DEFERRED = "deferred"  # received behind a failed message: not handled, delivered again
-    GAVE_UP = "gave_up"  # failed through MAX_DELIVERIES deliveries: logged and dropped
-
-
-@dataclass
-class Received:
-    """A message taken from the broker, waiting for its batch; `outcome` once decided."""
-
-    topic: str
-    payload: bytes
-    mid: int = 0
-    qos: int = 1
-    at: float = 0.0
-    kind: str = ""
-    channel_id: str = ""
-    report: protocol.Reported | None = None
-    outcome: Outcome | None = None
-
-
 class Gateway:
     """One gateway instance. `run()` blocks until `stop()` (a signal handler may call it)."""
 
@@ -166,32 +152,51 @@ class Gateway:
         handler_retry_seconds: float = HANDLER_RETRY_SECONDS,
         batch_max: int = BATCH_MAX,
         batch_wait: float = BATCH_WAIT_SECONDS,
+        recorder_process: bool = False,
+        recorder_setup: Callable[[], None] | None = None,
     ) -> None:
         self.address = address
         self.prefix = prefix
         self.client_id = client_id
-        self.on_reports = on_reports
-        self.on_gets = on_gets
         self.on_resubscribed = on_resubscribed
         self._subscribed_before = False
         self.share_group = share_group
         self.session_expiry = session_expiry
-        self.handler_attempts = handler_attempts
         self.handler_retry_seconds = handler_retry_seconds
         self.batch_max = max(1, batch_max)
         self.batch_wait = batch_wait
         self._received: list[Received] = []
         self._arrivals = 0
-        # The recorder thread's work and what it finished, tagged with the connection's generation.
-        self._todo: queue.SimpleQueue[tuple[int, list[Received]] | None] = queue.SimpleQueue()
-        self._done: queue.Queue[tuple[int, list[Received]]] = queue.Queue()
+        # What decides the messages, here for `messages_handle`, and where batches are recorded
+        # beside the network loop (given back tagged with their connection's generation).
+        self.recorder = Recorder(
+            prefix=prefix,
+            on_reports=on_reports,
+            on_gets=on_gets,
+            handler_attempts=handler_attempts,
+            handler_retry_seconds=handler_retry_seconds,
+        )
+        self._recorder: RecorderThread | RecorderProcess
+        if recorder_process:
+            self._recorder = RecorderProcess(
+                name=f"{client_id}-recorder",
+                setup=recorder_setup,
+                prefix=prefix,
+                on_reports=on_reports,
+                on_gets=on_gets,
+                handler_attempts=handler_attempts,
+                handler_retry_seconds=handler_retry_seconds,
+            )
+        else:
+            self._recorder = RecorderThread(self.recorder, name=f"{client_id}-recorder")
         self._outstanding = 0  # batches submitted, not yet acknowledged or settled (network loop only)
         self._generation = 0
         self.counts: Counter[str] = Counter()
         self.subscribed = False  # set once the broker granted both subscriptions
         self._stop_requested = False  # a plain flag: safe to set from a signal handler
         self._redeliver = False
-        self._failures: Counter[str] = Counter()  # deliveries that failed, by message digest
+        self.batches = 0  # batches acknowledged or settled
+        self.settled = 0  # messages in them
         self._counts_logged: Counter[str] = Counter()
         self._next_summary = time.monotonic() + SUMMARY_SECONDS
 
@@ -203,101 +208,8 @@ class Gateway:
         return self.messages_handle([Received(topic=topic, payload=payload)])[0]
 
     def messages_handle(self, messages: list[Received]) -> list[Outcome]:
-        """Decode and check each message, hand the reports to the report handler in one batch and
-        each `get` to its handler; one outcome per message, in order."""
-        for message in messages:
-            self._check(message)
-        reports = [m for m in messages if m.outcome is None and m.kind == "reported"]
-        if len(reports) < 2 or not self._batch_handle(
-            reports, lambda: self.on_reports(reports=[(m.channel_id, m.report) for m in reports])
-        ):
-            self._one_at_a_time(reports, lambda m: self.on_reports(reports=[(m.channel_id, m.report)])[0])
-        gets = [m for m in messages if m.outcome is None and m.kind == "get"]
-        if len(gets) < 2 or not self._batch_handle(gets, lambda: self._gets_handle(gets)):
-            self._one_at_a_time(gets, lambda m: self.on_gets(channel_ids=[m.channel_id]))
-        return [m.outcome or Outcome.DEFERRED for m in messages]
-
-    def _check(self, message: Received) -> None:
-        """Decode the message; decide it at once when it is malformed or names another hub than its topic's."""
-        try:
-            channel_id, kind = protocol.topic_parse(prefix=self.prefix, name=message.topic)
-            if kind == "reported":
-                message.report = protocol.reported_decode(message.payload)
-                hub = message.report.hub
-            elif kind == "get":
-                hub = protocol.get_decode(message.payload)
-            else:
-                raise protocol.ProtocolError("the gateway does not take desired messages")
-        except protocol.ProtocolError as exc:
-            logger.warning("device gateway: dropped a malformed message on %s: %s", message.topic, exc)
-            message.outcome = Outcome.MALFORMED
-            return
-        message.channel_id, message.kind = channel_id, kind
-        if hub != channel_id:
-            logger.warning("device gateway: refused a %s message on channel %s naming hub %s", kind, channel_id, hub)
-            message.outcome = Outcome.REFUSED
-
-    def _gets_handle(self, gets: list[Received]) -> list[None]:
-        self.on_gets(channel_ids=[m.channel_id for m in gets])
-        return [None] * len(gets)
-
-    def _batch_handle(self, messages: list[Received], handle: Callable[[], Sequence[Any]]) -> bool:
-        """Hand the messages to their handler in one call (`handle`: one result per message);
-        False (nothing decided) when it failed."""
-        try:
-            results = handle()
-        except Exception:  # handled again one at a time: a poisoned message must fail alone
-            logger.warning(
-                "device gateway: a batch of %s %s messages failed, handling them one at a time",
-                len(messages),
-                messages[0].kind,
-                exc_info=True,
-            )
-            return False
-        for message, result in zip(messages, results, strict=True):
-            message.outcome = self._result_outcome(message, result)
-        return True
-
-    def _one_at_a_time(self, messages: list[Received], handle: Callable[[Received], Any]) -> None:
-        """Each message through `handle` with retries; the ones after a message that keeps failing wait."""
-        for index, message in enumerate(messages):
-            message.outcome = self._call(handle, message)
-            if message.outcome is Outcome.FAILED:
-                for later in messages[index + 1 :]:
-                    later.outcome = Outcome.DEFERRED
-                return
-
-    def _call(self, handle: Callable[[Received], Any], message: Received) -> Outcome:
-        for attempt in range(1, self.handler_attempts + 1):
-            try:
-                result = handle(message)
-            except Exception:  # the handler's failure must not lose the message: retried, then redelivered
-                logger.exception("device gateway: handler failed on %s (attempt %s)", message.topic, attempt)
-                if attempt < self.handler_attempts:
-                    time.sleep(self.handler_retry_seconds * attempt)
-            else:
-                return self._result_outcome(message, result)
-        digest = self._digest(message.topic, message.payload)
-        self._failures[digest] += 1
-        if self._failures[digest] >= MAX_DELIVERIES:
-            del self._failures[digest]
-            logger.error(
-                "device gateway: gave up on a message on %s after %s deliveries", message.topic, MAX_DELIVERIES
-            )
-            return Outcome.GAVE_UP
-        return Outcome.FAILED
-
-    def _result_outcome(self, message: Received, result: Any) -> Outcome:
-        if self._failures:  # a redelivered message that now went through
-            self._failures.pop(self._digest(message.topic, message.payload), None)
-        if getattr(result, "rejected", False) is True:
-            logger.warning("device gateway: our records refused the report on %s", message.topic)
-            return Outcome.REFUSED
-        return Outcome.HANDLED
-
-    @staticmethod
-    def _digest(topic: str, payload: bytes) -> str:
-        return hashlib.sha256(topic.encode() + b"\0" + payload).hexdigest()
+        """Decide each message (the recorder's `messages_handle`), in this thread."""
+        return self.recorder.messages_handle(messages)
 
     # The MQTT side
     # --------------------------------------------------------------------------
@@ -382,50 +294,39 @@ class Gateway:
             if not self._redeliver:
                 client.ack(message.mid, message.qos)
 
-    # The recorder: batches are recorded in a thread of their own while the network loop reads the
-    # next one (PostgreSQL's time overlaps paho's); acknowledgements are sent by the network loop.
+    # The recorder: batches are recorded in a thread or a process of their own while the network
+    # loop reads the next one; acknowledgements are sent by the network loop.
     # --------------------------------------------------------------------------
 
     def _submit(self) -> None:
         batch, self._received = self._received, []
         self._outstanding += 1
-        self._todo.put((self._generation, batch))
+        self._recorder.submit(self._generation, batch)
 
-    def _record_forever(self) -> None:
-        failed_generation = -1
-        while (item := self._todo.get()) is not None:
-            generation, batch = item
-            if generation != failed_generation:  # behind a failed batch of this connection: not handled
-                try:
-                    self.messages_handle(batch)
-                except Exception:  # a defect, not a handler's failure: nothing acknowledged, redelivered
-                    logger.exception("device gateway: a batch of %s messages could not be handled", len(batch))
-                    for message in batch:
-                        message.outcome = Outcome.FAILED
-            if any(message.outcome in (None, Outcome.FAILED, Outcome.DEFERRED) for message in batch):
-                failed_generation = generation
-            self._done.put((generation, batch))
+    def _settled(self, generation: int, batch: list[Received], client: Client | None) -> None:
+        self._outstanding -= 1
+        self.batches += 1
+        self.settled += len(batch)
+        self._acknowledge(client if generation == self._generation else None, batch)
 
     def _acks_send(self, client: Client, *, wait: bool = False) -> None:
         """Acknowledge the batches the recorder finished, in order; `wait`: until none is outstanding."""
         while self._outstanding:
-            try:
-                generation, batch = self._done.get(timeout=0.05) if wait else self._done.get_nowait()
-            except queue.Empty:
+            finished = self._recorder.finished(0.05 if wait else 0)
+            if finished is None:
                 if not wait:
                     return
                 client.loop(timeout=0.0)  # keep the connection alive while the last batch records
                 continue
-            self._outstanding -= 1
-            self._acknowledge(client if generation == self._generation else None, batch)
+            self._settled(*finished, client)
 
     def _recorder_settle(self) -> None:
         """Before connecting again: wait for the batches of the connection that is gone, count them
         without acknowledging (their message ids were that connection's), start a new generation."""
         while self._outstanding:
-            _generation, batch = self._done.get()
-            self._outstanding -= 1
-            self._acknowledge(None, batch)
+            finished = self._recorder.finished(None)
+            if finished is not None:
+                self._settled(*finished, None)
         self._generation += 1
 
     def run(self) -> None:
@@ -436,8 +337,7 @@ class Gateway:
         properties.ReceiveMaximum = min(2 * self.batch_max, 65535)  # one batch arriving while one is recorded
         delay = 1.0
         connected_once = False
-        recorder = threading.Thread(target=self._record_forever, name=f"{self.client_id}-recorder", daemon=True)
-        recorder.start()
+        self._recorder.start()
         while not self._stop_requested:
             self._recorder_settle()
             try:
@@ -483,8 +383,7 @@ class Gateway:
                 self._sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_SECONDS)
         self._recorder_settle()
-        self._todo.put(None)
-        recorder.join()
+        self._recorder.stop()
         if client.is_connected():
             # The session stays (its expiry): a restarted instance picks up what came meanwhile.
             client.disconnect()

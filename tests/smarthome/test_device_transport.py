@@ -131,7 +131,7 @@ def test_a_failing_handler_is_retried_then_the_message_is_left_unacknowledged():
     calls = Calls(fail_times=3)
     subject = gateway_for(on_report=calls)
     outcome = subject.message_handle(topic=f"{PREFIX}/hubs/{HUB}/reported", payload=report())
-    assert outcome is gateway.Outcome.FAILED and len(calls.calls) == subject.handler_attempts
+    assert outcome is gateway.Outcome.FAILED and len(calls.calls) == subject.recorder.handler_attempts
     # The redelivered copy succeeds.
     assert subject.message_handle(topic=f"{PREFIX}/hubs/{HUB}/reported", payload=report()) is gateway.Outcome.HANDLED
 
@@ -359,7 +359,7 @@ def test_a_redelivered_message_that_goes_through_starts_its_failure_count_again(
     topic = f"{PREFIX}/hubs/{HUB}/reported"
     assert subject.message_handle(topic=topic, payload=report()) is gateway.Outcome.FAILED
     assert subject.message_handle(topic=topic, payload=report()) is gateway.Outcome.HANDLED
-    assert not subject._failures
+    assert not subject.recorder._failures
 
 
 def test_the_gateway_logs_what_it_did_since_its_last_summary(caplog):
@@ -495,21 +495,19 @@ class LoopingAcks(Acks):
 
 
 def recorder_of(subject):
-    thread = threading.Thread(target=subject._record_forever, daemon=True)
-    thread.start()
-    return thread
+    subject._recorder.start()
+    return subject._recorder
 
 
 def test_batches_recorded_beside_the_network_loop_are_acknowledged_in_order():
     handler, acks = Batches(), LoopingAcks()
     subject = batch_gateway(handler)
-    thread = recorder_of(subject)
+    recorder = recorder_of(subject)
     for versions in ((1, 2), (3,), (4, 5)):
         subject._received = received(*versions)
         subject._submit()
     subject._acks_send(acks, wait=True)
-    subject._todo.put(None)
-    thread.join(5)
+    recorder.stop()
     assert acks.mids == [1, 2, 3, 4, 5] and handler.batches == [[1, 2], [3], [4, 5]]
     assert subject._outstanding == 0 and not subject._redeliver
 
@@ -517,7 +515,7 @@ def test_batches_recorded_beside_the_network_loop_are_acknowledged_in_order():
 def test_after_a_failed_batch_the_next_ones_of_that_connection_are_neither_handled_nor_acknowledged():
     handler, acks = Batches(poison={2}), LoopingAcks()
     subject = batch_gateway(handler)
-    thread = recorder_of(subject)
+    recorder = recorder_of(subject)
     for versions in ((1, 2), (3, 4)):
         subject._received = received(*versions)
         subject._submit()
@@ -533,8 +531,7 @@ def test_after_a_failed_batch_the_next_ones_of_that_connection_are_neither_handl
     subject._received = received(2, 3, 4)
     subject._submit()
     subject._acks_send(acks, wait=True)
-    subject._todo.put(None)
-    thread.join(5)
+    recorder.stop()
     assert acks.mids == [1, 2, 3, 4]
 
 
@@ -547,12 +544,11 @@ def test_batches_of_a_connection_that_is_gone_are_counted_but_never_acknowledged
 
     acks = LoopingAcks()
     subject = batch_gateway(slow)
-    thread = recorder_of(subject)
+    recorder = recorder_of(subject)
     subject._received = received(1, 2)
     subject._submit()  # recording when the connection drops
     release.set()
     subject._recorder_settle()
     subject._acks_send(acks, wait=True)
-    subject._todo.put(None)
-    thread.join(5)
+    recorder.stop()
     assert acks.mids == [] and subject.counts == {"handled": 2} and subject._generation == 1

@@ -1,10 +1,16 @@
-"""`manage.py device_gateway`: take the hubs' reports and "get" requests until SIGTERM or Ctrl+C."""
+"""`manage.py device_gateway`: take the hubs' reports and "get" requests until SIGTERM or Ctrl+C.
+
+The network loop (paho) runs in this process, the recording in a process of its own
+(`smarthome.sync.recorder.RecorderProcess`, set up with `django.setup`): two cores, no GIL
+between reading the broker and writing the database.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
 
+import django
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -55,7 +61,12 @@ class Command(BaseCommand):
             client_id=client_id,
             session_expiry=session_expiry,
             batch_max=batch_size,
+            recorder_process=True,
+            recorder_setup=django.setup,
         )
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: gateway.stop())
-        gateway.run()
+        try:
+            gateway.run()
+        except RuntimeError as exc:  # the recorder process could not start: say so, not a traceback
+            raise CommandError(str(exc)) from exc

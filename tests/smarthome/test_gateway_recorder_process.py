@@ -1,0 +1,206 @@
+"""The gateway's recorder in a process of its own (`RecorderProcess`), as `manage.py device_gateway`
+runs it: handlers by name, batches given back in order, a failed connection's batches left, a
+process that dies replaced, a killed gateway not leaving its recorder behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from unittest import mock
+
+import django
+import pytest
+from django.core.management import call_command
+
+from smarthome.sync import broker, gateway, protocol
+from smarthome.sync.recorder import Outcome, Received, RecorderProcess
+
+from . import recorder_handlers
+
+PREFIX = "msc/v1"
+HUB = "hub-0000001"
+LOCK = "lock-0000001"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def reported(version: int, *, naming: str = HUB) -> Received:
+    """A report of version `version` on HUB's topic, its payload naming the hub `naming`."""
+    payload = protocol.reported_encode(
+        protocol.Reported(hub=naming, devices=(protocol.ReportedDevice(LOCK, version, ()),))
+    )
+    return Received(topic=f"{PREFIX}/hubs/{HUB}/reported", payload=payload, mid=version)
+
+
+@pytest.fixture
+def log(tmp_path, monkeypatch):
+    path = tmp_path / "recorded.log"
+    path.touch()
+    monkeypatch.setenv("RECORDER_TEST_LOG", str(path))
+    return path
+
+
+def process_recorder(**kwargs) -> RecorderProcess:
+    options = {
+        "name": "msc-gateway-unit-recorder",
+        "setup": recorder_handlers.setup_marker,
+        "prefix": PREFIX,
+        "on_reports": recorder_handlers.reports_note,
+        "on_gets": recorder_handlers.gets_ignore,
+        "handler_retry_seconds": 0,
+    }
+    return RecorderProcess(**{**options, **kwargs})
+
+
+@pytest.fixture
+def recorder(log):
+    subject = process_recorder()
+    subject.start()
+    yield subject
+    subject.stop()
+
+
+def test_batches_are_recorded_in_the_process_and_given_back_in_order_with_their_outcomes(recorder, log):
+    first = [reported(1), Received(topic=f"{PREFIX}/hubs/{HUB}/reported", payload=b"{", mid=50), reported(0)]
+    second = [reported(2), reported(3, naming="hub-0000002")]
+    recorder.submit(0, first)
+    recorder.submit(0, second)
+    assert recorder.finished(None) == (0, first)
+    assert [m.outcome for m in first] == [Outcome.HANDLED, Outcome.MALFORMED, Outcome.REFUSED]
+    assert recorder.finished(None) == (0, second)
+    assert [m.outcome for m in second] == [Outcome.HANDLED, Outcome.REFUSED], "a report naming another hub"
+    assert recorder.finished(0) is None, "nothing outstanding"
+    lines = log.read_text().splitlines()
+    assert lines[0] == f"setup {recorder._process.pid}" and lines[0].split()[1] != str(os.getpid())
+    assert lines[1:] == [f"{HUB} 1", f"{HUB} 0", f"{HUB} 2"], "one batch call each, in order"
+
+
+def test_after_a_failed_batch_the_next_ones_of_that_connection_come_back_unhandled(recorder, log):
+    failing, behind = [reported(1), reported(13)], [reported(3), reported(4)]
+    recorder.submit(0, failing)
+    recorder.submit(0, behind)
+    recorder.finished(None)
+    recorder.finished(None)
+    assert [m.outcome for m in failing] == [Outcome.HANDLED, Outcome.FAILED]
+    assert [m.outcome for m in behind] == [Outcome.DEFERRED, Outcome.DEFERRED]
+    again = [reported(3), reported(4)]
+    recorder.submit(1, again)  # the next connection
+    recorder.finished(None)
+    assert [m.outcome for m in again] == [Outcome.HANDLED, Outcome.HANDLED]
+    assert log.read_text().splitlines()[1:] == [f"{HUB} 1", f"{HUB} 3", f"{HUB} 4"]
+
+
+def test_a_recorder_process_that_dies_gives_its_batches_back_failed_and_a_new_one_takes_over(recorder, log):
+    crashing, queued = [reported(99)], [reported(5)]
+    first_pid = recorder._process.pid
+    recorder.submit(0, crashing)
+    recorder.submit(0, queued)
+    assert recorder.finished(None) == (0, crashing) and crashing[0].outcome is Outcome.FAILED
+    assert recorder.finished(0) == (0, queued) and queued[0].outcome is Outcome.FAILED
+    assert recorder._process.pid != first_pid
+    later = [reported(6)]
+    recorder.submit(1, later)
+    recorder.finished(None)
+    assert later[0].outcome is Outcome.HANDLED
+    setups = [line for line in log.read_text().splitlines() if line.startswith("setup")]
+    assert setups == [f"setup {first_pid}", f"setup {recorder._process.pid}"]
+
+
+def test_a_closure_handler_is_refused_when_the_process_starts(log):
+    with pytest.raises(TypeError, match="importable by name"):
+        process_recorder(on_reports=lambda *, reports: []).start()
+
+
+def test_a_setup_that_fails_stops_the_start_with_a_clear_error(log):
+    with pytest.raises(RuntimeError, match="recorder process did not start"):
+        process_recorder(setup=recorder_handlers.setup_broken).start()
+
+
+CHILD = """
+import sys, time
+from smarthome.sync.recorder import RecorderProcess
+from tests.smarthome import recorder_handlers
+recorder = RecorderProcess(name="r", setup=None, prefix="msc/v1", on_reports=recorder_handlers.reports_note,
+                           on_gets=recorder_handlers.gets_ignore)
+recorder.start()
+print(recorder._process.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_recorder_process_leaves_when_its_gateway_is_killed(log):
+    gateway_process = subprocess.Popen(
+        [sys.executable, "-c", CHILD],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        child = int(gateway_process.stdout.readline())
+        os.kill(gateway_process.pid, signal.SIGKILL)
+        gateway_process.wait(5)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _running(child):
+            time.sleep(0.1)
+        assert not _running(child), "the recorder outlived its gateway"
+    finally:
+        gateway_process.kill()
+        gateway_process.wait()
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited (its parent is gone, init reaps it)
+
+
+class Acks:
+    def __init__(self):
+        self.mids: list[int] = []
+
+    def ack(self, mid, qos):
+        self.mids.append(mid)
+
+    def loop(self, timeout):
+        return None
+
+
+def test_a_gateway_with_its_recorder_in_a_process_acknowledges_each_batch_in_order(log):
+    subject = gateway.Gateway(
+        address=broker.broker_address("mqtt://127.0.0.1:1"),
+        prefix=PREFIX,
+        client_id="msc-gateway-unit",
+        on_reports=recorder_handlers.reports_note,
+        on_gets=recorder_handlers.gets_ignore,
+        on_resubscribed=None,
+        handler_retry_seconds=0,
+        recorder_process=True,
+        recorder_setup=recorder_handlers.setup_marker,
+    )
+    acks = Acks()
+    subject._recorder.start()
+    try:
+        for versions in ((1, 2), (3,), (4, 13, 5)):
+            subject._received = [reported(v) for v in versions]
+            subject._submit()
+        subject._acks_send(acks, wait=True)
+    finally:
+        subject._recorder.stop()
+    assert acks.mids == [1, 2, 3, 4] and subject._redeliver, "13 failed: it and 5 come again"
+    assert subject.counts == {"handled": 4, "failed": 1, "deferred": 1}
+    assert (subject.batches, subject.settled) == (3, 6)
+
+
+def test_the_gateway_command_records_in_a_process_set_up_with_django(settings):
+    settings.SMARTHOME_MQTT_URL = "mqtt://127.0.0.1:1"
+    with mock.patch("smarthome.management.commands.device_gateway.Gateway") as gateway_class:
+        call_command("device_gateway")
+    options = gateway_class.call_args.kwargs
+    assert options["recorder_process"] is True and options["recorder_setup"] is django.setup
+    gateway_class.return_value.run.assert_called_once_with()
