@@ -383,6 +383,8 @@ def test_a_gateway_killed_mid_report_loses_nothing(channel, homes):
     a, b = homes
     channel.simulator_start()
     first = [services.pin_code_create(device=home.lock, label="家族", pin="482915") for home in homes]
+    recorder = processes_of(channel.gateway.pid)
+    assert recorder, "the command records in a process of its own"
     channel.gateway.kill()  # SIGKILL while the locks' reports arrive
     channel.gateway.wait()
     second = [services.pin_code_create(device=home.lock, label="ゲスト", pin="639174") for home in homes]
@@ -395,6 +397,20 @@ def test_a_gateway_killed_mid_report_loses_nothing(channel, homes):
     for home, one, two in zip(homes, first, second, strict=True):
         assert channel.held(home) == {pin_ref(one): "482915", pin_ref(two): "639174"}
     assert set(PinCode.objects.values_list("sync_state", flat=True)) == {SyncState.SET}
+    wait_until(lambda: not any(map(running, recorder)), timeout=10, what="the killed gateway's recorder leaving")
+
+
+def processes_of(pid: int) -> list[int]:
+    """The child processes of `pid` (Linux /proc)."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited
 
 
 # Security
