@@ -18,8 +18,6 @@ from myspacecore.core.timestamps import iso_local
 from myspacecore.tenancy.models import Lease
 
 from .models import PinCode, RemoteControlSetting, SettingsPurgeRequest
-from .selectors import devices_for_user
-from .services import settings_purge_request_create
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -28,6 +26,8 @@ if TYPE_CHECKING:
 def smart_home_export(user: User) -> dict:
     """The devices the account can see, with their remotes and (masked) PINs, each with where it
     stands on its device (those being removed included: the device still holds them)."""
+    from .selectors import devices_for_user  # here: a process that never exports (a cleanup command) skips it
+
     devices = devices_for_user(user=user).prefetch_related(
         Prefetch("remote_settings", queryset=RemoteControlSetting.all_objects.order_by("name", "pk")),
         Prefetch("pin_codes", queryset=PinCode.all_objects.order_by("created_at", "pk")),
@@ -83,6 +83,8 @@ def smart_home_erase(user: User) -> SettingsPurgeRequest:
     """
     started_leases = Lease.objects.filter(resident=user, start_date__lte=timezone.localdate())
     unit_ids = list(started_leases.values_list("unit_id", flat=True).distinct())
+    from .services import settings_purge_request_create  # here: the services and their crypto load on use
+
     return settings_purge_request_create(user=user, unit_ids=unit_ids)
 
 
