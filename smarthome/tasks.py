@@ -135,6 +135,29 @@ def device_desired_publish(self, channel_id: str, asked: bool = False) -> str:
     return "published" if published else "missing"
 
 
+@shared_task(
+    name="smarthome.device_desired_publish_many", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def device_desired_publish_many(channel_ids: list[str]) -> str:
+    """Publish many channels' whole desired states at once after a change of many (a move-out
+    batch: a few hundred tasks for 200,000 units, not one per hub). Idempotent like a publish. A
+    channel the transport could not take gets a publish task of its own (`device_desired_publish`,
+    with its retries and "hub offline" when they run out); the broker down altogether does the
+    same for all.
+    """
+    from smarthome.sync.backends.base import TransportUnavailable
+    from smarthome.sync.services import desired_changes_publish
+
+    try:
+        failed = desired_changes_publish(channel_ids=channel_ids)
+    except TransportUnavailable as exc:
+        logger.warning("desired state of %s channels: %s, publishing one by one", len(channel_ids), type(exc).__name__)
+        failed = channel_ids
+    for channel_id in failed:
+        device_desired_publish.delay(channel_id)
+    return f"{len(channel_ids)} channels, {len(failed)} handed on"
+
+
 @shared_task(name="smarthome.device_desired_answer", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def device_desired_answer(channel_ids: list[str]) -> str:
     """Answer many hubs' `get` at once (`desired_answers_publish`: a reconnect storm is a few

@@ -51,6 +51,8 @@ RESEND_CACHE_PREFIX = "smarthome:resend"
 RESEND_MERGE_SECONDS = 20
 # Hubs' `get` answered by one task (a reconnect storm is answered in batches, not 10,000 tasks).
 RESEND_BATCH = 200
+# Channels published by one task after a change of many (a move-out batch).
+PUBLISH_BATCH = 200
 # How precisely `Device.last_seen_at` follows a channel that only repeats what it holds.
 SEEN_PRECISION_SECONDS = 60
 
@@ -153,8 +155,15 @@ def devices_settings_changed(*, device_ids: list[int]) -> dict[int, int]:
 
 
 def channels_publish_on_commit(*, channel_ids: set[str]) -> None:
-    for channel_id in sorted(channel_ids):
-        transaction.on_commit(partial(desired_publish_enqueue, channel_id=channel_id))
+    """Once the change commits, publish each channel's whole state: a lone channel (a resident's
+    PIN) by a publish task of its own, many (a move-out batch) by one task per PUBLISH_BATCH
+    channels (`desired_changes_publish`), not a task per hub."""
+    ordered = sorted(channel_ids)
+    if len(ordered) == 1:
+        transaction.on_commit(partial(desired_publish_enqueue, channel_id=ordered[0]))
+        return
+    for start in range(0, len(ordered), PUBLISH_BATCH):
+        transaction.on_commit(partial(desired_publishes_enqueue, channel_ids=ordered[start : start + PUBLISH_BATCH]))
 
 
 def desired_publish_enqueue(*, channel_id: str) -> None:
@@ -275,6 +284,35 @@ def desired_publish(*, channel_id: str, asked: bool = False) -> bool:
         return False
     transport().publish(channel_id=channel_id, payload=protocol.desired_encode(message))
     return True
+
+
+def desired_publishes_enqueue(*, channel_ids: list[str]) -> None:
+    """Hand many channels' publish to a worker, in one task. Runs after commit: a broker that is
+    down is only logged (the changes are kept; `desired_lagging_republish` sends them later)."""
+    from ..tasks import device_desired_publish_many
+
+    try:
+        device_desired_publish_many.delay(channel_ids)
+    except Exception as exc:  # noqa: BLE001 - broker down: the lag sweep publishes the channels later
+        logger.warning("desired state of %s channels not enqueued (%s)", len(channel_ids), type(exc).__name__)
+
+
+def desired_changes_publish(*, channel_ids: list[str]) -> list[str]:
+    """Publish many channels' current whole desired states now (the batch task's body): read
+    together, published, the broker's acknowledgements awaited together. An unknown channel is
+    logged and skipped. Returns the channels the transport could not take (the caller gives each
+    a publish of its own, retried)."""
+    messages = desired_messages(channel_ids=channel_ids)
+    unknown = sorted(set(channel_ids) - set(messages))
+    if unknown:
+        logger.warning(
+            "desired state for %s unknown channel(s) not published: %s", len(unknown), ", ".join(unknown[:10])
+        )
+    if not messages:
+        return []
+    return transport().publish_many(
+        messages=[(channel_id, protocol.desired_encode(message)) for channel_id, message in messages.items()]
+    )
 
 
 def desired_answers_publish(*, channel_ids: list[str]) -> list[str]:

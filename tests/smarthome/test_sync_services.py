@@ -467,3 +467,58 @@ def test_the_unlocked_and_the_locked_read_of_many_channels_agree():
     for channel_id, rows in unlocked.items():
         reached = Device.objects.filter(Q(channel_id=channel_id, hub__isnull=True) | Q(hub__channel_id=channel_id))
         assert [row.pk for row in rows] == list(reached.order_by("pk").values_list("pk", flat=True))
+
+
+def test_a_change_of_many_channels_is_published_by_one_task_per_batch_not_one_per_hub(
+    memory_transport, monkeypatch, django_capture_on_commit_callbacks
+):
+    from smarthome import tasks
+    from smarthome.sync import services as sync_services
+
+    pairs = [hub_and_lock() for _ in range(5)]
+    hubs = sorted(hub.channel_id for hub, _lock in pairs)
+    batches: list[list[str]] = []
+    singles: list[str] = []
+    monkeypatch.setattr(sync_services, "PUBLISH_BATCH", 2)
+    monkeypatch.setattr(tasks.device_desired_publish_many, "delay", lambda channel_ids: batches.append(channel_ids))
+    monkeypatch.setattr(tasks.device_desired_publish, "delay", lambda channel_id, **kwargs: singles.append(channel_id))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_services.channels_publish_on_commit(channel_ids=set(hubs))
+    assert batches == [hubs[0:2], hubs[2:4], hubs[4:5]] and singles == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_services.channels_publish_on_commit(channel_ids={hubs[0]})
+    assert singles == [hubs[0]], "a lone channel (a resident's PIN) keeps its own publish task"
+
+
+def test_the_batch_publish_sends_each_known_hub_its_state_and_hands_refused_ones_on(memory_transport, monkeypatch):
+    from smarthome import tasks
+    from smarthome.sync.backends import memory
+
+    pairs = [hub_and_lock() for _ in range(3)]
+    channels = [hub.channel_id for hub, _lock in pairs]
+    result = tasks.device_desired_publish_many.apply(args=([*channels, "unknown-channel-0001"],)).get()
+    assert result == "4 channels, 0 handed on"
+    assert sorted(m.channel_id for m in memory_transport.outbox) == sorted(channels), "each known hub once"
+
+    handed_on: list[tuple] = []
+    monkeypatch.setattr(memory.Transport, "publish_many", lambda self, *, messages: [channels[1]])
+    monkeypatch.setattr(tasks.device_desired_publish, "delay", lambda *args, **kwargs: handed_on.append((args, kwargs)))
+    assert tasks.device_desired_publish_many.apply(args=(channels,)).get() == "3 channels, 1 handed on"
+    assert handed_on == [((channels[1],), {})], "a plain publish (not an answer to a get), with its retries"
+
+
+def test_the_broker_down_hands_every_channel_of_a_batch_publish_to_a_task_of_its_own(memory_transport, monkeypatch):
+    from smarthome import tasks
+
+    pairs = [hub_and_lock() for _ in range(2)]
+    handed_on: list[str] = []
+    monkeypatch.setitem(memory_transport.state, "unavailable", True)
+    monkeypatch.setattr(
+        tasks.device_desired_publish, "delay", lambda channel_id, **kwargs: handed_on.append(channel_id)
+    )
+
+    tasks.device_desired_publish_many.apply(args=([hub.channel_id for hub, _lock in pairs],)).get()
+
+    assert sorted(handed_on) == sorted(hub.channel_id for hub, _lock in pairs)
