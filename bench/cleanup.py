@@ -10,8 +10,10 @@ and dropped at the end), filled with set-based SQL (INSERT … SELECT generate_s
   * `--codes` expired verification codes: `manage.py cleanup_verification_codes` versus
     `DELETE FROM accounts_verificationcode WHERE expires_at < now()`;
   * `--units` units whose only lease ended yesterday, each with a hub with 5 remote-control
-    settings and a smart lock with 3 PINs: `manage.py cleanup_move_out` versus one transaction
-    (delete the remotes, delete the PINs, stamp the units) over the same units.
+    settings and a smart lock behind it with 3 PINs: `manage.py cleanup_move_out` versus one
+    transaction doing what a move-out records (devices' versions bumped, settings "being removed",
+    a reset per device, units stamped) and reading the channels to publish to. The command also
+    enqueues the publishes (one task per 200 hubs) on the bench Redis, which no worker consumes.
 Both sides are timed the same way, from a fresh process to its exit: each command in a
 `manage.py` child, each raw baseline in a `psql` child. "startup_s" is the codes command on an
 empty table (what every run pays; median of 3), shown beside `--help` (Django's start-up with
@@ -70,14 +72,22 @@ FILL_UNITS = [
        SELECT '+8180' || lpad(u.id::text, 8, '0'), current_date - 400, current_date - 1, now(), u.id,
               (SELECT id FROM accounts_userattribute WHERE code = 'rental_resident'), 'accepted'
        FROM accounts_unit u""",
-    """INSERT INTO smarthome_device (kind, name, serial_number, created_at, unit_id)
-       SELECT k, k, k || '-' || u.id, now(), u.id FROM accounts_unit u, (VALUES ('hub'), ('smart_lock')) AS kinds(k)""",
+    """INSERT INTO smarthome_device
+           (kind, name, serial_number, created_at, unit_id, channel_id, desired_version, reported_version, sync_failure)
+       SELECT k, k, k || '-' || u.id, now(), u.id, k || '-ch-' || u.id, 1, 1, ''
+       FROM accounts_unit u, (VALUES ('hub'), ('smart_lock')) AS kinds(k)""",
+    # Each unit's lock talks through its hub (one channel per unit, as in service).
+    """UPDATE smarthome_device l SET hub_id = h.id FROM smarthome_device h
+       WHERE l.kind = 'smart_lock' AND h.kind = 'hub' AND h.unit_id = l.unit_id""",
     """INSERT INTO smarthome_remotecontrolsetting
-           (name, appliance_type, maker, signal_data, created_at, updated_at, device_id)
-       SELECT 'リモコン' || r, 'tv', '', '', now(), now(), d.id
+           (name, appliance_type, maker, signal_data, created_at, updated_at, device_id,
+            changed_version, sync_changed_at, sync_failure, sync_state)
+       SELECT 'リモコン' || r, 'tv', '', '', now(), now(), d.id, 1, now(), '', 'set'
        FROM smarthome_device d, generate_series(1, 5) r WHERE d.kind = 'hub'""",
-    """INSERT INTO smarthome_pincode (label, pin_encrypted, pin_lookup, created_at, device_id)
-       SELECT '鍵' || p, 'x', md5(d.id::text || p), now(), d.id
+    """INSERT INTO smarthome_pincode
+           (label, pin_encrypted, pin_lookup, created_at, device_id, changed_version, sync_changed_at, sync_failure,
+            sync_state)
+       SELECT '鍵' || p, 'x', md5(d.id::text || p), now(), d.id, 1, now(), '', 'set'
        FROM smarthome_device d, generate_series(1, 3) p WHERE d.kind = 'smart_lock'""",
     "VACUUM ANALYZE",
 ]
@@ -90,11 +100,43 @@ RAW_MOVE_OUT = [
          AND NOT EXISTS (SELECT 1 FROM accounts_lease l WHERE l.unit_id = u.id AND l.start_date <= current_date
                          AND (l.end_date IS NULL OR l.end_date >= current_date))
          AND u.last_reset_at IS NULL""",
-    """DELETE FROM smarthome_remotecontrolsetting r USING smarthome_device d, due
-       WHERE r.device_id = d.id AND d.unit_id = due.id""",
-    "DELETE FROM smarthome_pincode p USING smarthome_device d, due WHERE p.device_id = d.id AND d.unit_id = due.id",
-    "UPDATE accounts_unit u SET last_reset_at = now() FROM due WHERE u.id = due.id",
+    # What the move-out records (smarthome.services._units_settings_reset): each device's version
+    # bumped, its settings "being removed" at that version, a reset per device awaiting the
+    # device's confirmation, the units stamped; then the channels to publish to.
+    """WITH devices AS MATERIALIZED (
+           UPDATE smarthome_device SET desired_version = desired_version + 1,
+                                       pending_since = COALESCE(pending_since, now())
+           WHERE unit_id IN (SELECT id FROM due) RETURNING id, desired_version
+       ),
+       remotes AS (
+           UPDATE smarthome_remotecontrolsetting r SET sync_state = 'removing', sync_failure = '',
+                  sync_changed_at = now(), changed_version = d.desired_version
+           FROM devices d WHERE r.device_id = d.id AND r.sync_state <> 'removing' RETURNING 1
+       ),
+       pins AS (
+           UPDATE smarthome_pincode c SET sync_state = 'removing', sync_failure = '',
+                  sync_changed_at = now(), changed_version = d.desired_version
+           FROM devices d WHERE c.device_id = d.id AND c.sync_state <> 'removing' RETURNING 1
+       ),
+       resets AS (
+           INSERT INTO smarthome_devicesettingsreset (device_id, reason, purge_request_id, version, requested_at,
+                                                      confirmed_at)
+           SELECT id, 'move_out', NULL, desired_version, now(), NULL FROM devices
+       )
+       UPDATE accounts_unit u SET last_reset_at = now() FROM due WHERE u.id = due.id""",
+    """SELECT DISTINCT COALESCE(h.channel_id, d.channel_id) FROM smarthome_device d
+       LEFT JOIN smarthome_device h ON h.id = d.hub_id WHERE d.unit_id IN (SELECT id FROM due)""",
 ]
+
+MOVED_OUT = """SELECT count(*) FROM accounts_unit WHERE last_reset_at IS NULL
+                 UNION ALL SELECT count(*) FROM smarthome_pincode WHERE sync_state <> 'removing'
+                 UNION ALL SELECT count(*) FROM smarthome_remotecontrolsetting WHERE sync_state <> 'removing'"""
+
+
+def moved_out() -> bool:
+    """Every unit stamped, every PIN and remote being removed (until the devices confirm)."""
+    with psycopg.connect(URL) as conn:
+        return all(row[0] == 0 for row in conn.execute(MOVED_OUT).fetchall())
 
 
 def sql(statements, **params) -> None:
@@ -188,18 +230,18 @@ def main() -> int:
 
         sql(FILL_UNITS, n=args.units)
         move_seconds, move_rss, out = command("cleanup_move_out")
-        assert count("smarthome_pincode") == 0 and count("smarthome_remotecontrolsetting") == 0, out
+        assert moved_out(), out
         rows.append({"what": f"cleanup_move_out, {args.units:,} units", "seconds": move_seconds, "rss": move_rss})
         sql(
             [
-                "TRUNCATE accounts_lease, smarthome_pincode, smarthome_remotecontrolsetting, smarthome_device,"
-                " accounts_unit, accounts_property CASCADE",
+                "TRUNCATE accounts_lease, smarthome_pincode, smarthome_remotecontrolsetting,"
+                " smarthome_devicesettingsreset, smarthome_device, accounts_unit, accounts_property CASCADE",
                 *FILL_UNITS,
             ],
             n=args.units,
         )
         raw_move = timed_sql(RAW_MOVE_OUT)
-        assert count("smarthome_pincode") == 0
+        assert moved_out()
         rows.append({"what": f"raw SQL move-out (psql), {args.units:,} units", "seconds": raw_move})
         rows.append({"what": "cleanup command, nothing to delete (startup_s)", "seconds": startup, "rss": startup_rss})
         rows.append({"what": "cleanup command --help (no database)", "seconds": helps})
