@@ -100,6 +100,7 @@ RAW_MOVE_OUT = [
          AND NOT EXISTS (SELECT 1 FROM accounts_lease l WHERE l.unit_id = u.id AND l.start_date <= current_date
                          AND (l.end_date IS NULL OR l.end_date >= current_date))
          AND u.last_reset_at IS NULL""",
+    "ANALYZE due",  # a temporary table has no statistics: without them the plan below nests loops
     # What the move-out records (smarthome.services._units_settings_reset): each device's version
     # bumped, its settings "being removed" at that version, a reset per device awaiting the
     # device's confirmation, the units stamped; then the channels to publish to.
