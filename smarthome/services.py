@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CheckConstraint, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -167,10 +167,42 @@ def pin_code_create(
         valid_from=valid_from,
         valid_until=valid_until,
     )
-    pin_code.full_clean()
+    # The device row was just read under its lock: it exists, so its foreign key needs no query.
+    _pin_code_full_clean(pin_code, exclude=["device"] if locked is not None else [])
     pin_code.changed_version = device_settings_changed(device=device)
     pin_code.save()
     return pin_code
+
+
+# PinCode's check constraints, put to the database as one query (and one savepoint) instead of
+# one each: all of them hold exactly when their conjunction does (each passes on TRUE or NULL, and
+# so does the AND of them). Only when it does not, or a field is left out, does Django ask them one
+# by one, for the very errors full_clean gives.
+_PIN_CHECKS = [constraint for constraint in PinCode._meta.constraints if isinstance(constraint, CheckConstraint)]
+assert len(_PIN_CHECKS) == len(PinCode._meta.constraints), "only check constraints are combined"
+_PIN_CONDITIONS = Q(*(constraint.condition for constraint in _PIN_CHECKS))
+_PIN_CONDITION_FIELDS = _PIN_CONDITIONS.referenced_base_fields
+
+
+def _pin_code_full_clean(pin_code: PinCode, *, exclude: list[str] | None = None) -> None:
+    """`pin_code.full_clean(exclude=exclude)`: the same errors, gathered the same way."""
+    exclude = list(exclude or [])
+    errors: dict[str, list[ValidationError]] = {}
+    try:
+        pin_code.full_clean(exclude=exclude, validate_constraints=False)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    # As full_clean does: a field that already failed is left out of the constraints.
+    skip = {*exclude, *(field for field in errors if field != NON_FIELD_ERRORS)}
+    if skip & _PIN_CONDITION_FIELDS or not _PIN_CONDITIONS.check(
+        pin_code._get_field_expression_map(meta=PinCode._meta)  # type: ignore[attr-defined]  # what CheckConstraint.validate uses
+    ):
+        try:
+            pin_code.validate_constraints(exclude=skip)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
 
 
 def _pin_slot_check(*, device: Device) -> None:
@@ -210,7 +242,7 @@ def pin_code_update(
         raise ValidationError({"valid_until": _("有効終了日時は現在より後にしてください。")})
     pin_code.label = label.strip()
     pin_code.valid_from, pin_code.valid_until = valid_from, valid_until
-    pin_code.full_clean()
+    _pin_code_full_clean(pin_code)
     fields = ["label"]
     if window_changed:
         Device.objects.select_for_update().filter(pk=pin_code.device_id).first()
