@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
-from django.db.models import CheckConstraint, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CheckConstraint, Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -155,8 +155,11 @@ def pin_code_create(
     # Lock the device row: two concurrent requests must not both take the 20th slot
     # or both register the same PIN.
     locked = Device.objects.select_for_update().filter(pk=device.pk).first()
-    _pin_slot_check(device=locked or device)
-    if _pin_in_use(device=device, pin=pin, valid_from=valid_from, valid_until=valid_until, now=now):
+    # The slots taken and the same PIN in an overlapping window, counted in one query.
+    same_pin = _pin_in_use_q(device=device, pin=pin, valid_from=valid_from, valid_until=valid_until, now=now)
+    counts = PinCode.objects.filter(device=device).aggregate(taken=Count("pk"), same_pin=Count("pk", filter=same_pin))
+    _pin_slot_check(device=locked or device, taken=counts["taken"])
+    if counts["same_pin"]:
         raise ValidationError({"pin": _("この暗証番号は、このスマートロックですでに使われています。")})
 
     pin_code = PinCode(
@@ -205,11 +208,12 @@ def _pin_code_full_clean(pin_code: PinCode, *, exclude: list[str] | None = None)
         raise ValidationError(errors)
 
 
-def _pin_slot_check(*, device: Device) -> None:
-    """A lock has PINS_PER_LOCK slots, or fewer if it reported fewer. A PIN being removed takes
-    none: the lock drops it in the same whole-state message that brings the new one."""
+def _pin_slot_check(*, device: Device, taken: int) -> None:
+    """A lock has PINS_PER_LOCK slots, or fewer if it reported fewer; `taken` of them hold a PIN
+    (`PinCode.objects`: a PIN being removed takes none, the lock drops it in the same whole-state
+    message that brings the new one)."""
     limit = min(app_settings.PINS_PER_LOCK, device.slots_total or app_settings.PINS_PER_LOCK)
-    if PinCode.objects.filter(device=device).count() >= limit:
+    if taken >= limit:
         raise ValidationError(
             {
                 NON_FIELD_ERRORS: _(
@@ -277,14 +281,27 @@ def _pin_in_use(
     """Same PIN on the same lock, not yet expired, with a window overlapping the new one. A PIN
     being removed does not count: the lock drops it in the same whole-state message."""
     among = PinCode.objects.all() if among is None else among
-    same_pin = among.filter(device=device, pin_lookup__in=pin_lookups(device_id=device.pk, pin=pin))
+    in_use = _pin_in_use_q(device=device, pin=pin, valid_from=valid_from, valid_until=valid_until, now=now)
+    return among.filter(in_use).exists()
+
+
+def _pin_in_use_q(
+    *,
+    device: Device,
+    pin: str,
+    valid_from: datetime.datetime | None,
+    valid_until: datetime.datetime | None,
+    now: datetime.datetime,
+) -> Q:
+    """The PinCodes `_pin_in_use` looks for, as a condition."""
+    same_pin = Q(device=device, pin_lookup__in=pin_lookups(device_id=device.pk, pin=pin))
     not_expired = Q(valid_until__isnull=True) | Q(valid_until__gt=now)
     overlapping = Q()
     if valid_until is not None:
         overlapping &= Q(valid_from__isnull=True) | Q(valid_from__lt=valid_until)
     if valid_from is not None:
         overlapping &= Q(valid_until__isnull=True) | Q(valid_until__gt=valid_from)
-    return same_pin.filter(not_expired, overlapping).exists()
+    return same_pin & not_expired & overlapping
 
 
 @transaction.atomic

@@ -304,9 +304,19 @@ def test_pin_code_clean_gives_exactly_the_errors_of_full_clean(change):
     )
 
 
-def test_pin_add_asks_the_database_only_the_window_constraint(django_assert_num_queries):
+def test_pin_add_checks_its_constraints_and_slots_in_few_queries(django_assert_num_queries):
     lock = SmartLockFactory()
-    # lock, count, in use, window check (savepoint, select, release), version bump and read, insert
+    # lock; slots taken and same PIN (one query); the check constraints (savepoint, select, release);
+    # version bump and read; insert
     # (with the atomic block's savepoint and release around it under the test's transaction)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         pin_code_create(device=lock, label="家族", pin="482915")
+
+
+def test_a_full_lock_is_reported_before_a_pin_in_use():
+    lock = SmartLockFactory(slots_total=1)
+    pin_code_create(device=lock, label="家族", pin="482915")
+    with pytest.raises(ValidationError) as caught:
+        pin_code_create(device=lock, label="ゲスト", pin="482915")
+    assert list(caught.value.error_dict) == ["__all__"]
+    assert "1件まで" in str(caught.value)
