@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CheckConstraint, Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -155,8 +155,11 @@ def pin_code_create(
     # Lock the device row: two concurrent requests must not both take the 20th slot
     # or both register the same PIN.
     locked = Device.objects.select_for_update().filter(pk=device.pk).first()
-    _pin_slot_check(device=locked or device)
-    if _pin_in_use(device=device, pin=pin, valid_from=valid_from, valid_until=valid_until, now=now):
+    # The slots taken and the same PIN in an overlapping window, counted in one query.
+    same_pin = _pin_in_use_q(device=device, pin=pin, valid_from=valid_from, valid_until=valid_until, now=now)
+    counts = PinCode.objects.filter(device=device).aggregate(taken=Count("pk"), same_pin=Count("pk", filter=same_pin))
+    _pin_slot_check(device=locked or device, taken=counts["taken"])
+    if counts["same_pin"]:
         raise ValidationError({"pin": _("この暗証番号は、このスマートロックですでに使われています。")})
 
     pin_code = PinCode(
@@ -167,17 +170,50 @@ def pin_code_create(
         valid_from=valid_from,
         valid_until=valid_until,
     )
-    pin_code.full_clean()
+    # The device row was just read under its lock: it exists, so its foreign key needs no query.
+    _pin_code_full_clean(pin_code, exclude=["device"] if locked is not None else [])
     pin_code.changed_version = device_settings_changed(device=device)
     pin_code.save()
     return pin_code
 
 
-def _pin_slot_check(*, device: Device) -> None:
-    """A lock has PINS_PER_LOCK slots, or fewer if it reported fewer. A PIN being removed takes
-    none: the lock drops it in the same whole-state message that brings the new one."""
+# PinCode's check constraints, put to the database as one query (and one savepoint) instead of
+# one each: all of them hold exactly when their conjunction does (each passes on TRUE or NULL, and
+# so does the AND of them). Only when it does not, or a field is left out, does Django ask them one
+# by one, for the very errors full_clean gives.
+_PIN_CHECKS = [constraint for constraint in PinCode._meta.constraints if isinstance(constraint, CheckConstraint)]
+assert len(_PIN_CHECKS) == len(PinCode._meta.constraints), "only check constraints are combined"
+_PIN_CONDITIONS = Q(*(constraint.condition for constraint in _PIN_CHECKS))
+_PIN_CONDITION_FIELDS = _PIN_CONDITIONS.referenced_base_fields
+
+
+def _pin_code_full_clean(pin_code: PinCode, *, exclude: list[str] | None = None) -> None:
+    """`pin_code.full_clean(exclude=exclude)`: the same errors, gathered the same way."""
+    exclude = list(exclude or [])
+    errors: dict[str, list[ValidationError]] = {}
+    try:
+        pin_code.full_clean(exclude=exclude, validate_constraints=False)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    # As full_clean does: a field that already failed is left out of the constraints.
+    skip = {*exclude, *(field for field in errors if field != NON_FIELD_ERRORS)}
+    if skip & _PIN_CONDITION_FIELDS or not _PIN_CONDITIONS.check(
+        pin_code._get_field_expression_map(meta=PinCode._meta)  # type: ignore[attr-defined]  # what CheckConstraint.validate uses
+    ):
+        try:
+            pin_code.validate_constraints(exclude=skip)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _pin_slot_check(*, device: Device, taken: int) -> None:
+    """A lock has PINS_PER_LOCK slots, or fewer if it reported fewer; `taken` of them hold a PIN
+    (`PinCode.objects`: a PIN being removed takes none, the lock drops it in the same whole-state
+    message that brings the new one)."""
     limit = min(app_settings.PINS_PER_LOCK, device.slots_total or app_settings.PINS_PER_LOCK)
-    if PinCode.objects.filter(device=device).count() >= limit:
+    if taken >= limit:
         raise ValidationError(
             {
                 NON_FIELD_ERRORS: _(
@@ -210,7 +246,7 @@ def pin_code_update(
         raise ValidationError({"valid_until": _("有効終了日時は現在より後にしてください。")})
     pin_code.label = label.strip()
     pin_code.valid_from, pin_code.valid_until = valid_from, valid_until
-    pin_code.full_clean()
+    _pin_code_full_clean(pin_code)
     fields = ["label"]
     if window_changed:
         Device.objects.select_for_update().filter(pk=pin_code.device_id).first()
@@ -245,14 +281,27 @@ def _pin_in_use(
     """Same PIN on the same lock, not yet expired, with a window overlapping the new one. A PIN
     being removed does not count: the lock drops it in the same whole-state message."""
     among = PinCode.objects.all() if among is None else among
-    same_pin = among.filter(device=device, pin_lookup__in=pin_lookups(device_id=device.pk, pin=pin))
+    in_use = _pin_in_use_q(device=device, pin=pin, valid_from=valid_from, valid_until=valid_until, now=now)
+    return among.filter(in_use).exists()
+
+
+def _pin_in_use_q(
+    *,
+    device: Device,
+    pin: str,
+    valid_from: datetime.datetime | None,
+    valid_until: datetime.datetime | None,
+    now: datetime.datetime,
+) -> Q:
+    """The PinCodes `_pin_in_use` looks for, as a condition."""
+    same_pin = Q(device=device, pin_lookup__in=pin_lookups(device_id=device.pk, pin=pin))
     not_expired = Q(valid_until__isnull=True) | Q(valid_until__gt=now)
     overlapping = Q()
     if valid_until is not None:
         overlapping &= Q(valid_from__isnull=True) | Q(valid_from__lt=valid_until)
     if valid_from is not None:
         overlapping &= Q(valid_until__isnull=True) | Q(valid_until__gt=valid_from)
-    return same_pin.filter(not_expired, overlapping).exists()
+    return same_pin & not_expired & overlapping
 
 
 @transaction.atomic

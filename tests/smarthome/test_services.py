@@ -264,3 +264,59 @@ def test_user_purge_removes_own_device_settings_only():
     assert RemoteControlSetting.objects.count() == 2
     assert Device.objects.filter(owner_user=user).count() == 2
     assert user_device_settings_purge(user=user).total == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"label": ""},
+        {"valid_until_before_from": True},
+        {"label": "", "valid_until_before_from": True},
+        {"sync_state": "bogus"},
+        {"pin_encrypted": ""},
+        {"valid_until": "not a date", "valid_until_before_from": True},
+    ],
+)
+def test_pin_code_clean_gives_exactly_the_errors_of_full_clean(change):
+    from smarthome.services import _pin_code_full_clean
+
+    start = timezone.now() + HOUR
+    pin_code = PinCodeFactory.build(device=SmartLockFactory(), valid_from=None, valid_until=None)
+    if change.pop("valid_until_before_from", False):
+        pin_code.valid_from, pin_code.valid_until = start, start - HOUR
+    for field, value in change.items():
+        setattr(pin_code, field, value)
+
+    def errors(clean) -> dict | None:
+        try:
+            clean()
+        except ValidationError as error:
+            return {field: [(e.code, str(e.message)) for e in es] for field, es in error.error_dict.items()}
+        return None
+
+    assert errors(lambda: _pin_code_full_clean(pin_code)) == errors(pin_code.full_clean)
+    assert errors(lambda: _pin_code_full_clean(pin_code, exclude=["device"])) == errors(
+        lambda: pin_code.full_clean(exclude=["device"])
+    )
+    assert errors(lambda: _pin_code_full_clean(pin_code, exclude=["label"])) == errors(
+        lambda: pin_code.full_clean(exclude=["label"])
+    )
+
+
+def test_pin_add_checks_its_constraints_and_slots_in_few_queries(django_assert_num_queries):
+    lock = SmartLockFactory()
+    # lock; slots taken and same PIN (one query); the check constraints (savepoint, select, release);
+    # version bump and read; insert
+    # (with the atomic block's savepoint and release around it under the test's transaction)
+    with django_assert_num_queries(10):
+        pin_code_create(device=lock, label="家族", pin="482915")
+
+
+def test_a_full_lock_is_reported_before_a_pin_in_use():
+    lock = SmartLockFactory(slots_total=1)
+    pin_code_create(device=lock, label="家族", pin="482915")
+    with pytest.raises(ValidationError) as caught:
+        pin_code_create(device=lock, label="ゲスト", pin="482915")
+    assert list(caught.value.error_dict) == ["__all__"]
+    assert "1件まで" in str(caught.value)
