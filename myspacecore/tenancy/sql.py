@@ -23,12 +23,17 @@ def table(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def column(alias: str, model: type[models.Model], field_name: str) -> str:
-    """The quoted column of `model`'s field `field_name` in the table named `alias` in the query."""
+def column_name(model: type[models.Model], field_name: str) -> str:
+    """The quoted column of `model`'s field `field_name`, unqualified (an UPDATE's SET)."""
     field = model._meta.get_field(field_name)
     if not isinstance(field, models.Field) or not field.column:
         raise ValueError(f"{model.__name__}.{field_name} has no column of its own")
-    return f"{alias}.{connection.ops.quote_name(field.column)}"
+    return connection.ops.quote_name(field.column)
+
+
+def column(alias: str, model: type[models.Model], field_name: str) -> str:
+    """The quoted column of `model`'s field `field_name` in the table named `alias` in the query."""
+    return f"{alias}.{column_name(model, field_name)}"
 
 
 def select_list(alias: str, model: type[models.Model]) -> str:
@@ -59,6 +64,20 @@ def model_from_row(model: type[M], row: Sequence[object]) -> M:
         for converter in found:
             values[i] = converter(values[i], col, connection)
     return model.from_db(connection.alias, attnames, values)
+
+
+def models_from_row(row: Sequence[object], *row_models: type[models.Model]) -> list[Any]:
+    """The instances of a row that holds `select_list`'s columns of each of `row_models` in turn
+    (a query's LEFT JOINs): None for a model whose primary key is NULL (no row joined)."""
+    instances: list[Any] = []
+    start = 0
+    for model in row_models:
+        width = len(model._meta.concrete_fields)
+        part = row[start : start + width]
+        pk_index = model._meta.concrete_fields.index(model._meta.pk)
+        instances.append(model_from_row(model, part) if part[pk_index] is not None else None)
+        start += width
+    return instances
 
 
 @cache

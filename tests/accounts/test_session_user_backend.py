@@ -7,9 +7,11 @@ from http import HTTPStatus
 import pytest
 from django.urls import reverse
 
-from accounts.backends import SessionUserBackend
+from accounts.backends import SessionUserBackend, user_with_attribute_and_profile
+from accounts.models import User
 from tests.accounts.profile_helpers import signed_in
-from tests.factories import LeaseFactory, ProfileFactory, ResidentFactory, attribute
+from tests.factories import LeaseFactory, ProfileFactory, ResidentFactory, StaffFactory, attribute
+from tests.foundation.test_plain_sql_rows import assert_same_instance
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +29,34 @@ def test_session_user_without_profile_has_none(django_assert_num_queries):
     with django_assert_num_queries(1):
         user = SessionUserBackend().get_user(resident.pk)
         assert not hasattr(user, "profile")
+
+
+def test_session_user_is_the_orms_select_related():
+    """The plain query reads the same user, attribute and profile as the ORM's select_related."""
+    profile = ProfileFactory(email="saki@example.jp", user__language="en")
+    orm = User.objects.select_related("attribute", "profile").get(pk=profile.user.pk)
+
+    plain = user_with_attribute_and_profile(profile.user.pk)
+
+    assert_same_instance(plain, orm)
+    assert_same_instance(plain.attribute, orm.attribute)
+    assert_same_instance(plain.profile, orm.profile)
+    assert plain.profile.user is plain
+    assert plain.phone_number.as_e164 == orm.phone_number.as_e164
+
+
+def test_session_user_without_attribute_or_profile_has_none_cached(django_assert_num_queries):
+    staff = StaffFactory()
+    with django_assert_num_queries(1):
+        user = user_with_attribute_and_profile(staff.pk)
+        assert user.attribute is None
+        assert not hasattr(user, "profile")
+    assert_same_instance(user, User.objects.get(pk=staff.pk))
+
+
+def test_a_session_without_an_account_id_is_not_signed_in():
+    assert SessionUserBackend().get_user("not-an-id") is None
+    assert SessionUserBackend().get_user(None) is None
 
 
 def test_deactivated_or_deleted_account_is_not_signed_in():
