@@ -146,9 +146,15 @@ def profile_nickname_change(*, user: User, nickname: str) -> Profile:
     """Change the nickname (every attribute may). Birth year and gender are never changed."""
     profile = Profile.objects.select_for_update().get(user=user)
     profile.nickname = nickname_clean(nickname)
-    profile.full_clean()
+    # Only the nickname changes, so only it is validated, as a ModelForm of that one field would:
+    # the row's other values were validated when they were written, and their uniqueness checks
+    # (the account's one profile, the address) were three queries that could not fail here.
+    profile.full_clean(exclude=_PROFILE_FIELDS_BUT_NICKNAME)
     profile.save(update_fields=["nickname", "updated_at"])
     return profile
+
+
+_PROFILE_FIELDS_BUT_NICKNAME = [field.name for field in Profile._meta.concrete_fields if field.name != "nickname"]
 
 
 @transaction.atomic

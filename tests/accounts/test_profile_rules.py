@@ -7,7 +7,8 @@ import datetime
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from accounts.forms.profile import NicknameForm, ProfileBasicsForm
@@ -190,6 +191,19 @@ def test_profile_nickname_change_validates_like_the_form():
     profile_nickname_change(user=profile.user, nickname=FAMILY * 10)
     profile.refresh_from_db()
     assert profile.nickname == FAMILY * 10
+
+
+@pytest.mark.django_db
+def test_profile_nickname_change_reads_and_writes_only_the_profile_row():
+    """The nickname is validated alone: no uniqueness query for the account or the address."""
+    profile = ProfileFactory(nickname="前", email="saki@example.jp")
+    with CaptureQueriesContext(connection) as queries:
+        profile_nickname_change(user=profile.user, nickname="後")
+    statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == 2, statements
+    assert statements[0].startswith("SELECT") and statements[1].startswith("UPDATE")
+    profile.refresh_from_db()
+    assert (profile.nickname, profile.email) == ("後", "saki@example.jp")
 
 
 # E-mail: unique among accounts, case-insensitively
