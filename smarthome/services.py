@@ -9,7 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import CheckConstraint, Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -152,13 +152,14 @@ def pin_code_create(
     if valid_until is not None and valid_until <= now:
         raise ValidationError({"valid_until": _("有効終了日時は現在より後にしてください。")})
 
-    # Lock the device row: two concurrent requests must not both take the 20th slot
-    # or both register the same PIN.
-    locked = Device.objects.select_for_update().filter(pk=device.pk).first()
+    # The device's version bump first: its UPDATE takes the device's row lock, so two concurrent
+    # requests can neither both take the 20th slot nor both register the same PIN (a refusal
+    # below rolls the bump back with the rest), and it reads the lock's slots under that lock.
+    version = device_settings_changed(device=device)
     # The slots taken and the same PIN in an overlapping window, counted in one query.
     same_pin = _pin_in_use_q(device=device, pin=pin, valid_from=valid_from, valid_until=valid_until, now=now)
     counts = PinCode.objects.filter(device=device).aggregate(taken=Count("pk"), same_pin=Count("pk", filter=same_pin))
-    _pin_slot_check(device=locked or device, taken=counts["taken"])
+    _pin_slot_check(device=device, taken=counts["taken"])
     if counts["same_pin"]:
         raise ValidationError({"pin": _("この暗証番号は、このスマートロックですでに使われています。")})
 
@@ -169,12 +170,29 @@ def pin_code_create(
         pin_lookup=pin_lookup(device_id=device.pk, pin=pin),
         valid_from=valid_from,
         valid_until=valid_until,
+        changed_version=version,
     )
-    # The device row was just read under its lock: it exists, so its foreign key needs no query.
-    _pin_code_full_clean(pin_code, exclude=["device"] if locked is not None else [])
-    pin_code.changed_version = device_settings_changed(device=device)
-    pin_code.save()
+    _pin_code_insert(pin_code)
     return pin_code
+
+
+def _pin_code_insert(pin_code: PinCode) -> None:
+    """Validate and INSERT a new PIN, raising full_clean's errors: the fields checked here, the
+    check constraints by the INSERT itself. Asking them first was a query of its own on every
+    PIN; they fail only when a caller skips the form's checks (the window), and then, the INSERT
+    undone, they are asked one by one for full_clean's very errors. The device's row was just
+    locked by this transaction: it exists, so its foreign key needs no query."""
+    try:
+        pin_code.full_clean(exclude=["device"], validate_constraints=False)
+    except ValidationError:
+        _pin_code_full_clean(pin_code, exclude=["device"])  # the fields' errors and the constraints'
+        raise
+    try:
+        with transaction.atomic():
+            pin_code.save(force_insert=True)
+    except IntegrityError:
+        _pin_code_full_clean(pin_code, exclude=["device"])
+        raise
 
 
 # PinCode's check constraints, put to the database as one query (and one savepoint) instead of

@@ -10,6 +10,7 @@ says so). Every message carries the whole state of a channel, so a lost one is r
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import secrets
 from collections import Counter
@@ -26,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from myspacecore.core.lookups import AnyOf
+from myspacecore.tenancy.sql import column_name, table
 
 from ..app_settings import app_settings
 from ..crypto import pin_decrypt
@@ -119,23 +121,37 @@ def device_settings_changed(*, device: Device) -> int:
     """Bump `device`'s desired version and publish its channel when the transaction commits.
 
     Call it inside the change's transaction and *before* writing the change: the UPDATE takes the
-    device's row lock, so a publisher reading the channel sees either none or all of the change.
-    Sets `pending_since` unless a change is already waiting. Returns the new version (the setting
-    records it as `changed_version`).
+    device's row lock, so a publisher reading the channel sees either none or all of the change,
+    and a check made after it (a lock's free slots) is made under that lock. Sets `pending_since`
+    unless a change is already waiting. Returns the new version (the setting records it as
+    `changed_version`); `device.desired_version` and `device.slots_total` are refreshed from the
+    locked row.
     """
-    now = timezone.now()
-    Device.objects.filter(pk=device.pk).update(
-        desired_version=F("desired_version") + 1, pending_since=Coalesce("pending_since", now)
-    )
-    version, channel_id = (
-        Device.objects.filter(pk=device.pk)
-        .annotate(channel=Coalesce("hub__channel_id", "channel_id"))
-        .values_list("desired_version", "channel")
-        .get()
-    )
-    device.desired_version = version
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_device_bump_sql(connection.vendor), [now, device.pk])
+        version, slots_total, channel_id = cursor.fetchone()
+    device.desired_version, device.slots_total = version, slots_total
     transaction.on_commit(partial(desired_publish_enqueue, channel_id=channel_id))
     return version
+
+
+@functools.cache
+def _device_bump_sql(vendor: str) -> str:
+    """One statement: the version bump, and what the caller reads back under the row lock it
+    takes (through the ORM: an UPDATE, then a SELECT joining the hub for the channel)."""
+    d = table(Device)
+
+    def name(field_name: str) -> str:
+        return column_name(Device, field_name)
+
+    hub_channel = f"(SELECT h.{name('channel_id')} FROM {d} h WHERE h.{name('id')} = {d}.{name('hub')})"  # noqa: S608 - names from _meta
+    return (
+        f"UPDATE {d} SET {name('desired_version')} = {name('desired_version')} + 1, "  # noqa: S608 - names from _meta
+        f"{name('pending_since')} = COALESCE({name('pending_since')}, %s) "
+        f"WHERE {name('id')} = %s "
+        f"RETURNING {name('desired_version')}, {name('slots_total')}, COALESCE({hub_channel}, {name('channel_id')})"
+    )
 
 
 def devices_settings_changed(*, device_ids: list[int]) -> dict[int, int]:

@@ -306,11 +306,29 @@ def test_pin_code_clean_gives_exactly_the_errors_of_full_clean(change):
 
 def test_pin_add_checks_its_constraints_and_slots_in_few_queries(django_assert_num_queries):
     lock = SmartLockFactory()
-    # lock; slots taken and same PIN (one query); the check constraints (savepoint, select, release);
-    # version bump and read; insert
+    # the version bump, which takes the lock and reads its slots and channel; slots taken and same
+    # PIN (one query); the insert, in a savepoint, which the check constraints guard
     # (with the atomic block's savepoint and release around it under the test's transaction)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(7):
         pin_code_create(device=lock, label="家族", pin="482915")
+
+
+def test_a_pin_the_check_constraints_refuse_gets_full_cleans_errors_and_changes_nothing():
+    """A caller that skips the form's window check: the INSERT's constraint is reported as
+    full_clean reports it, and neither the PIN nor the version bump is kept."""
+    lock = SmartLockFactory()
+    start = timezone.now() + 3 * HOUR
+    expected = PinCodeFactory.build(device=lock, valid_from=start, valid_until=start - HOUR)
+    with pytest.raises(ValidationError) as full_clean:
+        expected.full_clean(exclude=["device"])
+
+    with pytest.raises(ValidationError) as caught:
+        pin_code_create(device=lock, label="家族", pin="482915", valid_from=start, valid_until=start - HOUR)
+
+    assert caught.value.message_dict == full_clean.value.message_dict
+    assert not PinCode.all_objects.filter(device=lock).exists()
+    lock.refresh_from_db()
+    assert (lock.desired_version, lock.pending_since) == (0, None)
 
 
 def test_a_full_lock_is_reported_before_a_pin_in_use():
