@@ -5,6 +5,7 @@ They take the page's `request.user` as it is: an anonymous user sees nothing."""
 from __future__ import annotations
 
 import datetime
+import functools
 from typing import TYPE_CHECKING
 
 from django.db import connection
@@ -14,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from myspacecore.tenancy.models import Lease, Property, Unit
-from myspacecore.tenancy.sql import lease_in_force_sql, table
+from myspacecore.tenancy.sql import column, lease_in_force_sql, models_from_row, select_list, table
 
 from .models import Device, PinCode, RemoteControlSetting, SyncState
 
@@ -89,11 +90,41 @@ def device_list_for_user(*, user: User | AnonymousUser, on: datetime.date | None
 
 
 def device_get_for_user(*, user: User | AnonymousUser, device_id: int) -> Device:
-    """One device the resident may see and edit; Http404 for any other id."""
+    """One device the resident may see and edit (the rule of `devices_for_user`), with its unit
+    and property; Http404 for any other id. One plain statement built once per process: every
+    change of a setting starts here, and through the ORM (the UNION of `_devices_visible_q`, the
+    unit and property joined) building the query cost more than running it (bench/README.md)."""
     if not user.is_authenticated:
         raise Http404
-    return get_object_or_404(
-        Device.objects.filter(_devices_visible_q(user=user)).select_related("unit__property"), pk=device_id
+    sql, params = _device_get_sql(connection.vendor), [device_id, user.pk, user.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *lease_in_force_sql("l", timezone.localdate())[1]])
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404
+    device, unit, prop = models_from_row(row, Device, Unit, Property)
+    Device._meta.get_field("unit").set_cached_value(device, unit)
+    if unit is not None:
+        Unit._meta.get_field("property").set_cached_value(unit, prop)
+    return device
+
+
+@functools.cache
+def _device_get_sql(vendor: str) -> str:
+    # The device by its primary key, so the lease subquery runs for that one row. The fragment of
+    # the lease rule does not depend on the day (a parameter, given at each call).
+    in_force, _params = lease_in_force_sql("l", datetime.date.min)
+    units = (
+        f"SELECT {column('l', Lease, 'unit')} FROM {table(Lease)} l "  # noqa: S608 - names from _meta
+        f"WHERE {column('l', Lease, 'resident')} = %s AND {in_force}"
+    )
+    return (
+        f"SELECT {select_list('d', Device)}, {select_list('u', Unit)}, {select_list('p', Property)} "  # noqa: S608 - names from _meta
+        f"FROM {table(Device)} d "
+        f"LEFT JOIN {table(Unit)} u ON {column('u', Unit, 'id')} = {column('d', Device, 'unit')} "
+        f"LEFT JOIN {table(Property)} p ON {column('p', Property, 'id')} = {column('u', Unit, 'property')} "
+        f"WHERE {column('d', Device, 'id')} = %s "
+        f"AND ({column('d', Device, 'owner_user')} = %s OR {column('d', Device, 'unit')} IN ({units}))"
     )
 
 

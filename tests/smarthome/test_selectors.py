@@ -7,6 +7,7 @@ import datetime
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
+from django.utils import timezone
 
 from smarthome.selectors import (
     device_get_for_user,
@@ -80,6 +81,40 @@ def test_resident_sees_unit_devices_only_while_the_lease_is_current(time_machine
     assert set(visible_devices(user=resident, on=datetime.date(2026, 5, 1))) == {own, unit_device}
     with pytest.raises(Http404):
         device_get_for_user(user=resident, device_id=unit_device.pk)
+
+
+def test_device_get_finds_exactly_the_devices_of_devices_for_user(django_assert_num_queries):
+    """The page of one device (plain SQL) applies the rule of the list (the ORM), unit and
+    property read with it."""
+    resident = ResidentFactory()
+    own = DeviceFactory(owner_user=resident)
+    current = UnitSmartLockFactory()
+    LeaseFactory(unit=current.unit, resident=resident)
+    future = UnitDeviceFactory()
+    LeaseFactory(unit=future.unit, resident=resident, start_date=timezone.localdate() + datetime.timedelta(days=9))
+    ended = UnitDeviceFactory()
+    LeaseFactory(
+        unit=ended.unit,
+        resident=resident,
+        start_date=datetime.date(2020, 4, 1),
+        end_date=timezone.localdate() - datetime.timedelta(days=1),
+    )
+    others = [DeviceFactory(), UnitDeviceFactory()]
+    LeaseFactory(unit=others[1].unit, resident=ResidentFactory())
+
+    visible = set(devices_for_user(user=resident))
+    assert visible == {own, current}
+    for device in [own, current, future, ended, *others]:
+        if device in visible:
+            with django_assert_num_queries(1):
+                found = device_get_for_user(user=resident, device_id=device.pk)
+                shown = (found.unit.property.name, found.unit.number) if found.unit else None
+            assert found == device
+            assert shown == ((device.unit.property.name, device.unit.number) if device.unit else None)
+            assert (found.name, found.kind, found.desired_version) == (device.name, device.kind, device.desired_version)
+        else:
+            with pytest.raises(Http404):
+                device_get_for_user(user=resident, device_id=device.pk)
 
 
 def test_lease_of_another_account_on_the_unit_shows_nothing():
