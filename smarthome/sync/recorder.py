@@ -10,16 +10,17 @@ acknowledges by it. It holds no connection to the broker, so it can run anywhere
 - `RecorderProcess`: in a process of its own, which `manage.py device_gateway` uses. paho's
   reading and acknowledging stay in the network process, decoding and recording run on another
   core: one gateway instance drains close to what a bare subscriber does (measured in
-  `bench/device_sync.py`). Its handlers and `setup` (e.g. `django.setup`) must be importable
-  by name: they are sent to a fresh interpreter (`spawn`, so no database connection, socket or
-  thread of the network process is shared). The process ignores SIGINT and SIGTERM: it stops when
-  the gateway tells it to (after the last batch), or when it finds the gateway gone. If it dies,
-  the batches it held are reported failed (never acknowledged: the broker delivers them again)
-  and a new one is started.
+  `bench/device_sync.py`). The `Recorder` itself is sent (pickled) to a fresh interpreter
+  (`spawn`, so no database connection, socket or thread of the network process is shared): its
+  handlers, and the process's `setup` (e.g. `django.setup`), must be importable by name. The
+  process ignores SIGINT and SIGTERM: it stops when the gateway tells it to (after the last
+  batch), or when it finds the gateway gone. If it dies, the batches it held are reported failed
+  (never acknowledged: the broker delivers them again) and a new one is started.
 
-Both take batches tagged with their connection's generation and give them back in order; after a
-batch of a connection fails, the next batches of that connection are not handled (the gateway
-leaves that connection and everything unacknowledged comes again).
+Both are handed the gateway's one `Recorder`, take batches tagged with their connection's
+generation and give them back in order; after a batch of a connection fails, the next batches of
+that connection are not handled (the gateway leaves that connection and everything
+unacknowledged comes again).
 """
 
 from __future__ import annotations
@@ -259,7 +260,7 @@ class RecorderThread:
 _READY = "ready"
 
 
-def _process_main(todo, done, setup: Callable[[], None] | None, options: dict[str, Any]) -> None:
+def _process_main(todo, done, setup: Callable[[], None] | None, recorder: Recorder) -> None:
     """The recorder process: messages come as (topic, payload) pairs, outcomes go back as their values."""
     # The gateway stops us (after its last batch); Ctrl+C or a service manager's SIGTERM reach
     # the whole process group, and must not cut a batch's transaction short.
@@ -268,7 +269,6 @@ def _process_main(todo, done, setup: Callable[[], None] | None, options: dict[st
     done.cancel_join_thread()  # never wait at exit for a gateway that is gone to read
     if setup is not None:
         setup()
-    recorder = Recorder(**options)
     done.put(_READY)
     parent = multiprocessing.parent_process()
 
@@ -295,26 +295,10 @@ def _process_main(todo, done, setup: Callable[[], None] | None, options: dict[st
 class RecorderProcess:
     """The recorder in a process of its own (see the module's docstring)."""
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        setup: Callable[[], None] | None,
-        prefix: str,
-        on_reports: ReportsHandler,
-        on_gets: ResendsHandler,
-        handler_attempts: int = HANDLER_ATTEMPTS,
-        handler_retry_seconds: float = HANDLER_RETRY_SECONDS,
-    ) -> None:
+    def __init__(self, recorder: Recorder, *, name: str, setup: Callable[[], None] | None) -> None:
+        self.recorder = recorder  # sent to each process started (a copy: the process records with its own)
         self.name = name
         self.setup = setup
-        self.options = {
-            "prefix": prefix,
-            "on_reports": on_reports,
-            "on_gets": on_gets,
-            "handler_attempts": handler_attempts,
-            "handler_retry_seconds": handler_retry_seconds,
-        }
         self._context = multiprocessing.get_context("spawn")
         self._process: Any = None
         self._todo: Any = None
@@ -327,10 +311,10 @@ class RecorderProcess:
         """Start the process and wait until it is ready (its handlers imported, `setup` done)."""
         self._todo, self._done = self._context.Queue(), self._context.Queue()
         self._process = self._context.Process(
-            target=_process_main, args=(self._todo, self._done, self.setup, self.options), name=self.name, daemon=True
+            target=_process_main, args=(self._todo, self._done, self.setup, self.recorder), name=self.name, daemon=True
         )
         try:
-            self._process.start()  # the handlers are pickled (by name) for the new interpreter
+            self._process.start()  # the recorder is pickled for the new interpreter, its handlers by name
         except (AttributeError, TypeError, pickle.PicklingError) as exc:
             raise TypeError(
                 "a recorder process takes handlers and a setup importable by name (module-level "
