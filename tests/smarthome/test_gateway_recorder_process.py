@@ -17,7 +17,15 @@ import pytest
 from django.core.management import call_command
 
 from smarthome.sync import broker, gateway, protocol
-from smarthome.sync.recorder import Outcome, Received, Recorder, RecorderProcess, RecorderThread
+from smarthome.sync.recorder import (
+    MAX_DELIVERIES,
+    UNSETTLED,
+    Outcome,
+    Received,
+    Recorder,
+    RecorderProcess,
+    RecorderThread,
+)
 
 from . import recorder_handlers
 
@@ -106,6 +114,38 @@ def test_a_recorder_process_that_dies_gives_its_batches_back_failed_and_a_new_on
     assert later[0].outcome is Outcome.HANDLED
     setups = [line for line in log.read_text().splitlines() if line.startswith("setup")]
     assert setups == [f"setup {first_pid}", f"setup {recorder._process.pid}"]
+
+
+def test_a_report_the_process_dies_on_at_every_delivery_is_given_up_after_max_deliveries(recorder, log, caplog):
+    """The Recorder's own count of failed deliveries dies with its process: the gateway's side
+    counts the deaths, pins them on the message held (sent alone once suspected) and gives up."""
+    delivered = [reported(1), reported(99), reported(2)]
+    outcomes = []
+    for generation in range(MAX_DELIVERIES + 1):
+        batch = [Received(topic=m.topic, payload=m.payload, mid=m.mid) for m in delivered]
+        recorder.submit(generation, batch)
+        assert recorder.finished(None) == (generation, batch)
+        outcomes.append([(m.mid, m.outcome) for m in batch])
+        # The gateway acknowledges up to the first unsettled message; the broker delivers the rest again.
+        settled = next((i for i, m in enumerate(batch) if m.outcome in UNSETTLED), len(batch))
+        delivered = batch[settled:]
+
+    failed, handled = Outcome.FAILED, Outcome.HANDLED
+    assert outcomes == [
+        [(1, failed), (99, failed), (2, failed)],  # one batch: which one the process died on is not known
+        [(1, handled), (99, failed), (2, failed)],  # each held one alone: 1 goes through, 99 kills again
+        [(99, failed), (2, failed)],
+        [(99, failed), (2, failed)],
+        [(99, Outcome.GAVE_UP), (2, failed)],  # the fifth delivery it died on: acknowledged, dropped
+        [(2, handled)],
+    ]
+    lines = log.read_text().splitlines()
+    assert [line for line in lines if not line.startswith("setup")] == [f"{HUB} 1", f"{HUB} 2"]
+    assert len([line for line in lines if line.startswith("setup")]) == 1 + MAX_DELIVERIES, "a new process each death"
+    assert [r.getMessage() for r in caplog.records if "gave up" in r.getMessage()] == [
+        f"device gateway: gave up on a message on {PREFIX}/hubs/{HUB}/reported after {MAX_DELIVERIES} deliveries "
+        "(the recorder died on each)"
+    ]
 
 
 def test_a_closure_handler_is_refused_when_the_process_starts(log):
