@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 
 from celery import shared_task
 
@@ -145,16 +146,11 @@ def device_desired_publish_many(channel_ids: list[str]) -> str:
     with its retries and "hub offline" when they run out); the broker down altogether does the
     same for all.
     """
-    from smarthome.sync.backends.base import TransportUnavailable
     from smarthome.sync.services import desired_changes_publish
 
-    try:
-        failed = desired_changes_publish(channel_ids=channel_ids)
-    except TransportUnavailable as exc:
-        logger.warning("desired state of %s channels: %s, publishing one by one", len(channel_ids), type(exc).__name__)
-        failed = channel_ids
-    for channel_id in failed:
-        device_desired_publish.delay(channel_id)
+    failed = _desired_publish_or_hand_on(
+        desired_changes_publish, channel_ids, asked=False, what=f"desired state of {len(channel_ids)} channels"
+    )
     return f"{len(channel_ids)} channels, {len(failed)} handed on"
 
 
@@ -165,17 +161,34 @@ def device_desired_answer(channel_ids: list[str]) -> str:
     transport could not take gets a publish task of its own (`device_desired_publish`, with its
     retries and "hub offline" when they run out); the broker down altogether does the same for all.
     """
-    from smarthome.sync.backends.base import TransportUnavailable
     from smarthome.sync.services import desired_answers_publish
 
+    failed = _desired_publish_or_hand_on(
+        desired_answers_publish, channel_ids, asked=True, what=f"answers to {len(channel_ids)} hubs' get"
+    )
+    return f"{len(channel_ids) - len(failed)} answered, {len(failed)} handed on"
+
+
+def _desired_publish_or_hand_on(
+    publish: Callable[..., list[str]], channel_ids: list[str], *, asked: bool, what: str
+) -> list[str]:
+    """Publish many channels at once through `publish` (a batch service: the channels the transport
+    did not take); each channel not taken, or all of them when the transport is down, is handed on
+    to a publish task of its own (`device_desired_publish`, `asked` when it answers a `get`), whose
+    retries and "hub offline" cover it. The channels handed on."""
+    from smarthome.sync.backends.base import TransportUnavailable
+
     try:
-        failed = desired_answers_publish(channel_ids=channel_ids)
+        failed = publish(channel_ids=channel_ids)
     except TransportUnavailable as exc:
-        logger.warning("answers to %s hubs' get: %s, publishing one by one", len(channel_ids), type(exc).__name__)
+        logger.warning("%s: %s, publishing one by one", what, type(exc).__name__)
         failed = channel_ids
     for channel_id in failed:
-        device_desired_publish.delay(channel_id, asked=True)
-    return f"{len(channel_ids) - len(failed)} answered, {len(failed)} handed on"
+        if asked:
+            device_desired_publish.delay(channel_id, asked=True)
+        else:
+            device_desired_publish.delay(channel_id)  # a plain publish, as a change enqueues it
+    return failed
 
 
 def _channel_offline(channel_id: str) -> str:

@@ -178,15 +178,7 @@ class Gateway:
         )
         self._recorder: RecorderThread | RecorderProcess
         if recorder_process:
-            self._recorder = RecorderProcess(
-                name=f"{client_id}-recorder",
-                setup=recorder_setup,
-                prefix=prefix,
-                on_reports=on_reports,
-                on_gets=on_gets,
-                handler_attempts=handler_attempts,
-                handler_retry_seconds=handler_retry_seconds,
-            )
+            self._recorder = RecorderProcess(self.recorder, name=f"{client_id}-recorder", setup=recorder_setup)
         else:
             self._recorder = RecorderThread(self.recorder, name=f"{client_id}-recorder")
         self._outstanding = 0  # batches submitted, not yet acknowledged or settled (network loop only)

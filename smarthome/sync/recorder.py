@@ -10,20 +10,23 @@ acknowledges by it. It holds no connection to the broker, so it can run anywhere
 - `RecorderProcess`: in a process of its own, which `manage.py device_gateway` uses. paho's
   reading and acknowledging stay in the network process, decoding and recording run on another
   core: one gateway instance drains close to what a bare subscriber does (measured in
-  `bench/device_sync.py`). Its handlers and `setup` (e.g. `django.setup`) must be importable
-  by name: they are sent to a fresh interpreter (`spawn`, so no database connection, socket or
-  thread of the network process is shared). The process ignores SIGINT and SIGTERM: it stops when
-  the gateway tells it to (after the last batch), or when it finds the gateway gone. If it dies,
-  the batches it held are reported failed (never acknowledged: the broker delivers them again)
-  and a new one is started.
+  `bench/device_sync.py`). The `Recorder` itself is sent (pickled) to a fresh interpreter
+  (`spawn`, so no database connection, socket or thread of the network process is shared): its
+  handlers, and the process's `setup` (e.g. `django.setup`), must be importable by name. The
+  process ignores SIGINT and SIGTERM: it stops when the gateway tells it to (after the last
+  batch), or when it finds the gateway gone. If it dies, the batches it held are reported failed
+  (never acknowledged: the broker delivers them again) and a new one is started; a message it
+  dies on at each delivery is given up after MAX_DELIVERIES, as one whose handler keeps failing.
 
-Both take batches tagged with their connection's generation and give them back in order; after a
-batch of a connection fails, the next batches of that connection are not handled (the gateway
-leaves that connection and everything unacknowledged comes again).
+Both are handed the gateway's one `Recorder`, take batches tagged with their connection's
+generation and give them back in order; after a batch of a connection fails, the next batches of
+that connection are not handled (the gateway leaves that connection and everything
+unacknowledged comes again).
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import logging
@@ -44,8 +47,9 @@ logger = logging.getLogger("smarthome.sync.gateway")
 
 HANDLER_ATTEMPTS = 3
 HANDLER_RETRY_SECONDS = 0.5
-# A message whose handler keeps failing through this many deliveries is logged and dropped:
-# one poisoned report must not stop every other hub's (the hub reports again on its next change).
+# A message whose handler keeps failing through this many deliveries (or that the recorder
+# process dies on each time) is logged and dropped: one poisoned report must not stop every
+# other hub's (the hub reports again on its next change).
 MAX_DELIVERIES = 5
 # How long a recorder process may take to start (import Django, set up), and how often the
 # network loop looks whether it is still alive while a batch is outstanding.
@@ -259,17 +263,15 @@ class RecorderThread:
 _READY = "ready"
 
 
-def _process_main(todo, done, setup: Callable[[], None] | None, options: dict[str, Any]) -> None:
+def _process_main(todo, done, setup: Callable[[], None] | None, recorder: Recorder) -> None:
     """The recorder process: messages come as (topic, payload) pairs, outcomes go back as their values."""
     # The gateway stops us (after its last batch); Ctrl+C or a service manager's SIGTERM reach
     # the whole process group, and must not cut a batch's transaction short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    done.cancel_join_thread()  # never wait at exit for a gateway that is gone to read
     if setup is not None:
         setup()
-    recorder = Recorder(**options)
-    done.put(_READY)
+    done.send(_READY)
     parent = multiprocessing.parent_process()
 
     def take() -> Batch | None:
@@ -286,112 +288,186 @@ def _process_main(todo, done, setup: Callable[[], None] | None, options: dict[st
             return generation, [Received(topic=topic, payload=payload) for topic, payload in pairs]
 
     def give(item: Batch) -> None:
+        # Sent before the next batch is taken (a pipe, no feeder thread): if we die on the next
+        # one, the gateway knows this one was done and which one we held.
         generation, batch = item
-        done.put((generation, [(message.outcome or Outcome.DEFERRED).value for message in batch]))
+        done.send((generation, [(message.outcome or Outcome.DEFERRED).value for message in batch]))
 
-    batches_record(recorder, take, give)
+    with contextlib.suppress(BrokenPipeError):  # the gateway is gone: what we recorded goes to the next one
+        batches_record(recorder, take, give)
+
+
+@dataclass
+class _Submitted:
+    """A batch of the gateway's, waiting for the outcomes of its `parts` sent to the process."""
+
+    generation: int
+    batch: list[Received]
+    parts: int
 
 
 class RecorderProcess:
-    """The recorder in a process of its own (see the module's docstring)."""
+    """The recorder in a process of its own (see the module's docstring).
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        setup: Callable[[], None] | None,
-        prefix: str,
-        on_reports: ReportsHandler,
-        on_gets: ResendsHandler,
-        handler_attempts: int = HANDLER_ATTEMPTS,
-        handler_retry_seconds: float = HANDLER_RETRY_SECONDS,
-    ) -> None:
+    A process that dies (a segfault, `os._exit`, the OOM killer) takes the `Recorder`'s count of
+    failed deliveries with it, so this side counts, by message, the deaths with the message in
+    hand: a batch is sent whole, but a message the process died holding is sent alone from then
+    on, and at the MAX_DELIVERIES-th death with it (alone) in hand it is given back GAVE_UP
+    (logged, then acknowledged and dropped), as the `Recorder` gives up on a handler that keeps
+    failing. The one in hand is the oldest part not given back: the process takes them in order
+    and gives each back before taking the next."""
+
+    def __init__(self, recorder: Recorder, *, name: str, setup: Callable[[], None] | None) -> None:
+        self.recorder = recorder  # sent to each process started (a copy: the process records with its own)
         self.name = name
         self.setup = setup
-        self.options = {
-            "prefix": prefix,
-            "on_reports": on_reports,
-            "on_gets": on_gets,
-            "handler_attempts": handler_attempts,
-            "handler_retry_seconds": handler_retry_seconds,
-        }
         self._context = multiprocessing.get_context("spawn")
         self._process: Any = None
         self._todo: Any = None
         self._done: Any = None
-        self._pending: deque[Batch] = deque()  # submitted, in order, waiting for their outcomes
-        self._failed: deque[Batch] = deque()  # held by a process that died: failed, to be given back
+        self._pending: deque[_Submitted] = deque()  # submitted, in order, waiting for their outcomes
+        self._sent: deque[list[Received]] = deque()  # their parts, as sent to the process, in order
+        self._given: deque[Batch] = deque()  # settled when the process died: to be given back, in order
+        self._deaths: Counter[str] = Counter()  # by message digest: the process died with it in hand
         self._next_check = 0.0
 
     def start(self) -> None:
         """Start the process and wait until it is ready (its handlers imported, `setup` done)."""
-        self._todo, self._done = self._context.Queue(), self._context.Queue()
+        self._todo = self._context.Queue()
+        self._done, writer = self._context.Pipe(duplex=False)
         self._process = self._context.Process(
-            target=_process_main, args=(self._todo, self._done, self.setup, self.options), name=self.name, daemon=True
+            target=_process_main, args=(self._todo, writer, self.setup, self.recorder), name=self.name, daemon=True
         )
         try:
-            self._process.start()  # the handlers are pickled (by name) for the new interpreter
+            self._process.start()  # the recorder is pickled for the new interpreter, its handlers by name
         except (AttributeError, TypeError, pickle.PicklingError) as exc:
             raise TypeError(
                 "a recorder process takes handlers and a setup importable by name (module-level "
                 f"functions), not closures or bound methods: {exc}"
             ) from exc
+        finally:
+            writer.close()  # the process holds the only writer: its death reads as the pipe's end
         deadline = time.monotonic() + PROCESS_START_SECONDS
         while time.monotonic() < deadline:
             try:
-                if self._done.get(timeout=0.2) == _READY:
+                if self._done.poll(0.2) and self._done.recv() == _READY:
                     logger.info("device gateway: recorder process %s started", self._process.pid)
                     return
-            except queue.Empty:
-                if not self._process.is_alive():
-                    break
+            except (EOFError, OSError):
+                break
+            if not self._process.is_alive():
+                break
+        self._process.join(1)
         exitcode = self._process.exitcode
         self._process.kill()
         raise RuntimeError(f"the gateway's recorder process did not start (exit code {exitcode})")
 
     def submit(self, generation: int, batch: list[Received]) -> None:
-        self._pending.append((generation, batch))
-        self._todo.put((generation, [(message.topic, message.payload) for message in batch]))
+        parts = self._parts(batch)
+        self._pending.append(_Submitted(generation, batch, len(parts)))
+        for part in parts:
+            self._sent.append(part)
+            self._todo.put((generation, [(message.topic, message.payload) for message in part]))
+
+    def _parts(self, batch: list[Received]) -> list[list[Received]]:
+        """The batch as sent to the process: whole, but each message it died holding alone, so a
+        death that comes again is that message's."""
+        if not self._deaths:
+            return [batch]
+        parts: list[list[Received]] = [[]]
+        for message in batch:
+            if Recorder._digest(message.topic, message.payload) in self._deaths:
+                parts.extend(([message], []))
+            else:
+                parts[-1].append(message)
+        return [part for part in parts if part] or [batch]
 
     def finished(self, timeout: float | None) -> Batch | None:
         """The oldest batch with its outcomes, waiting up to `timeout` (0: not at all, None: for ever)."""
-        if self._failed:
-            return self._failed.popleft()
+        if self._given:
+            return self._given.popleft()
         if not self._pending:
             return None
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = PROCESS_CHECK_SECONDS if deadline is None else deadline - time.monotonic()
             try:
-                item = self._done.get(timeout=min(left, PROCESS_CHECK_SECONDS)) if left > 0 else self._done.get_nowait()
-            except queue.Empty:
-                if time.monotonic() >= self._next_check:
-                    self._next_check = time.monotonic() + PROCESS_CHECK_SECONDS
-                    if not self._process.is_alive():
-                        self._died()
-                        return self._failed.popleft()
-                if deadline is not None and time.monotonic() >= deadline:
-                    return None
+                item = self._done.recv() if self._done.poll(max(0.0, min(left, PROCESS_CHECK_SECONDS))) else None
+            except (EOFError, OSError):  # the process's end of the pipe closed: it is gone
+                self._died()
+                return self._given.popleft()
+            if item is not None:
+                if (finished := self._part_done(item)) is not None:
+                    return finished
                 continue
-            generation, batch = self._pending.popleft()
-            for message, outcome in zip(batch, item[1], strict=True):
-                message.outcome = Outcome(outcome)
-            return generation, batch
+            if time.monotonic() >= self._next_check:
+                self._next_check = time.monotonic() + PROCESS_CHECK_SECONDS
+                if not self._process.is_alive():
+                    self._died()
+                    return self._given.popleft()
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+
+    def _part_done(self, item: tuple[int, list[str]]) -> Batch | None:
+        """Set the outcomes of the oldest part sent; its batch once all its parts are back."""
+        part = self._sent.popleft()
+        for message, outcome in zip(part, item[1], strict=True):
+            message.outcome = Outcome(outcome)
+            if self._deaths and message.outcome not in UNSETTLED:  # it went through this time
+                self._deaths.pop(Recorder._digest(message.topic, message.payload), None)
+        submitted = self._pending[0]
+        submitted.parts -= 1
+        if submitted.parts:
+            return None
+        self._pending.popleft()
+        return submitted.generation, submitted.batch
 
     def _died(self) -> None:
         """The process is gone: the batches it held failed (never acknowledged, so delivered again),
-        given back in order by `finished`; a new process takes over."""
+        given back in order by `finished`, but the message it died holding alone for the
+        MAX_DELIVERIES-th time is given up; a new process takes over."""
+        self._process.join(1)
+        if self._process.is_alive():  # its pipe closed, yet not gone: it must not record beside the next one
+            self._process.kill()
+            self._process.join()
+        self._drain()
         logger.error(
             "device gateway: the recorder process died (exit code %s) holding %s batches; starting a new one",
             self._process.exitcode,
             len(self._pending),
         )
-        for _generation, batch in self._pending:
-            for message in batch:
+        for part in self._sent:
+            for message in part:
                 message.outcome = Outcome.FAILED
-        self._failed.extend(self._pending)
+        in_hand = self._sent[0] if self._sent else []
+        for message in in_hand:
+            digest = Recorder._digest(message.topic, message.payload)
+            self._deaths[digest] += 1
+            if len(in_hand) == 1 and self._deaths[digest] >= MAX_DELIVERIES:
+                del self._deaths[digest]
+                logger.error(
+                    "device gateway: gave up on a message on %s after %s deliveries (the recorder died on each)",
+                    message.topic,
+                    MAX_DELIVERIES,
+                )
+                message.outcome = Outcome.GAVE_UP
+        self._given.extend((submitted.generation, submitted.batch) for submitted in self._pending)
         self._pending.clear()
+        self._sent.clear()
+        self._done.close()
         self.start()
+
+    def _drain(self) -> None:
+        """Take what the process gave back before it died (still in the pipe)."""
+        while self._sent:
+            try:
+                if not self._done.poll(0):
+                    return
+                item = self._done.recv()
+            except (EOFError, OSError):
+                return
+            if (finished := self._part_done(item)) is not None:
+                self._given.append(finished)
 
     def stop(self) -> None:
         if self._process is None:

@@ -17,7 +17,15 @@ import pytest
 from django.core.management import call_command
 
 from smarthome.sync import broker, gateway, protocol
-from smarthome.sync.recorder import Outcome, Received, RecorderProcess
+from smarthome.sync.recorder import (
+    MAX_DELIVERIES,
+    UNSETTLED,
+    Outcome,
+    Received,
+    Recorder,
+    RecorderProcess,
+    RecorderThread,
+)
 
 from . import recorder_handlers
 
@@ -43,16 +51,15 @@ def log(tmp_path, monkeypatch):
     return path
 
 
-def process_recorder(**kwargs) -> RecorderProcess:
+def process_recorder(*, setup=recorder_handlers.setup_marker, **kwargs) -> RecorderProcess:
+    """A recorder process around a `Recorder` with the handlers by name (`kwargs` override them)."""
     options = {
-        "name": "msc-gateway-unit-recorder",
-        "setup": recorder_handlers.setup_marker,
         "prefix": PREFIX,
         "on_reports": recorder_handlers.reports_note,
         "on_gets": recorder_handlers.gets_ignore,
         "handler_retry_seconds": 0,
     }
-    return RecorderProcess(**{**options, **kwargs})
+    return RecorderProcess(Recorder(**{**options, **kwargs}), name="msc-gateway-unit-recorder", setup=setup)
 
 
 @pytest.fixture
@@ -109,6 +116,38 @@ def test_a_recorder_process_that_dies_gives_its_batches_back_failed_and_a_new_on
     assert setups == [f"setup {first_pid}", f"setup {recorder._process.pid}"]
 
 
+def test_a_report_the_process_dies_on_at_every_delivery_is_given_up_after_max_deliveries(recorder, log, caplog):
+    """The Recorder's own count of failed deliveries dies with its process: the gateway's side
+    counts the deaths, pins them on the message held (sent alone once suspected) and gives up."""
+    delivered = [reported(1), reported(99), reported(2)]
+    outcomes = []
+    for generation in range(MAX_DELIVERIES + 1):
+        batch = [Received(topic=m.topic, payload=m.payload, mid=m.mid) for m in delivered]
+        recorder.submit(generation, batch)
+        assert recorder.finished(None) == (generation, batch)
+        outcomes.append([(m.mid, m.outcome) for m in batch])
+        # The gateway acknowledges up to the first unsettled message; the broker delivers the rest again.
+        settled = next((i for i, m in enumerate(batch) if m.outcome in UNSETTLED), len(batch))
+        delivered = batch[settled:]
+
+    failed, handled = Outcome.FAILED, Outcome.HANDLED
+    assert outcomes == [
+        [(1, failed), (99, failed), (2, failed)],  # one batch: which one the process died on is not known
+        [(1, handled), (99, failed), (2, failed)],  # each held one alone: 1 goes through, 99 kills again
+        [(99, failed), (2, failed)],
+        [(99, failed), (2, failed)],
+        [(99, Outcome.GAVE_UP), (2, failed)],  # the fifth delivery it died on: acknowledged, dropped
+        [(2, handled)],
+    ]
+    lines = log.read_text().splitlines()
+    assert [line for line in lines if not line.startswith("setup")] == [f"{HUB} 1", f"{HUB} 2"]
+    assert len([line for line in lines if line.startswith("setup")]) == 1 + MAX_DELIVERIES, "a new process each death"
+    assert [r.getMessage() for r in caplog.records if "gave up" in r.getMessage()] == [
+        f"device gateway: gave up on a message on {PREFIX}/hubs/{HUB}/reported after {MAX_DELIVERIES} deliveries "
+        "(the recorder died on each)"
+    ]
+
+
 def test_a_closure_handler_is_refused_when_the_process_starts(log):
     with pytest.raises(TypeError, match="importable by name"):
         process_recorder(on_reports=lambda *, reports: []).start()
@@ -121,10 +160,13 @@ def test_a_setup_that_fails_stops_the_start_with_a_clear_error(log):
 
 CHILD = """
 import sys, time
-from smarthome.sync.recorder import RecorderProcess
+from smarthome.sync.recorder import Recorder, RecorderProcess
 from tests.smarthome import recorder_handlers
-recorder = RecorderProcess(name="r", setup=None, prefix="msc/v1", on_reports=recorder_handlers.reports_note,
-                           on_gets=recorder_handlers.gets_ignore)
+recorder = RecorderProcess(
+    Recorder(prefix="msc/v1", on_reports=recorder_handlers.reports_note, on_gets=recorder_handlers.gets_ignore),
+    name="r",
+    setup=None,
+)
 recorder.start()
 print(recorder._process.pid, flush=True)
 time.sleep(60)
@@ -195,6 +237,32 @@ def test_a_gateway_with_its_recorder_in_a_process_acknowledges_each_batch_in_ord
     assert acks.mids == [1, 2, 3, 4] and subject._redeliver, "13 failed: it and 5 come again"
     assert subject.counts == {"handled": 4, "failed": 1, "deferred": 1}
     assert (subject.batches, subject.settled) == (3, 6)
+
+
+@pytest.mark.parametrize("in_a_process", [False, True])
+def test_the_gateway_hands_its_one_recorder_to_the_thread_or_the_process(in_a_process):
+    subject = gateway.Gateway(
+        address=broker.broker_address("mqtt://127.0.0.1:1"),
+        prefix=PREFIX,
+        client_id="msc-gateway-unit",
+        on_reports=recorder_handlers.reports_note,
+        on_gets=recorder_handlers.gets_ignore,
+        handler_attempts=2,
+        handler_retry_seconds=0.25,
+        recorder_process=in_a_process,
+        recorder_setup=recorder_handlers.setup_marker,
+    )
+    assert subject._recorder.recorder is subject.recorder
+    assert type(subject._recorder) is (RecorderProcess if in_a_process else RecorderThread)
+    assert (subject.recorder.on_reports, subject.recorder.on_gets) == (
+        recorder_handlers.reports_note,
+        recorder_handlers.gets_ignore,
+    )
+    assert (subject.recorder.prefix, subject.recorder.handler_attempts, subject.recorder.handler_retry_seconds) == (
+        PREFIX,
+        2,
+        0.25,
+    )
 
 
 def test_the_gateway_command_records_in_a_process_set_up_with_django(settings):

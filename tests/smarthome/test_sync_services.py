@@ -440,9 +440,10 @@ def test_the_broker_down_hands_every_answer_to_a_publish_of_its_own(memory_trans
         tasks.device_desired_publish, "delay", lambda channel_id, **kwargs: handed_on.append(channel_id)
     )
 
-    tasks.device_desired_answer.apply(args=([hub.channel_id for hub, _lock in pairs],)).get()
+    result = tasks.device_desired_answer.apply(args=([hub.channel_id for hub, _lock in pairs],)).get()
 
     assert sorted(handed_on) == sorted(hub.channel_id for hub, _lock in pairs)
+    assert result == "0 answered, 2 handed on"
 
 
 def test_the_unlocked_and_the_locked_read_of_many_channels_agree():
@@ -519,6 +520,36 @@ def test_the_broker_down_hands_every_channel_of_a_batch_publish_to_a_task_of_its
         tasks.device_desired_publish, "delay", lambda channel_id, **kwargs: handed_on.append(channel_id)
     )
 
-    tasks.device_desired_publish_many.apply(args=([hub.channel_id for hub, _lock in pairs],)).get()
+    result = tasks.device_desired_publish_many.apply(args=([hub.channel_id for hub, _lock in pairs],)).get()
 
     assert sorted(handed_on) == sorted(hub.channel_id for hub, _lock in pairs)
+    assert result == "2 channels, 2 handed on"
+
+
+@pytest.mark.parametrize(
+    ("task", "handed_on_as", "result", "warning"),
+    [
+        ("device_desired_publish_many", {}, "2 channels, 2 handed on", "desired state of 2 channels"),
+        ("device_desired_answer", {"asked": True}, "0 answered, 2 handed on", "answers to 2 hubs' get"),
+    ],
+)
+def test_a_transport_that_refuses_the_whole_batch_hands_every_channel_on_and_says_so(
+    memory_transport, monkeypatch, caplog, task, handed_on_as, result, warning
+):
+    from smarthome import tasks
+    from smarthome.sync.backends import base, memory
+
+    def unavailable(self, *, messages):
+        raise base.TransportUnavailable("broker gone")
+
+    pairs = [hub_and_lock() for _ in range(2)]
+    channels = [hub.channel_id for hub, _lock in pairs]
+    handed_on: list[tuple] = []
+    monkeypatch.setattr(memory.Transport, "publish_many", unavailable)
+    monkeypatch.setattr(tasks.device_desired_publish, "delay", lambda *args, **kwargs: handed_on.append((args, kwargs)))
+
+    with caplog.at_level(logging.WARNING, logger="smarthome.tasks"):
+        assert getattr(tasks, task).apply(args=(channels,)).get() == result
+
+    assert handed_on == [((channel,), handed_on_as) for channel in channels]
+    assert f"{warning}: TransportUnavailable, publishing one by one" in caplog.messages
