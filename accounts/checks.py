@@ -8,12 +8,16 @@ import os
 
 from django.core.checks import Error, register
 
-from .app_settings import app_settings
+# This module is imported at every start-up (AccountsConfig.ready), a cleanup command's
+# included; what a check reads is imported when the checks run: the app's settings (with
+# them the retry policies), cryptography, the rate parser.
 
 
 @register()
 def accounts_settings_check(app_configs=None, **kwargs) -> list[Error]:
-    from cryptography.fernet import Fernet  # here: this module is imported at every start-up
+    from cryptography.fernet import Fernet
+
+    from .app_settings import app_settings
 
     errors: list[Error] = []
     if not app_settings.CODE_HMAC_KEY:
@@ -55,6 +59,7 @@ def _failure_wait_errors() -> list[Error]:
     """FAILURE_WAITS is a table (from the n-th failure, wait) from n = 1 up, waits never
     shorter; and under it the lock cannot be reached within a day (one resident's typos never
     lock, and locking a resident out takes days of guessing)."""
+    from .app_settings import app_settings
     from .services.verification import failures_possible_within
 
     table = app_settings.FAILURE_WAITS
@@ -96,7 +101,7 @@ def _rate_limit_errors() -> list[Error]:
 
     from myspacecore.core.ratelimits import parse_rate
 
-    from .app_settings import DEFAULT_RATE_LIMITS
+    from .app_settings import DEFAULT_RATE_LIMITS, app_settings
 
     if not isinstance(app_settings.RATE_LIMITS, dict):
         return [Error("ACCOUNTS_RATE_LIMITS must be a table of rates (a dict).", id="accounts.E008")]
@@ -195,6 +200,8 @@ def _client_address_errors() -> list[Error]:
 def sms_circuit_settings_check(app_configs=None, **kwargs) -> list[Error]:
     """The SMS provider's circuit breaker (accounts.sms.circuit) and the code page's 'late' notice."""
     from django.conf import settings
+
+    from .app_settings import app_settings
 
     errors: list[Error] = []
     for name in ("SMS_CIRCUIT_FAILURES", "SMS_CIRCUIT_WINDOW", "SMS_CIRCUIT_OPEN_SECONDS"):

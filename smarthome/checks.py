@@ -5,12 +5,15 @@ from __future__ import annotations
 from django.core.checks import Error, register
 from django.utils.module_loading import import_string
 
-from .app_settings import app_settings
+# This module is imported at every start-up (SmarthomeConfig.ready); what a check reads is
+# imported when the checks run, as accounts.checks does.
 
 
 @register()
 def smarthome_settings_check(app_configs=None, **kwargs) -> list[Error]:
-    from cryptography.fernet import Fernet  # here: this module is imported at every start-up
+    from cryptography.fernet import Fernet
+
+    from .app_settings import app_settings
 
     errors: list[Error] = []
     keys = app_settings.PIN_KEYS
@@ -29,6 +32,8 @@ def smarthome_settings_check(app_configs=None, **kwargs) -> list[Error]:
 
 
 def _device_channel_errors() -> list[Error]:
+    from .app_settings import app_settings
+
     errors: list[Error] = []
     try:
         import_string(app_settings.DEVICE_TRANSPORT_BACKEND)

@@ -8,17 +8,24 @@ gives two unrelated hashes, and a dump of the table without the keys reveals not
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, MultiFernet
 from django.utils.crypto import salted_hmac
 
 from .app_settings import app_settings
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 LOOKUP_SALT = "smarthome.PinCode.pin_lookup"
 
 
 @lru_cache(maxsize=4)
 def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
+    # Here, not at the top: smarthome.services imports this module, and with it the move-out
+    # and purge commands, which open no PIN (their publishes are a worker's).
+    from cryptography.fernet import Fernet, MultiFernet
+
     return MultiFernet([Fernet(key) for key in keys])
 
 

@@ -35,8 +35,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from cryptography.fernet import Fernet, InvalidToken
-
 PROTOCOL_VERSION = 1
 DEFAULT_TOPIC_PREFIX = "msc/v1"
 CHANNEL_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -88,11 +86,19 @@ def device_key(*, secret: str, channel_id: str) -> bytes:
     return base64.urlsafe_b64encode(digest)
 
 
+# Fernet is imported by the two functions that use it: the move-out and purge commands import
+# this module (smarthome.services → sync.services) and seal no PIN (their publishes are a worker's).
+
+
 def pin_seal(*, key: bytes, pin: str) -> str:
+    from cryptography.fernet import Fernet
+
     return Fernet(key).encrypt(pin.encode("ascii")).decode("ascii")
 
 
 def pin_open(*, key: bytes, sealed: str) -> str:
+    from cryptography.fernet import Fernet, InvalidToken
+
     try:
         return Fernet(key).decrypt(sealed.encode("ascii")).decode("ascii")
     except (InvalidToken, ValueError) as exc:
