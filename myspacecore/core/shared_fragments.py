@@ -80,6 +80,17 @@ class SharedNode(Node):
         self.values = values
         # key -> (texts, unshared parts): texts[0], part 0, texts[1], part 1, … texts[-1]
         self.rendered: dict[tuple, tuple[tuple[str, ...], tuple[UnsharedNode, ...]]] = {}
+        self._nodes_by_type: dict[type, tuple[Node, ...]] = {}
+
+    def get_nodes_by_type(self, nodetype) -> list[Node]:
+        """Node's walk, made once per node type: a compiled template never changes, and each page
+        that extends the base looks up the base's blocks this way at every render (Django's
+        ExtendsNode), walking the whole chrome inside this part each time."""
+        try:
+            found = self._nodes_by_type[nodetype]
+        except KeyError:
+            found = self._nodes_by_type[nodetype] = tuple(super().get_nodes_by_type(nodetype))
+        return list(found)
 
     def render(self, context) -> str:
         values = {name: value.resolve(context) for name, value in self.values.items()}

@@ -140,3 +140,25 @@ def test_the_shared_chrome_follows_each_requests_language_text_size_and_sign_in(
     assert 'value="small" aria-pressed="true"' in english and 'value="large" aria-pressed="true"' not in english
     assert '<html lang="ja" class="text-standard">' in anonymous
     assert "サインアウト" not in anonymous and reverse("accounts:signout") not in anonymous
+
+
+def test_a_shared_part_gives_the_nodes_of_each_type_as_node_does():
+    """Its walk is made once per node type (ExtendsNode asks for the base's blocks at every
+    render); what it gives is Node's own walk, as a new list each time."""
+    from django.template.base import Node, VariableNode
+    from django.template.loader_tags import BlockNode
+
+    source = (
+        "{% load shared %}{% shared %}<p>{{ a }}</p>"
+        "{% unshared %}{% block b %}{{ c }}{% endblock %}{% endunshared %}{% endshared %}"
+    )
+    template = engines["django"].from_string(source).template
+    (shared,) = template.nodelist.get_nodes_by_type(SharedNode)
+    for nodetype in (BlockNode, VariableNode):
+        walked = Node.get_nodes_by_type(shared, nodetype)
+        first = shared.get_nodes_by_type(nodetype)
+        assert first == walked and shared.get_nodes_by_type(nodetype) == walked
+        first.clear()  # the caller's list: the kept walk is not changed
+        assert shared.get_nodes_by_type(nodetype) == walked
+    assert [block.name for block in template.nodelist.get_nodes_by_type(BlockNode)] == ["b"]
+    assert len(shared.get_nodes_by_type(VariableNode)) == 2
