@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from myspacecore.tenancy.models import Lease, Property, Unit
-from myspacecore.tenancy.sql import column, lease_in_force_sql, models_from_row, select_list, table
+from myspacecore.tenancy.sql import column, lease_in_force_sql, model_from_row, models_from_row, select_list, table
 
 from .models import Device, PinCode, RemoteControlSetting, SyncState
 
@@ -64,7 +64,7 @@ def _device_list_sql(*, user_id: int, on: datetime.date) -> tuple[str, list[obje
     units = f"SELECT l.unit_id FROM {table(Lease)} l WHERE l.resident_id = %s AND {in_force}"  # noqa: S608 - names from _meta
     of_units = f"= ANY (ARRAY ({units}))" if connection.vendor == "postgresql" else f"IN ({units})"
     sql = f"""
-        SELECT d.*, u.number AS unit_number, p.name AS property_name,
+        SELECT {select_list("d", Device)}, {column("u", Unit, "number")}, {column("p", Property, "name")},
                (SELECT count(*) FROM {table(RemoteControlSetting)} r
                 WHERE r.device_id = d.id AND r.sync_state <> %s) AS remote_setting_count,
                (SELECT count(*) FROM {table(PinCode)} c
@@ -86,7 +86,17 @@ def device_list_for_user(*, user: User | AnonymousUser, on: datetime.date | None
     if not user.is_authenticated:
         return []
     sql, params = _device_list_sql(user_id=user.pk, on=on or timezone.localdate())
-    return list(Device.objects.raw(sql, params))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # The rows through `model_from_row` (RawQuerySet maps its columns to the model again for
+    # every query: a fifth of this read's CPU), the four columns after the device's kept on it.
+    devices = []
+    for row in rows:
+        device = model_from_row(Device, row)
+        device.unit_number, device.property_name, device.remote_setting_count, device.pin_code_count = row[-4:]
+        devices.append(device)
+    return devices
 
 
 def device_get_for_user(*, user: User | AnonymousUser, device_id: int) -> Device:
