@@ -15,6 +15,7 @@ from django.urls import reverse
 from accounts import sms
 from accounts.models import AccountSession, Profile, User, VerificationCode
 from accounts.services.profile import user_phone_change
+from myspacecore.tenancy.models import Operator
 from myspacecore.tenancy.selectors import operator_contact_for_user
 from tests.accounts.profile_helpers import (
     attributes_seed,
@@ -25,6 +26,7 @@ from tests.accounts.profile_helpers import (
     wrong_code,
 )
 from tests.factories import LeaseFactory, ProfileFactory, ResidentFactory, StaffFactory, attribute
+from tests.foundation.test_plain_sql_rows import assert_same_instance
 
 pytestmark = pytest.mark.django_db
 
@@ -415,7 +417,10 @@ def test_operator_contact_is_of_the_current_lease_not_an_ended_one():
         resident=user, start_date=today - datetime.timedelta(days=400), end_date=today - datetime.timedelta(days=10)
     )
     current = LeaseFactory(resident=user, start_date=today - datetime.timedelta(days=5))
-    assert operator_contact_for_user(user=user) == current.unit.property.operator
+    found = operator_contact_for_user(user=user)
+    assert found == current.unit.property.operator
+    # Read in plain SQL: the instance the ORM reads, field by field.
+    assert_same_instance(found, Operator.objects.get(pk=found.pk))
 
 
 def test_operator_contact_is_none_without_a_lease():
