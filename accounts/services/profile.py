@@ -141,10 +141,14 @@ def profile_register(*, user: User, nickname: str, birth_year: int, gender: str,
     return profile
 
 
-@transaction.atomic
 def profile_nickname_change(*, user: User, nickname: str) -> Profile:
-    """Change the nickname (every attribute may). Birth year and gender are never changed."""
-    profile = Profile.objects.select_for_update().get(user=user)
+    """Change the nickname (every attribute may). Birth year and gender are never changed.
+
+    One UPDATE of the nickname alone (`update_fields`), on the profile read with the account
+    (the session's user carries it): nothing else of the row is written, so no lock is needed
+    and the statement is atomic by itself.
+    """
+    profile = user.profile
     profile.nickname = nickname_clean(nickname)
     # Only the nickname changes, so only it is validated, as a ModelForm of that one field would:
     # the row's other values were validated when they were written, and their uniqueness checks

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from accounts.forms.profile import NicknameForm, ProfileBasicsForm
-from accounts.models import Profile, UserAttribute
+from accounts.models import Profile, User, UserAttribute
 from accounts.services.profile import (
     nickname_clean,
     profile_email_change,
@@ -197,13 +197,26 @@ def test_profile_nickname_change_validates_like_the_form():
 def test_profile_nickname_change_reads_and_writes_only_the_profile_row():
     """The nickname is validated alone: no uniqueness query for the account or the address."""
     profile = ProfileFactory(nickname="前", email="saki@example.jp")
+    user = User.objects.select_related("profile").get(pk=profile.user.pk)  # as the session loads it
     with CaptureQueriesContext(connection) as queries:
-        profile_nickname_change(user=profile.user, nickname="後")
+        profile_nickname_change(user=user, nickname="後")
     statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
-    assert len(statements) == 2, statements
-    assert statements[0].startswith("SELECT") and statements[1].startswith("UPDATE")
+    assert len(statements) == 1, statements
+    assert statements[0].startswith("UPDATE") and "email" not in statements[0]
     profile.refresh_from_db()
     assert (profile.nickname, profile.email) == ("後", "saki@example.jp")
+
+
+@pytest.mark.django_db
+def test_profile_nickname_change_writes_only_the_nickname_over_a_concurrent_change():
+    """The profile read with the session's user may be older than the row: only the nickname
+    (and its time) is written, never the address someone else just set."""
+    profile = ProfileFactory(nickname="前", email=None)
+    user = User.objects.select_related("profile").get(pk=profile.user.pk)
+    Profile.objects.filter(pk=profile.pk).update(email="new@example.jp")
+    profile_nickname_change(user=user, nickname="後")
+    profile.refresh_from_db()
+    assert (profile.nickname, profile.email) == ("後", "new@example.jp")
 
 
 # E-mail: unique among accounts, case-insensitively
