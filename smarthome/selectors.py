@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -59,7 +59,7 @@ def devices_for_user(*, user: User | AnonymousUser, on: datetime.date | None = N
 # owner_user_id and unit_id indexes: half the database's CPU of the UNION of two lookups it
 # replaced, most of that planning (bench/README.md); `OR unit_id IN (SELECT …)` there scans
 # every device. Other databases (the SQLite tests) take the IN, the same set.
-def _device_list_sql(*, user_id: int, on: datetime.date) -> tuple[str, list[object]]:
+def _device_list_sql(*, user_id: int, on: datetime.date) -> tuple[str, list[Any]]:
     in_force, in_force_params = lease_in_force_sql("l", on)
     units = f"SELECT l.unit_id FROM {table(Lease)} l WHERE l.resident_id = %s AND {in_force}"  # noqa: S608 - names from _meta
     of_units = f"= ANY (ARRAY ({units}))" if connection.vendor == "postgresql" else f"IN ({units})"
@@ -94,7 +94,7 @@ def device_list_for_user(*, user: User | AnonymousUser, on: datetime.date | None
     devices = []
     for row in rows:
         device = model_from_row(Device, row)
-        device.unit_number, device.property_name, device.remote_setting_count, device.pin_code_count = row[-4:]
+        (device.unit_number, device.property_name, device.remote_setting_count, device.pin_code_count) = row[-4:]  # type: ignore[attr-defined]
         devices.append(device)
     return devices
 

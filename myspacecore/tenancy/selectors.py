@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import Field
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 # about ten times running it on every edit page (bench/README.md, pages.py). One key at a
 # time (lease -> unit -> property -> operator), not a join: PostgreSQL plans each step as one
 # primary-key lookup, at 0.1 ms of its CPU where the three-way join took 0.23 ms.
-def _operator_contact_sql(*, user_id: int, on: datetime.date) -> tuple[str, list[object]]:
+def _operator_contact_sql(*, user_id: int, on: datetime.date) -> tuple[str, list[Any]]:
     in_force, params = lease_in_force_sql("l", on)
     sql = f"""
         SELECT {select_list(table(Operator), Operator)} FROM {table(Operator)} WHERE id = (
