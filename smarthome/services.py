@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import CheckConstraint, Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CheckConstraint, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -156,11 +156,15 @@ def pin_code_create(
     # requests can neither both take the 20th slot nor both register the same PIN (a refusal
     # below rolls the bump back with the rest), and it reads the lock's slots under that lock.
     version = device_settings_changed(device=device)
-    # The slots taken and the same PIN in an overlapping window, counted in one query.
-    same_pin = _pin_in_use_q(device=device, pin=pin, valid_from=valid_from, valid_until=valid_until, now=now)
-    counts = PinCode.objects.filter(device=device).aggregate(taken=Count("pk"), same_pin=Count("pk", filter=same_pin))
-    _pin_slot_check(device=device, taken=counts["taken"])
-    if counts["same_pin"]:
+    # The lock's PINs (a slot each, PINS_PER_LOCK at most), read once: the slots taken, and the
+    # same PIN in an overlapping window among them (`_pin_in_use_q`'s rule, applied to the rows).
+    held = list(PinCode.objects.filter(device=device).values_list("pin_lookup", "valid_from", "valid_until"))
+    _pin_slot_check(device=device, taken=len(held))
+    lookups = set(pin_lookups(device_id=device.pk, pin=pin))
+    if any(
+        lookup in lookups and _pin_windows_overlap(held_from, held_until, valid_from, valid_until, now=now)
+        for lookup, held_from, held_until in held
+    ):
         raise ValidationError({"pin": _("この暗証番号は、このスマートロックですでに使われています。")})
 
     pin_code = PinCode(
@@ -301,6 +305,22 @@ def _pin_in_use(
     among = PinCode.objects.all() if among is None else among
     in_use = _pin_in_use_q(device=device, pin=pin, valid_from=valid_from, valid_until=valid_until, now=now)
     return among.filter(in_use).exists()
+
+
+def _pin_windows_overlap(
+    held_from: datetime.datetime | None,
+    held_until: datetime.datetime | None,
+    valid_from: datetime.datetime | None,
+    valid_until: datetime.datetime | None,
+    *,
+    now: datetime.datetime,
+) -> bool:
+    """`_pin_in_use_q`'s window rule for one PIN held by the lock, in Python (the twin of the
+    query's; a test holds the two together): not yet expired, and overlapping the new window."""
+    not_expired = held_until is None or held_until > now
+    starts_before_the_end = valid_until is None or held_from is None or held_from < valid_until
+    ends_after_the_start = valid_from is None or held_until is None or held_until > valid_from
+    return not_expired and starts_before_the_end and ends_after_the_start
 
 
 def _pin_in_use_q(

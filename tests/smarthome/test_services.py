@@ -338,3 +338,35 @@ def test_a_full_lock_is_reported_before_a_pin_in_use():
         pin_code_create(device=lock, label="ゲスト", pin="482915")
     assert list(caught.value.error_dict) == ["__all__"]
     assert "1件まで" in str(caught.value)
+
+
+def test_the_pin_window_rule_in_python_is_the_querys():
+    """`_pin_windows_overlap` (the PIN add, on the rows it read) and `_pin_in_use_q` (the PIN
+    edit, in the database) agree on every kind of window: open, past, future, overlapping."""
+    from itertools import product
+
+    from smarthome.crypto import pin_lookup
+    from smarthome.services import _pin_in_use_q, _pin_windows_overlap
+
+    now = timezone.now()
+    times = [None, now - 2 * HOUR, now - HOUR, now + HOUR, now + 2 * HOUR, now + 3 * HOUR]
+    windows = [(start, end) for start, end in product(times, times) if start is None or end is None or start < end]
+    lock = SmartLockFactory()
+    held = {
+        window: PinCodeFactory(
+            device=lock,
+            valid_from=window[0],
+            valid_until=window[1],
+            pin_lookup=pin_lookup(device_id=lock.pk, pin="482915"),
+        )
+        for window in windows
+    }
+    for valid_from, valid_until in windows:
+        in_use = _pin_in_use_q(device=lock, pin="482915", valid_from=valid_from, valid_until=valid_until, now=now)
+        in_the_database = set(PinCode.objects.filter(in_use).values_list("pk", flat=True))
+        in_python = {
+            pin.pk
+            for (held_from, held_until), pin in held.items()
+            if _pin_windows_overlap(held_from, held_until, valid_from, valid_until, now=now)
+        }
+        assert in_python == in_the_database, (valid_from, valid_until)
