@@ -126,7 +126,6 @@ def _setting_remove(*, setting: RemoteControlSetting | PinCode) -> None:
 # ------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def pin_code_create(
     *,
     device: Device,
@@ -141,6 +140,30 @@ def pin_code_create(
     that breaks the rules of `smarthome.pins`, a window that ends in the past, a PIN
     already in use on this lock during an overlapping window, and a full lock.
     """
+    try:
+        return _pin_code_create(device=device, label=label, pin=pin, valid_from=valid_from, valid_until=valid_until)
+    except _RefusedByConstraint as refused:
+        # The INSERT's check constraint refused it and the whole change is undone: the
+        # constraints are asked one by one, outside it, for full_clean's very errors.
+        _pin_code_full_clean(refused.pin_code, exclude=["device"])
+        raise refused.integrity_error from None
+
+
+class _RefusedByConstraint(Exception):
+    def __init__(self, pin_code: PinCode, integrity_error: IntegrityError) -> None:
+        super().__init__(str(integrity_error))
+        self.pin_code, self.integrity_error = pin_code, integrity_error
+
+
+@transaction.atomic
+def _pin_code_create(
+    *,
+    device: Device,
+    label: str,
+    pin: str,
+    valid_from: datetime.datetime | None,
+    valid_until: datetime.datetime | None,
+) -> PinCode:
     if not device.is_smart_lock:
         raise ValidationError({NON_FIELD_ERRORS: _("暗証番号はスマートロックにのみ設定できます。")})
     pin = pin_normalize(pin)
@@ -181,22 +204,20 @@ def pin_code_create(
 
 
 def _pin_code_insert(pin_code: PinCode) -> None:
-    """Validate and INSERT a new PIN, raising full_clean's errors: the fields checked here, the
-    check constraints by the INSERT itself. Asking them first was a query of its own on every
-    PIN; they fail only when a caller skips the form's checks (the window), and then, the INSERT
-    undone, they are asked one by one for full_clean's very errors. The device's row was just
-    locked by this transaction: it exists, so its foreign key needs no query."""
+    """Validate and INSERT a new PIN: the fields checked here, the check constraints by the
+    INSERT itself (no savepoint: a refusal undoes the whole PIN add, and `pin_code_create` then
+    asks them one by one for full_clean's errors). Asking them first was a query of its own on
+    every PIN; they fail only when a caller skips the form's checks (the window). The device's
+    row was just locked by this transaction: it exists, so its foreign key needs no query."""
     try:
         pin_code.full_clean(exclude=["device"], validate_constraints=False)
     except ValidationError:
         _pin_code_full_clean(pin_code, exclude=["device"])  # the fields' errors and the constraints'
         raise
     try:
-        with transaction.atomic():
-            pin_code.save(force_insert=True)
-    except IntegrityError:
-        _pin_code_full_clean(pin_code, exclude=["device"])
-        raise
+        pin_code.save(force_insert=True)
+    except IntegrityError as error:
+        raise _RefusedByConstraint(pin_code, error) from error
 
 
 # PinCode's check constraints, put to the database as one query (and one savepoint) instead of
