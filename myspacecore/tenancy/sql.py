@@ -25,6 +25,13 @@ def table(model: type[models.Model]) -> str:
 
 def column_name(model: type[models.Model], field_name: str) -> str:
     """The quoted column of `model`'s field `field_name`, unqualified (an UPDATE's SET)."""
+    return _column_name(model, field_name, connection.vendor)
+
+
+@cache
+def _column_name(model: type[models.Model], field_name: str, vendor: str) -> str:
+    # Once per process and database: the statements built at each call (a sign-in's) name
+    # a few dozen columns.
     field = model._meta.get_field(field_name)
     if not isinstance(field, models.Field) or not field.column:
         raise ValueError(f"{model.__name__}.{field_name} has no column of its own")
@@ -39,6 +46,11 @@ def column(alias: str, model: type[models.Model], field_name: str) -> str:
 def select_list(alias: str, model: type[models.Model]) -> str:
     """The quoted columns of `model`'s concrete fields on the table named `alias`, in field order:
     the row `model_from_row` reads."""
+    return _select_list(alias, model, connection.vendor)
+
+
+@cache
+def _select_list(alias: str, model: type[models.Model], vendor: str) -> str:
     return ", ".join(column(alias, model, field.name) for field in model._meta.concrete_fields)
 
 
