@@ -317,7 +317,7 @@ def test_pin_add_checks_its_constraints_and_slots_in_few_queries(django_assert_n
     "in_a_transaction",
     [
         pytest.param(True, id="inside-a-transaction"),
-        pytest.param(False, id="autocommit", marks=pytest.mark.django_db(transaction=True)),
+        pytest.param(False, id="autocommit", marks=pytest.mark.django_db(transaction=True, serialized_rollback=True)),
     ],
 )
 def test_a_pin_the_check_constraints_refuse_gets_full_cleans_errors_and_changes_nothing(in_a_transaction):
