@@ -106,9 +106,9 @@ def device_get_for_user(*, user: User | AnonymousUser, device_id: int) -> Device
     unit and property joined) building the query cost more than running it (bench/README.md)."""
     if not user.is_authenticated:
         raise Http404
-    sql, params = _device_get_sql(connection.vendor), [device_id, user.pk, user.pk]
+    _in_force, in_force_params = lease_in_force_sql("l", timezone.localdate())
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *lease_in_force_sql("l", timezone.localdate())[1]])
+        cursor.execute(_device_get_sql(connection.vendor), [device_id, user.pk, user.pk, *in_force_params])
         row = cursor.fetchone()
     if row is None:
         raise Http404

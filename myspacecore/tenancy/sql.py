@@ -84,12 +84,18 @@ def models_from_row(row: Sequence[object], *row_models: type[models.Model]) -> l
     instances: list[Any] = []
     start = 0
     for model in row_models:
-        width = len(model._meta.concrete_fields)
+        width, pk_index = _row_shape(model)
         part = row[start : start + width]
-        pk_index = model._meta.concrete_fields.index(model._meta.pk)
         instances.append(model_from_row(model, part) if part[pk_index] is not None else None)
         start += width
     return instances
+
+
+@cache
+def _row_shape(model: type[models.Model]) -> tuple[int, int]:
+    # (columns of `select_list`, index of the primary key among them): read on every request.
+    fields = model._meta.concrete_fields
+    return len(fields), fields.index(model._meta.pk)
 
 
 @cache
