@@ -430,7 +430,12 @@ def test_a_hub_whose_answer_the_transport_refused_gets_a_publish_of_its_own(memo
     assert handed_on == [((refused,), {"asked": True})]
 
 
-def test_the_broker_down_hands_every_answer_to_a_publish_of_its_own(memory_transport, monkeypatch):
+@pytest.mark.parametrize(
+    ("task", "result"),
+    [("device_desired_answer", "0 answered, 2 handed on"), ("device_desired_publish_many", "2 channels, 2 handed on")],
+)
+def test_the_broker_down_hands_every_channel_to_a_publish_of_its_own(memory_transport, monkeypatch, task, result):
+    """Both batch tasks: the answer to hubs' gets and the publish after a change of many."""
     from smarthome import tasks
 
     pairs = [hub_and_lock() for _ in range(2)]
@@ -440,10 +445,8 @@ def test_the_broker_down_hands_every_answer_to_a_publish_of_its_own(memory_trans
         tasks.device_desired_publish, "delay", lambda channel_id, **kwargs: handed_on.append(channel_id)
     )
 
-    result = tasks.device_desired_answer.apply(args=([hub.channel_id for hub, _lock in pairs],)).get()
-
+    assert getattr(tasks, task).apply(args=([hub.channel_id for hub, _lock in pairs],)).get() == result
     assert sorted(handed_on) == sorted(hub.channel_id for hub, _lock in pairs)
-    assert result == "0 answered, 2 handed on"
 
 
 def test_the_unlocked_and_the_locked_read_of_many_channels_agree():
@@ -508,22 +511,6 @@ def test_the_batch_publish_sends_each_known_hub_its_state_and_hands_refused_ones
     monkeypatch.setattr(tasks.device_desired_publish, "delay", lambda *args, **kwargs: handed_on.append((args, kwargs)))
     assert tasks.device_desired_publish_many.apply(args=(channels,)).get() == "3 channels, 1 handed on"
     assert handed_on == [((channels[1],), {})], "a plain publish (not an answer to a get), with its retries"
-
-
-def test_the_broker_down_hands_every_channel_of_a_batch_publish_to_a_task_of_its_own(memory_transport, monkeypatch):
-    from smarthome import tasks
-
-    pairs = [hub_and_lock() for _ in range(2)]
-    handed_on: list[str] = []
-    monkeypatch.setitem(memory_transport.state, "unavailable", True)
-    monkeypatch.setattr(
-        tasks.device_desired_publish, "delay", lambda channel_id, **kwargs: handed_on.append(channel_id)
-    )
-
-    result = tasks.device_desired_publish_many.apply(args=([hub.channel_id for hub, _lock in pairs],)).get()
-
-    assert sorted(handed_on) == sorted(hub.channel_id for hub, _lock in pairs)
-    assert result == "2 channels, 2 handed on"
 
 
 @pytest.mark.parametrize(
