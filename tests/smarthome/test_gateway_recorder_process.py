@@ -213,18 +213,21 @@ class Acks:
         return None
 
 
-def test_a_gateway_with_its_recorder_in_a_process_acknowledges_each_batch_in_order(log):
-    subject = gateway.Gateway(
+def unit_gateway(**options) -> gateway.Gateway:
+    """A gateway that never connects (no broker at that port), on the test handlers by name."""
+    return gateway.Gateway(
         address=broker.broker_address("mqtt://127.0.0.1:1"),
         prefix=PREFIX,
         client_id="msc-gateway-unit",
         on_reports=recorder_handlers.reports_note,
         on_gets=recorder_handlers.gets_ignore,
-        on_resubscribed=None,
-        handler_retry_seconds=0,
-        recorder_process=True,
         recorder_setup=recorder_handlers.setup_marker,
+        **options,
     )
+
+
+def test_a_gateway_with_its_recorder_in_a_process_acknowledges_each_batch_in_order(log):
+    subject = unit_gateway(on_resubscribed=None, handler_retry_seconds=0, recorder_process=True)
     acks = Acks()
     subject._recorder.start()
     try:
@@ -241,17 +244,7 @@ def test_a_gateway_with_its_recorder_in_a_process_acknowledges_each_batch_in_ord
 
 @pytest.mark.parametrize("in_a_process", [False, True])
 def test_the_gateway_hands_its_one_recorder_to_the_thread_or_the_process(in_a_process):
-    subject = gateway.Gateway(
-        address=broker.broker_address("mqtt://127.0.0.1:1"),
-        prefix=PREFIX,
-        client_id="msc-gateway-unit",
-        on_reports=recorder_handlers.reports_note,
-        on_gets=recorder_handlers.gets_ignore,
-        handler_attempts=2,
-        handler_retry_seconds=0.25,
-        recorder_process=in_a_process,
-        recorder_setup=recorder_handlers.setup_marker,
-    )
+    subject = unit_gateway(handler_attempts=2, handler_retry_seconds=0.25, recorder_process=in_a_process)
     assert subject._recorder.recorder is subject.recorder
     assert type(subject._recorder) is (RecorderProcess if in_a_process else RecorderThread)
     assert (subject.recorder.on_reports, subject.recorder.on_gets) == (
