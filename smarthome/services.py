@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 from dataclasses import dataclass
 from functools import partial
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from myspacecore.core.cleanup import CleanupProgress, CleanupResult, progress_wants_total
 from myspacecore.tenancy.models import AuditLogEntry, Lease, Unit
 from myspacecore.tenancy.services.audit import audit_log_record
+from myspacecore.tenancy.sql import column_name, table, values_columns, values_from_rows
 
 from .app_settings import app_settings
 from .crypto import pin_decrypt, pin_encrypt, pin_lookup, pin_lookups, pin_token_rotate
@@ -181,7 +183,7 @@ def _pin_code_create(
     version = device_settings_changed(device=device)
     # The lock's PINs (a slot each, PINS_PER_LOCK at most), read once: the slots taken, and the
     # same PIN in an overlapping window among them (`_pin_in_use_q`'s rule, applied to the rows).
-    held = list(PinCode.objects.filter(device=device).values_list("pin_lookup", "valid_from", "valid_until"))
+    held = _pins_held(device_id=device.pk)
     _pin_slot_check(device=device, taken=len(held))
     lookups = set(pin_lookups(device_id=device.pk, pin=pin))
     if any(
@@ -201,6 +203,28 @@ def _pin_code_create(
     )
     _pin_code_insert(pin_code)
     return pin_code
+
+
+_HELD_FIELDS = ("pin_lookup", "valid_from", "valid_until")
+
+
+def _pins_held(*, device_id: int) -> list[tuple[str, datetime.datetime | None, datetime.datetime | None]]:
+    """`PinCode.objects.filter(device_id=device_id).values_list("pin_lookup", "valid_from",
+    "valid_until")` (the default manager: not the PINs being removed) in one plain statement
+    built once per process: the ORM's building was most of this read's CPU on every PIN add
+    (bench/README.md, loadtest.py); a test holds the two to the same rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(_pins_held_sql(connection.vendor), [device_id, SyncState.REMOVING.value])
+        rows = cursor.fetchall()
+    return values_from_rows(PinCode, _HELD_FIELDS, rows)
+
+
+@functools.cache
+def _pins_held_sql(vendor: str) -> str:
+    return (
+        f"SELECT {values_columns(PinCode, *_HELD_FIELDS)} FROM {table(PinCode)} "  # noqa: S608 - names from _meta
+        f"WHERE {column_name(PinCode, 'device')} = %s AND NOT ({column_name(PinCode, 'sync_state')} = %s)"
+    )
 
 
 def _pin_code_insert(pin_code: PinCode) -> None:

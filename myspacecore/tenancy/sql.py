@@ -54,17 +54,54 @@ def _select_list(alias: str, model: type[models.Model], vendor: str) -> str:
     return ", ".join(column(alias, model, field.name) for field in model._meta.concrete_fields)
 
 
-@cache
-def _row_reading(model: type[models.Model], vendor: str) -> tuple[list[str], list[tuple[int, Any, list]]]:
-    # Attribute names, and each column's converters: the database's, then the field's, as a query applies them.
-    fields = model._meta.concrete_fields
+def _converters(model: type[models.Model], fields: Sequence[models.Field]) -> list[tuple[int, Any, list]]:
+    # Each column's converters: the database's, then the field's, as a query applies them.
     converters = []
     for i, field in enumerate(fields):
         col = field.get_col(model._meta.db_table)
         found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
         if found:
             converters.append((i, col, found))
-    return [field.attname for field in fields], converters
+    return converters
+
+
+@cache
+def _row_reading(model: type[models.Model], vendor: str) -> tuple[list[str], list[tuple[int, Any, list]]]:
+    # Attribute names, and each column's converters.
+    fields = model._meta.concrete_fields
+    return [field.attname for field in fields], _converters(model, fields)
+
+
+@cache
+def _values_reading(model: type[models.Model], field_names: tuple[str, ...], vendor: str) -> tuple[str, list]:
+    fields = [model._meta.get_field(name) for name in field_names]
+    if not all(isinstance(field, models.Field) and field.column for field in fields):
+        raise ValueError(f"{model.__name__}: {field_names} are not all columns")
+    return ", ".join(column_name(model, name) for name in field_names), _converters(model, fields)  # type: ignore[arg-type]
+
+
+def values_columns(model: type[models.Model], *field_names: str) -> str:
+    """The quoted, unqualified columns of `model`'s fields `field_names`, in that order: the rows
+    `values_from_rows` reads."""
+    return _values_reading(model, field_names, connection.vendor)[0]
+
+
+def values_from_rows(
+    model: type[models.Model], field_names: Sequence[str], rows: Sequence[Sequence[object]]
+) -> list[tuple]:
+    """Rows of `values_columns(model, *field_names)` as `values_list(*field_names)` gives them:
+    each value converted as a query converts it (a datetime on SQLite, a field's own type)."""
+    _columns, converters = _values_reading(model, tuple(field_names), connection.vendor)
+    if not converters:
+        return [tuple(row) for row in rows]
+    converted = []
+    for row in rows:
+        values = list(row)
+        for i, col, found in converters:
+            for converter in found:
+                values[i] = converter(values[i], col, connection)
+        converted.append(tuple(values))
+    return converted
 
 
 def model_from_row(model: type[M], row: Sequence[object]) -> M:

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from smarthome.crypto import pin_decrypt
-from smarthome.models import Device, PinCode, RemoteControlSetting
+from smarthome.models import Device, PinCode, RemoteControlSetting, SyncState
 from smarthome.services import (
     pin_code_create,
     pin_code_delete,
@@ -378,3 +378,23 @@ def test_the_pin_window_rule_in_python_is_the_querys():
             if _pin_windows_overlap(held_from, held_until, valid_from, valid_until, now=now)
         }
         assert in_python == in_the_database, (valid_from, valid_until)
+
+
+def test_the_pins_held_read_is_the_default_managers():
+    """The PIN add's plain read of a lock's PINs (`_pins_held`) gives the rows and values of
+    `PinCode.objects…values_list(…)`: not another lock's, not those being removed, the windows
+    as datetimes."""
+    from smarthome.services import _pins_held
+
+    now = timezone.now()
+    lock, other = SmartLockFactory(), SmartLockFactory()
+    for state in SyncState:
+        PinCodeFactory(device=lock, sync_state=state, valid_from=now - HOUR, valid_until=now + HOUR)
+    PinCodeFactory(device=lock, valid_from=None, valid_until=None)
+    PinCodeFactory(device=other)
+    fields = ("pin_lookup", "valid_from", "valid_until")
+    expected = list(PinCode.objects.filter(device=lock).values_list(*fields))
+    held = _pins_held(device_id=lock.pk)
+    assert sorted(held, key=repr) == sorted(expected, key=repr)
+    assert len(held) == len(SyncState)  # each state but REMOVING, and the open window
+    assert {type(start) for _lookup, start, _end in held if start is not None} == {datetime.datetime}
