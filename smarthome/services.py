@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from myspacecore.core.cleanup import CleanupProgress, CleanupResult, progress_wants_total
 from myspacecore.tenancy.models import AuditLogEntry, Lease, Unit
 from myspacecore.tenancy.services.audit import audit_log_record
-from myspacecore.tenancy.sql import column_name, table, values_columns, values_from_rows
+from myspacecore.tenancy.sql import column_name, row_insert, table, values_columns, values_from_rows
 
 from .app_settings import app_settings
 from .crypto import pin_decrypt, pin_encrypt, pin_lookup, pin_lookups, pin_token_rotate
@@ -239,7 +239,7 @@ def _pin_code_insert(pin_code: PinCode) -> None:
         _pin_code_full_clean(pin_code, exclude=["device"])  # the fields' errors and the constraints'
         raise
     try:
-        pin_code.save(force_insert=True)
+        row_insert(pin_code)
     except IntegrityError as error:
         raise _RefusedByConstraint(pin_code, error) from error
 

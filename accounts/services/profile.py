@@ -30,6 +30,7 @@ from accounts.tasks import profile_email_changed_notice_send, user_phone_changed
 from myspacecore.core.masking import mask_email, mask_phone
 from myspacecore.core.phone_numbers import jp_mobile_validate
 from myspacecore.tenancy.models import Lease, Operator
+from myspacecore.tenancy.sql import row_update
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def profile_nickname_change(*, user: User, nickname: str) -> Profile:
     # the row's other values were validated when they were written, and their uniqueness checks
     # (the account's one profile, the address) were three queries that could not fail here.
     profile.full_clean(exclude=_PROFILE_FIELDS_BUT_NICKNAME)
-    profile.save(update_fields=["nickname", "updated_at"])
+    row_update(profile, ["nickname", "updated_at"])  # profile.save(update_fields=…), built once per process
     return profile
 
 

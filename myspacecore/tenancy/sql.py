@@ -1,4 +1,4 @@
-"""Plain SQL for the reads that are faster without the ORM (bench/README.md).
+"""Plain SQL for the reads and writes that are faster without the ORM (bench/README.md).
 
 Table and column names come from the models' `_meta`, quoted by the database's own rules,
 and the tenancy rules those reads apply come from here, never retyped in a query.
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import DatabaseError, connection, models, transaction
 
 from myspacecore.tenancy.models import Lease
 
@@ -151,6 +151,84 @@ def model_by(model: type[M], field_name: str, value: Any) -> M | None:
         cursor.execute(_model_by_sql(model, field_name), [value])
         row = cursor.fetchone()
     return model_from_row(model, row) if row is not None else None
+
+
+# Writes
+# ------------------------------------------------------------------------------
+
+
+def _saved_as_django_saves(model: type[models.Model]) -> bool:
+    """Whether a plain INSERT / UPDATE of `model` does all its `save()` would: no `save()` of its
+    own, no receiver of the save signals (they would not hear a plain statement)."""
+    return (
+        model.save is models.Model.save
+        and not models.signals.pre_save.has_listeners(model)
+        and not models.signals.post_save.has_listeners(model)
+    )
+
+
+@cache
+def _insert_sql(model: type[models.Model], vendor: str) -> tuple[str, list[models.Field]] | None:
+    meta = model._meta
+    if not connection.features.can_return_columns_from_insert or meta.db_returning_fields != [meta.pk]:
+        return None  # a column the database fills other than the key: the ORM reads it back
+    fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field and not field.generated]
+    sql = (
+        f"INSERT INTO {table(model)} ({', '.join(column_name(model, field.name) for field in fields)}) "  # noqa: S608 - names from _meta
+        f"VALUES ({', '.join('%s' for _ in fields)}) RETURNING {column_name(model, meta.pk.name)}"
+    )
+    return sql, fields
+
+
+def row_insert(instance: models.Model) -> None:
+    """`instance.save(force_insert=True)` for a new row with a database-made key, in one plain
+    INSERT … RETURNING built once per model: the same values (each field's `pre_save`, e.g.
+    auto_now_add, then its database form), the same key and state set on the instance. A model
+    with a `save()` or save signal receivers of its own is saved by the ORM. On the paths every
+    resident takes (a PIN add), building the ORM's INSERT cost more than running it."""
+    model = type(instance)
+    plan = _insert_sql(model, connection.vendor) if instance._meta.auto_field is not None else None
+    if plan is None or instance.pk is not None or not _saved_as_django_saves(model):
+        instance.save(force_insert=True)
+        return
+    sql, fields = plan
+    values = [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
+    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        (pk,) = cursor.fetchone()
+    instance.pk = pk
+    instance._state.adding, instance._state.db = False, connection.alias
+
+
+@cache
+def _update_sql(model: type[models.Model], field_names: tuple[str, ...], vendor: str) -> tuple[str, list[models.Field]]:
+    fields = [model._meta.get_field(name) for name in field_names]
+    if not all(isinstance(field, models.Field) and field.concrete and not field.primary_key for field in fields):
+        raise ValueError(f"{model.__name__}: {field_names} are not all columns to update")
+    assignments = ", ".join(f"{column_name(model, name)} = %s" for name in field_names)
+    sql = f"UPDATE {table(model)} SET {assignments} WHERE {column_name(model, model._meta.pk.name)} = %s"  # noqa: S608 - names from _meta
+    return sql, fields  # type: ignore[return-value]
+
+
+def row_update(instance: models.Model, update_fields: Sequence[str]) -> None:
+    """`instance.save(update_fields=update_fields)` in one plain UPDATE built once per model and
+    fields: the same values (each field's `pre_save`, e.g. auto_now), the same DatabaseError
+    when no row has the key. A model with a `save()` or save signal receivers of its own is saved
+    by the ORM."""
+    model = type(instance)
+    if not _saved_as_django_saves(model):
+        instance.save(update_fields=update_fields)
+        return
+    sql, fields = _update_sql(model, tuple(update_fields), connection.vendor)
+    values = [field.get_db_prep_save(field.pre_save(instance, add=False), connection) for field in fields]
+    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+        cursor.execute(sql, [*values, instance._meta.pk.get_db_prep_value(instance.pk, connection)])
+        if cursor.rowcount == 0:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+# Tenancy rules
+# ------------------------------------------------------------------------------
 
 
 def lease_in_force_sql(alias: str, on: datetime.date) -> tuple[str, list[datetime.date]]:
