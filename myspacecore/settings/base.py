@@ -186,8 +186,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "myspacecore.context_processors.site",
             ],
-            # {% shared %}: the page chrome rendered once per language and display values.
-            "libraries": {"shared": "myspacecore.core.shared_fragments"},
+            # {% shared %}: the page chrome rendered once per language and display values;
+            # {% form_fields %} and the other form tags: a form's fields written in Python.
+            "libraries": {"shared": "myspacecore.core.shared_fragments", "forms": "myspacecore.core.form_tags"},
         },
     },
 ]
