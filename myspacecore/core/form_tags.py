@@ -15,6 +15,8 @@ that is missing from the context renders nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.forms import BaseForm, BoundField
 from django.utils.html import conditional_escape
@@ -24,7 +26,7 @@ from django.utils.translation import gettext
 register = template.Library()
 
 
-def _text(value: object) -> str:
+def _text(value: Any) -> str:
     """`{{ value }}` with autoescape: a lazy text made str, escaped unless it is safe."""
     return conditional_escape(value)
 
@@ -36,7 +38,7 @@ def field_widget(field: BoundField) -> SafeString:
         described_by.append(f"{field.auto_id}_helptext")
     if field.errors:
         described_by.append(f"{field.auto_id}_errors")
-    attrs = {}
+    attrs: dict[str, str | bool] = {}
     if described_by:
         attrs["aria-describedby"] = " ".join(described_by)
     if field.errors:
