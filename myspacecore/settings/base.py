@@ -185,6 +185,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "myspacecore.context_processors.site",
+                # After Django's built-in csrf processor: the same token, masked from one random read.
+                "myspacecore.core.csrf_tokens.csrf",
             ],
             # {% shared %}: the page chrome rendered once per language and display values;
             # {% form_fields %} and the other form tags: a form's fields written in Python.
