@@ -378,6 +378,28 @@ def test_rental_resident_sees_the_operators_contact_instead_of_change():
     assert url("profile_phone") not in content
 
 
+def test_residents_of_two_companies_each_see_their_own_companys_contact():
+    """The panel is rendered once per contact and reused: a company's change shows at once,
+    and one company's contact never shows to another's resident."""
+    pages = []
+    residents = []
+    for _ in range(2):
+        user = ProfileFactory(user__attribute=attribute("rental_resident")).user
+        residents.append(
+            (user, LeaseFactory(resident=user, phone_number=str(user.phone_number)).unit.property.operator)
+        )
+    first, second = residents
+    assert first[1].contact_email != second[1].contact_email
+    for user, _operator in (first, second, first):
+        pages.append(signed_in(user).get(url("profile")).content.decode())
+    for page, (_user, operator) in zip(pages, (first, second, first), strict=True):
+        other = second[1] if operator == first[1] else first[1]
+        assert operator.name in page and f'href="mailto:{operator.contact_email}"' in page
+        assert f'href="mailto:{other.contact_email}"' not in page
+    Operator.objects.filter(pk=first[1].pk).update(contact_phone="0120-999-888")
+    assert 'href="tel:0120-999-888"' in signed_in(first[0]).get(url("profile")).content.decode()
+
+
 @pytest.mark.parametrize("name", ["profile_phone", "profile_phone_verify"])
 def test_rental_resident_opening_the_phone_page_directly_is_told_to_ask_the_company(name):
     user = ProfileFactory(user__attribute=attribute("rental_resident")).user
