@@ -94,24 +94,22 @@ def values_from_rows(
     _columns, converters = _values_reading(model, tuple(field_names), connection.vendor)
     if not converters:
         return [tuple(row) for row in rows]
-    converted = []
-    for row in rows:
-        values = list(row)
-        for i, col, found in converters:
-            for converter in found:
-                values[i] = converter(values[i], col, connection)
-        converted.append(tuple(values))
-    return converted
+    return [tuple(_converted(list(row), converters)) for row in rows]
+
+
+def _converted(values: list[Any], converters: list[tuple[int, Any, list]]) -> list[Any]:
+    """`values` (a row's, in place) through each column's converters."""
+    for i, col, found in converters:
+        for converter in found:
+            values[i] = converter(values[i], col, connection)
+    return values
 
 
 def model_from_row(model: type[M], row: Sequence[object]) -> M:
     """The instance of a row whose first columns are `select_list`'s (`Model.from_db`, the values
     converted as a query converts them); the columns after them are the caller's."""
     attnames, converters = _row_reading(model, connection.vendor)
-    values = list(row[: len(attnames)])
-    for i, col, found in converters:
-        for converter in found:
-            values[i] = converter(values[i], col, connection)
+    values = _converted(list(row[: len(attnames)]), converters)
     return model.from_db(connection.alias, attnames, values)
 
 
@@ -170,6 +168,8 @@ def _saved_as_django_saves(model: type[models.Model]) -> bool:
 @cache
 def _insert_sql(model: type[models.Model], vendor: str) -> tuple[str, list[models.Field]] | None:
     meta = model._meta
+    if meta.auto_field is None:
+        return None  # a key the caller gives: the ORM's INSERT
     if not connection.features.can_return_columns_from_insert or meta.db_returning_fields != [meta.pk]:
         return None  # a column the database fills other than the key: the ORM reads it back
     fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field and not field.generated]
@@ -187,7 +187,7 @@ def row_insert(instance: models.Model) -> None:
     with a `save()` or save signal receivers of its own is saved by the ORM. On the paths every
     resident takes (a PIN add), building the ORM's INSERT cost more than running it."""
     model = type(instance)
-    plan = _insert_sql(model, connection.vendor) if instance._meta.auto_field is not None else None
+    plan = _insert_sql(model, connection.vendor)
     if plan is None or instance.pk is not None or not _saved_as_django_saves(model):
         instance.save(force_insert=True)
         return
