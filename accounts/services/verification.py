@@ -31,7 +31,7 @@ from myspacecore.core.masking import mask_email, mask_phone
 from myspacecore.core.typed_text import typed_compact
 from myspacecore.tenancy.models import AuditLogEntry
 from myspacecore.tenancy.services.audit import audit_log_record
-from myspacecore.tenancy.sql import model_by, model_from_row
+from myspacecore.tenancy.sql import model_by, model_from_row, models_from_row
 
 logger = logging.getLogger(__name__)
 
@@ -467,6 +467,59 @@ def _settle(
     return model_from_row(VerificationCode, row) if row is not None else None
 
 
+@cache
+def _target_and_use_sql() -> str:
+    code_column, target_column = _quoted_columns(VerificationCode), _quoted_columns(VerificationTarget)
+    code_table = connection.ops.quote_name(VerificationCode._meta.db_table)
+    returned = ", ".join(
+        [
+            *(f"locked_target.{name}" for name in target_column.values()),
+            *(f"used_code.{name}" for name in code_column.values()),
+        ]
+    )
+    # `used_code` reads `locked_target`'s row: PostgreSQL runs the upsert (and takes its lock) before it
+    # looks at the code, and only for a target below the lock's count does the code change.
+    return (
+        f"WITH locked_target AS ({_target_upsert_sql()}), "  # noqa: S608 - names from _meta
+        f"used_code AS (UPDATE {code_table} SET {code_column['state']} = %s, {code_column['used_at']} = %s "
+        f"WHERE {code_column['id']} = %s AND {code_column['state']} = %s "
+        f"AND (SELECT {target_column['consecutive_failures']} FROM locked_target) < %s "
+        f"RETURNING {', '.join(code_column.values())}) "
+        f"SELECT {returned} FROM locked_target LEFT JOIN used_code ON TRUE"
+    )
+
+
+def _target_locked_and_code_used(
+    target: str, code_id: int | None, now: datetime
+) -> tuple[VerificationTarget, VerificationCode | None]:
+    """The target's row, created if needed and locked (`_target_row_locked`), and, unless the
+    target is locked out, code `code_id` settled as USED and read back (`_settle`); None when
+    the code is missing, no longer pending, or the target is locked out (the code untouched).
+
+    On PostgreSQL one statement: the upsert and the settle as two data-modifying CTEs, the
+    target's first (the settle's condition reads it), so attempts on one target still go one
+    at a time, in the order of the target's lock. Elsewhere the two statements, in that order.
+    """
+    if code_id is None or connection.vendor != "postgresql":
+        row = _target_row_locked(target)
+        if code_id is None or _is_locked(row):
+            return row, None
+        return row, _settle(code_id, VerificationCode.State.USED, now)
+    State = VerificationCode.State
+    params = [
+        target,
+        State.USED.value,
+        connection.ops.adapt_datetimefield_value(now),
+        code_id,
+        State.PENDING.value,
+        app_settings.MAX_CONSECUTIVE_FAILURES,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_target_and_use_sql(), params)
+        row, code = models_from_row(cursor.fetchone(), VerificationTarget, VerificationCode)
+    return row, code
+
+
 def verification_code_verify(
     *,
     code_id: int | None,
@@ -490,13 +543,12 @@ def verification_code_verify(
     with transaction.atomic():
         now = timezone.now()
         # The target row is locked first: attempts on one target are counted one at a time.
-        row = _target_row_locked(target)
+        # One try: the code leaves PENDING now, whatever the outcome. Settled as USED and read
+        # back with the target; a code that does not verify becomes BURNED below, in this same
+        # transaction, so no other request ever sees it USED.
+        row, code = _target_locked_and_code_used(target, code_id, now)
         if _is_locked(row):
             raise VerificationLocked(target, failures=row.consecutive_failures)
-        # One try: the code leaves PENDING now, whatever the outcome. Settled as USED and read
-        # back in one statement; a code that does not verify becomes BURNED below, in this same
-        # transaction, so no other request ever sees it USED.
-        code = _settle(code_id, VerificationCode.State.USED, now) if code_id is not None else None
         if code is None:  # missing, or no longer pending
             raise VerificationFailed("used", _wait_for(row, now))
 

@@ -7,6 +7,7 @@ import datetime
 import pytest
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -293,6 +294,21 @@ def test_locked_target_cannot_verify_a_code_of_another_purpose(issue, clock):
     VerificationTarget.objects.filter(target=PHONE).update(consecutive_failures=100)
     with pytest.raises(VerificationLocked):
         verify(code, plain)
+    # The refusal touches neither the code (still pending, as it was) nor the failure count.
+    code.refresh_from_db()
+    assert code.state == VerificationCode.State.PENDING and code.used_at is None
+    assert failures_of() == 100
+
+
+def test_a_verify_reads_the_target_and_settles_the_code_in_one_statement_on_postgresql(issue):
+    code, plain = issue()
+    with CaptureQueriesContext(connection) as queries:
+        verify(code, plain)
+    # The test's transaction makes the verify's a savepoint; SQLite has no data-modifying WITH.
+    statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == (1 if connection.vendor == "postgresql" else 2), statements
+    code.refresh_from_db()
+    assert code.state == VerificationCode.State.USED
 
 
 def test_failures_of_one_target_do_not_touch_another(issue, clock):
