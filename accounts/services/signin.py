@@ -9,10 +9,18 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.last_login import last_login_recorded
 from accounts.models import User, UserAttribute
 from accounts.services.attributes import DEFAULT_ATTRIBUTE_CODE, user_attribute_derived_sql, user_attribute_store
 from myspacecore.core.masking import mask_phone
-from myspacecore.tenancy.sql import column, lease_invitations_exist_sql, model_from_row, select_list, table
+from myspacecore.tenancy.sql import (
+    column,
+    column_name,
+    lease_invitations_exist_sql,
+    model_from_row,
+    select_list,
+    table,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +40,12 @@ def resident_sign_in(*, phone_number: str, language: str | None = None) -> User:
     phone number (database constraint), so this never yields one. Call only after the
     number was proved by a verification code; inside the code's transaction (the sign-in
     flow) it adds no savepoint of its own. The user returned carries `invitations_pending`:
-    whether an operator's entry waits for this number's answer (read with the account).
+    whether an operator's entry waits for this number's answer (read with the account),
+    and its sign-in time (`last_login`) already written, with the same statement as the
+    account's read or in its INSERT: login() then leaves it as it is (accounts.last_login).
     """
     with transaction.atomic(savepoint=False):
-        user = _resident_for_update(phone_number)
+        user = _resident_signing_in(phone_number)
         if user is None:
             return _resident_create(phone_number=phone_number, language=language)
         if user.is_active:
@@ -45,34 +55,43 @@ def resident_sign_in(*, phone_number: str, language: str | None = None) -> User:
     raise SignInRefused(user.pk)
 
 
-def _resident_for_update_sql(phone_number: str, on: datetime.date) -> tuple[str, list[Any]]:
-    """The account of the number, locked, then `invitations_pending` and `derived_attribute_id`:
-    one plain statement. Through the ORM (select_for_update, an Exists annotation, then
-    user_attribute_derived's query) building the two queries cost more CPU than running them
+def _resident_signing_in_sql(phone_number: str, on: datetime.date, now: datetime.datetime) -> tuple[str, list[Any]]:
+    """The account of the number, its sign-in time written when it is active, then
+    `invitations_pending` and `derived_attribute_id`: one plain `UPDATE … RETURNING`, which
+    also locks the row until the transaction ends (PostgreSQL: as the sign-in's SELECT …
+    FOR UPDATE did; SQLite locks the whole database on write). Through the ORM
+    (select_for_update, an Exists annotation, user_attribute_derived's query, then login()'s
+    last_login save) building the statements cost more CPU than running them
     (bench/README.md); the rules come from their SQL twins (lease_invitations_exist_sql,
-    user_attribute_derived_sql), which tests hold to the ORM's."""
-    user_id, user_phone = column("account", User, "id"), column("account", User, "phone_number")
+    user_attribute_derived_sql), which tests hold to the ORM's. Columns are qualified by the
+    table's own name: SQLite's RETURNING knows no alias."""
+    account = table(User)
+    last_login, is_active = column_name(User, "last_login"), column_name(User, "is_active")
     invitations, invitations_params = lease_invitations_exist_sql(phone_number, on)
-    derived, derived_params = user_attribute_derived_sql(user_id, on)
-    # FOR UPDATE OF where the database has it (PostgreSQL); SQLite locks the whole database on write.
-    lock = " FOR UPDATE OF account" if connection.features.has_select_for_update_of else ""
+    derived, derived_params = user_attribute_derived_sql(column(account, User, "id"), on)
     sql = (
-        f"SELECT {select_list('account', User)}, {invitations}, {derived} "  # noqa: S608 - names from _meta
-        f"FROM {table(User)} account WHERE {user_phone} = %s{lock}"
+        f"UPDATE {account} SET {last_login} = CASE WHEN {is_active} THEN %s ELSE {last_login} END "  # noqa: S608
+        f"WHERE {column(account, User, 'phone_number')} = %s "
+        f"RETURNING {select_list(account, User)}, {invitations}, {derived}"
     )
-    return sql, [*invitations_params, *derived_params, phone_number]
+    return sql, [connection.ops.adapt_datetimefield_value(now), phone_number, *invitations_params, *derived_params]
 
 
-def _resident_for_update(phone_number: str) -> User | None:
-    """The account of the number, locked, carrying `invitations_pending` (bool) and
-    `derived_attribute_id` (what user_attribute_derived gives it today), read in one statement."""
-    sql, params = _resident_for_update_sql(phone_number, timezone.localdate())
+def _resident_signing_in(phone_number: str) -> User | None:
+    """The account of the number, locked, its sign-in time recorded when it is active
+    (`last_login_recorded`: login() then writes it no more), carrying `invitations_pending`
+    (bool) and `derived_attribute_id` (what user_attribute_derived gives it today), in one
+    statement."""
+    now = timezone.now()
+    sql, params = _resident_signing_in_sql(phone_number, timezone.localdate(now), now)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
     user = model_from_row(User, row)
+    if user.is_active:
+        last_login_recorded(user)
     user.invitations_pending = bool(row[-2])  # type: ignore[attr-defined]  # SQLite: 0 / 1
     user.derived_attribute_id = row[-1]  # type: ignore[attr-defined]
     return user
@@ -80,7 +99,12 @@ def _resident_for_update(phone_number: str) -> User | None:
 
 def _resident_create(*, phone_number: str, language: str | None) -> User:
     attribute, invitations_pending = _default_attribute_and_invitations(phone_number)
-    user = User(phone_number=phone_number, attribute=attribute, **({"language": language} if language else {}))
+    user = User(
+        phone_number=phone_number,
+        attribute=attribute,
+        last_login=timezone.now(),
+        **({"language": language} if language else {}),
+    )
     user.set_unusable_password()
     # The fields are checked here, in Python. Not repeated before the INSERT: the attribute
     # (just read), the number's uniqueness and the two check constraints (a phone number is
@@ -92,11 +116,12 @@ def _resident_create(*, phone_number: str, language: str | None) -> User:
             user.save(force_insert=True)
     except IntegrityError:
         # The same number signed in twice at once: the other request created it.
-        existing = _resident_for_update(phone_number)
+        existing = _resident_signing_in(phone_number)
         if existing is None:
             raise
         return existing
     logger.info("resident account #%s created for %s", user.pk, mask_phone(phone_number))
+    last_login_recorded(user)  # written by the INSERT
     user.invitations_pending = invitations_pending  # type: ignore[attr-defined]
     return user
 

@@ -1,17 +1,19 @@
 """The sign-in's one-statement read of the account (accounts.services.signin) against the ORM rules
-it stands for: `user_attribute_derived` and `lease_invitations_exist`, on the leases that decide them."""
+it stands for: `user_attribute_derived` and `lease_invitations_exist`, on the leases that decide them,
+and the sign-in time it writes with it."""
 
 from __future__ import annotations
 
 import datetime
 
 import pytest
+import time_machine
 from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.services.attributes import user_attribute_derived, user_attribute_derived_sql
-from accounts.services.signin import _resident_for_update
+from accounts.services.signin import _resident_signing_in
 from myspacecore.tenancy.models import Lease
 from myspacecore.tenancy.selectors import lease_invitations_exist
 from myspacecore.tenancy.sql import column, table
@@ -78,7 +80,7 @@ def test_the_derived_attribute_in_sql_is_the_orms_on_every_lease_set(leases):
 def test_the_sign_in_read_carries_the_orms_attribute_and_invitations_flag(leases):
     user = account_with(leases)
 
-    read = _resident_for_update(PHONE)
+    read = _resident_signing_in(PHONE)
 
     assert read.pk == user.pk
     assert read.derived_attribute_id == user_attribute_derived(user=user).pk
@@ -105,20 +107,49 @@ def test_the_sign_in_read_sees_the_invitations_the_selector_sees(acceptance, end
     LeaseFactory()  # pending, for another number
 
     assert lease_invitations_exist(phone_number=PHONE) is expected
-    assert _resident_for_update(PHONE).invitations_pending is expected
+    assert _resident_signing_in(PHONE).invitations_pending is expected
 
 
 def test_the_sign_in_read_finds_no_account_for_an_unknown_number():
     ResidentFactory()
 
-    assert _resident_for_update(PHONE) is None
+    assert _resident_signing_in(PHONE) is None
 
 
 def test_the_sign_in_read_is_one_statement(django_assert_num_queries):
     account_with(LEASE_SETS["managed_beats_rental"])
 
     with django_assert_num_queries(1):
-        _resident_for_update(PHONE)
+        _resident_signing_in(PHONE)
+
+
+NOW = datetime.datetime(2026, 12, 3, 4, 5, 6, 789012, tzinfo=datetime.UTC)
+
+
+def test_the_sign_in_read_writes_the_sign_in_time_of_an_active_account_and_marks_it_written():
+    user = account_with(LEASE_SETS["accepted_rental_in_force"])
+    other = ResidentFactory()
+
+    with time_machine.travel(NOW, tick=False):
+        read = _resident_signing_in(PHONE)
+
+    assert read.last_login == NOW
+    assert User.objects.get(pk=user.pk).last_login == NOW
+    assert User.objects.get(pk=other.pk).last_login is None
+    assert read._last_login_recorded == NOW
+
+
+def test_the_sign_in_read_leaves_a_deactivated_accounts_time_as_it_was():
+    before = NOW - 10 * DAY
+    user = ResidentFactory(phone_number=PHONE, is_active=False, last_login=before)
+
+    with time_machine.travel(NOW, tick=False):
+        read = _resident_signing_in(PHONE)
+
+    assert read.pk == user.pk and read.is_active is False
+    assert read.last_login == before
+    assert User.objects.get(pk=user.pk).last_login == before
+    assert not hasattr(read, "_last_login_recorded")
 
 
 @pytest.mark.parametrize(
