@@ -24,11 +24,12 @@ from django.conf import settings
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.cache import caches
-from django.db import transaction
+from django.db import router, transaction
 from django.utils.functional import cached_property
 
+from accounts.models import AccountSession
 from accounts.sessions import AccountSessionIndex
-from myspacecore.core.cache_clients import on_kept_client
+from myspacecore.core.cache_clients import KeptClientCache, kept_redis_client, on_kept_client, redis_call
 
 if TYPE_CHECKING:
     from django.contrib.sessions.base_session import AbstractBaseSession
@@ -56,8 +57,22 @@ class SessionStore(AccountSessionIndex, CachedDBStore):
         try:
             return getattr(self._cache_kept, method)(*args)
         except Exception as exc:  # noqa: BLE001 - any cache failure: fall back to the database
-            logger.warning("session cache unavailable (%s); using the database", type(exc).__name__)
+            _cache_failed(exc)
             return None
+
+    def _cache_write(self, method: str, *args) -> None:
+        """A write of a cached copy (`set`, `delete`), best effort as `_cache_call`. On Redis it
+        goes through `redis_call`: inside a `redis_calls_batched` block (a code's verify, the
+        sign-in with it) it is sent with the block's other writes, in one round trip."""
+        kept = self._cache_kept
+        if isinstance(kept, KeptClientCache):
+            redis_call(
+                kept_redis_client(kept.cache),
+                lambda client: getattr(kept.on(client), method)(*args),
+                on_error=_cache_failed,
+            )
+        else:
+            self._cache_call(method, *args)
 
     def load(self):
         data = self._cache_call("get", self.cache_key)
@@ -93,7 +108,11 @@ class SessionStore(AccountSessionIndex, CachedDBStore):
         AccountSessionIndex.delete(self, session_key)
         session_key = session_key or self.session_key
         if session_key is not None:
-            self._cache_call("delete", self.cache_key_prefix + session_key)
+            # The copy goes once the row's DELETE commits (in autocommit, at once). Before, the
+            # row is still what every other request reads, and one that read it through would
+            # have put back a copy deleted earlier, to outlive the row by its ten minutes.
+            key = self.cache_key_prefix + session_key
+            transaction.on_commit(lambda: self._cache_write("delete", key), using=router.db_for_write(AccountSession))
 
     @classmethod
     def account_sessions_delete(cls, *, account_id: int, keep_key: str | None = None) -> list[str]:
@@ -107,4 +126,8 @@ class SessionStore(AccountSessionIndex, CachedDBStore):
         return keys
 
     def _cache_set(self, data: dict, expiry_age: int) -> None:
-        self._cache_call("set", self.cache_key, data, min(expiry_age, CACHED_COPY_MAX_AGE))
+        self._cache_write("set", self.cache_key, data, min(expiry_age, CACHED_COPY_MAX_AGE))
+
+
+def _cache_failed(exc: Exception) -> None:
+    logger.warning("session cache unavailable (%s); using the database", type(exc).__name__)

@@ -26,7 +26,7 @@ from django_ratelimit.core import (
 )
 from redis.exceptions import RedisError
 
-from myspacecore.core.cache_clients import kept_redis_client
+from myspacecore.core.cache_clients import kept_redis_client, redis_call
 from myspacecore.core.client_ip import client_ip_for_limits
 from myspacecore.core.exceptions import RateLimited, ServiceUnavailable
 
@@ -200,15 +200,28 @@ def release(request: HttpRequest, *, group: str, rate: str, key: object) -> None
     value = client_ip_for_limits(request) if key is BY_IP else str(key)
     cache_key = _make_cache_key(f"{GROUP_PREFIX}{group}", _get_window(value, period), rate, value, None)
     cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+
+    def not_given_back(exc: Exception) -> None:
+        logger.warning("rate-limit count %s not given back: %s", group, type(exc).__name__)
+
+    if isinstance(cache, RedisCache):
+        # Nobody reads its answer: inside a `redis_calls_batched` block (a code's verify) it is
+        # sent with the block's other writes.
+        key = cache.make_and_validate_key(cache_key)
+        try:
+            kept = _redis_client(cache)
+        except RedisError as exc:
+            not_given_back(exc)
+            return
+        redis_call(kept, lambda client: client.eval(_RELEASE_SCRIPT, 1, key), on_error=not_given_back)
+        return
     try:
-        if isinstance(cache, RedisCache):
-            _redis_client(cache).eval(_RELEASE_SCRIPT, 1, cache.make_and_validate_key(cache_key))
-        elif (cache.get(cache_key) or 0) > 0:
+        if (cache.get(cache_key) or 0) > 0:
             cache.decr(cache_key)
     except ValueError:
         pass  # the window ended meanwhile: nothing left to give back
     except RedisError as exc:
-        logger.warning("rate-limit count %s not given back: %s", group, type(exc).__name__)
+        not_given_back(exc)
 
 
 def failures_retry_after(request: HttpRequest, limits: list[tuple[str, str, object]], *, increment: bool) -> int:

@@ -215,3 +215,28 @@ def test_a_clashing_new_key_inside_a_transaction_is_one_statement_and_leaves_the
         assert AccountSession.objects.filter(session_key=first.session_key).count() == 1
 
     assert store(session_caches, "sessions-counted", first.session_key).load() == {"resident": 1}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_deleted_rows_copy_goes_when_the_delete_commits_and_stays_when_it_rolls_back(session_caches):
+    from django.db import transaction
+
+    session = store(session_caches, "sessions-up")
+    session["resident"] = 1
+    session.save()
+    key = session.session_key
+    copy_key = session.cache_key
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        session.delete()
+        raise RuntimeError("rolled back")
+    # Row and copy as they were: the copy still mirrors the row.
+    assert AccountSession.objects.filter(session_key=key).exists()
+    assert session._cache.get(copy_key) == {"resident": 1}
+
+    with transaction.atomic():
+        session.delete()
+        assert session._cache.get(copy_key) == {"resident": 1}  # the row is still what others read
+    assert session._cache.get(copy_key) is None
+    assert not AccountSession.objects.filter(session_key=key).exists()
+    assert store(session_caches, "sessions-up", key).load() == {}
