@@ -40,11 +40,15 @@ def _session_sql(using: str) -> dict[str, str]:
         quote(str(cast("Field", AccountSession._meta.get_field(name)).column))
         for name in ("session_key", "session_data", "expire_date", "account_id")
     )
+    insert = (
+        f"INSERT INTO {table} ({key}, {data}, {expire}, {account}) VALUES (%s, %s, %s, %s) "  # noqa: S608
+        f"ON CONFLICT ({key}) DO NOTHING"
+    )
     return {
-        "insert": (
-            f"INSERT INTO {table} ({key}, {data}, {expire}, {account}) VALUES (%s, %s, %s, %s) "  # noqa: S608
-            f"ON CONFLICT ({key}) DO NOTHING"
-        ),
+        "insert": insert,
+        # PostgreSQL: a replaced key's row deleted by the new key's INSERT (one statement; the
+        # INSERT's row count is the statement's).
+        "replace": f"WITH replaced AS (DELETE FROM {table} WHERE {key} = %s) {insert}",  # noqa: S608
         "update": f"UPDATE {table} SET {data} = %s, {expire} = %s, {account} = %s WHERE {key} = %s",  # noqa: S608
         "delete": f"DELETE FROM {table} WHERE {key} = %s",  # noqa: S608
     }
@@ -71,6 +75,10 @@ def session_key_random(length: int = SESSION_KEY_LENGTH) -> str:
 
 class AccountSessionIndex:
     """What a database-backed store needs to keep `AccountSession.account_id` (mixed in first)."""
+
+    # The key cycle_key replaced inside a transaction, its database and the savepoints open
+    # then, until an INSERT takes its row with it or the commit deletes it (cycle_key).
+    _replaced: tuple[str, str, tuple[str | None, ...]] | None = None
 
     if TYPE_CHECKING:  # the store's own members this mixin calls (django-stubs' SessionBase)
         session_key: str | None
@@ -106,22 +114,62 @@ class AccountSessionIndex:
         return session_key_random()
 
     def cycle_key(self) -> None:
-        """A new key for the same data: the old key's row goes now, the new key's is written once, by the next save.
+        """A new key for the same data: the old key's row goes, the new key's is written once, by the next save.
 
         Django's `cycle_key` INSERTs a row under the new key at once, with the data as it is
         then, and the response's save UPDATEs it with what the request added next (at a
         sign-in: the account): two writes, and two cache copies in production. Here the
         session is left without a key, so that save is `create()`: one INSERT of the whole
-        data under a new random key (must_create: a clash draws again). The old key is dead
-        from here on, as with Django's.
+        data under a new random key (must_create: a clash draws again).
+
+        The old key is dead from here on for this session, as with Django's. Its row is
+        deleted at once in autocommit. Inside a transaction (the sign-in's) its DELETE waits
+        for the new key's INSERT, to go with it (on PostgreSQL in the same statement), when
+        that comes in the same transaction at the same savepoint; nobody else sees the row go
+        before the commit either way. Otherwise it is deleted when the transaction commits,
+        and not when it rolls back (as the DELETE it stands for).
         """
         data = self._session
         key = self.session_key
         self._session_key = None
         self._session_cache = data
         self.modified = True
-        if key:
+        if not key:
+            return
+        using = router.db_for_write(AccountSession)
+        connection = connections[using]
+        if not connection.in_atomic_block:
             self.delete(key)
+            return
+        if self._replaced is not None:  # a key replaced earlier that no INSERT took: its DELETE now
+            earlier, self._replaced = self._replaced[0], None
+            self.delete(earlier)
+        self._replaced = (key, using, tuple(connection.savepoint_ids))
+        transaction.on_commit(lambda: self._replaced_delete(key), using=using)
+
+    def _replaced_take(self, using: str) -> str | None:
+        """The key cycle_key replaced, for the INSERT about to run to delete its row; None when
+        there is none, or when that INSERT runs in another transaction or savepoint."""
+        replaced = self._replaced
+        if replaced is None:
+            return None
+        key, replaced_using, savepoints = replaced
+        connection = connections[using]
+        if replaced_using != using or not connection.in_atomic_block or tuple(connection.savepoint_ids) != savepoints:
+            return None
+        self._replaced = None
+        return key
+
+    def _replaced_delete(self, key: str) -> None:
+        # At commit: the replaced row no INSERT took with it (deleted now, in autocommit).
+        replaced = self._replaced
+        if replaced is not None and replaced[0] == key:
+            self._replaced = None
+            self.delete(key)
+
+    def _row_deleted(self, session_key: str, using: str) -> None:
+        """Called once the DELETE of `session_key`'s row has run (inside the caller's
+        transaction, if any). The cached store forgets its copy here."""
 
     def save(self, must_create: bool = False) -> None:
         """Django's database save, without its transaction when none is open.
@@ -147,9 +195,14 @@ class AccountSessionIndex:
         using = router.db_for_write(AccountSession, instance=obj)
         connection = connections[using]
         values = [obj.session_data, connection.ops.adapt_datetimefield_value(obj.expire_date), obj.account_id]
+        replaced = self._replaced_take(using) if must_create else None
         try:
             with connection.cursor() as cursor:
-                if must_create:
+                if replaced is not None and connection.vendor == "postgresql":
+                    cursor.execute(_session_sql(using)["replace"], [replaced, obj.session_key, *values])
+                elif must_create:
+                    if replaced is not None:
+                        cursor.execute(_session_sql(using)["delete"], [replaced])
                     cursor.execute(_session_sql(using)["insert"], [obj.session_key, *values])
                 else:
                     cursor.execute(_session_sql(using)["update"], [*values, obj.session_key])
@@ -158,6 +211,8 @@ class AccountSessionIndex:
             if not must_create:
                 raise UpdateError from None
             raise
+        if replaced is not None:
+            self._row_deleted(replaced, using)
         if not written:
             # A new key already taken (the INSERT did nothing: no error to break a transaction
             # around it, so no savepoint is needed), or the row of an update gone (signed out
@@ -183,6 +238,7 @@ class AccountSessionIndex:
         using = router.db_for_write(AccountSession)
         with connections[using].cursor() as cursor:
             cursor.execute(_session_sql(using)["delete"], [session_key])
+        self._row_deleted(session_key, using)
 
     @classmethod
     def account_sessions_delete(cls, *, account_id: int, keep_key: str | None = None) -> list[str]:

@@ -24,10 +24,9 @@ from django.conf import settings
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.cache import caches
-from django.db import router, transaction
+from django.db import transaction
 from django.utils.functional import cached_property
 
-from accounts.models import AccountSession
 from accounts.sessions import AccountSessionIndex
 from myspacecore.core.cache_clients import KeptClientCache, kept_redis_client, on_kept_client, redis_call
 
@@ -105,14 +104,14 @@ class SessionStore(AccountSessionIndex, CachedDBStore):
         transaction.on_commit(lambda: self._cache_set(data, age))
 
     def delete(self, session_key=None):
-        AccountSessionIndex.delete(self, session_key)
-        session_key = session_key or self.session_key
-        if session_key is not None:
-            # The copy goes once the row's DELETE commits (in autocommit, at once). Before, the
-            # row is still what every other request reads, and one that read it through would
-            # have put back a copy deleted earlier, to outlive the row by its ten minutes.
-            key = self.cache_key_prefix + session_key
-            transaction.on_commit(lambda: self._cache_write("delete", key), using=router.db_for_write(AccountSession))
+        AccountSessionIndex.delete(self, session_key)  # the copy: _row_deleted
+
+    def _row_deleted(self, session_key: str, using: str) -> None:
+        # The copy goes once the row's DELETE commits (in autocommit, at once). Before, the
+        # row is still what every other request reads, and one that read it through would
+        # have put back a copy deleted earlier, to outlive the row by its ten minutes.
+        key = self.cache_key_prefix + session_key
+        transaction.on_commit(lambda: self._cache_write("delete", key), using=using)
 
     @classmethod
     def account_sessions_delete(cls, *, account_id: int, keep_key: str | None = None) -> list[str]:

@@ -240,3 +240,97 @@ def test_a_deleted_rows_copy_goes_when_the_delete_commits_and_stays_when_it_roll
     assert session._cache.get(copy_key) is None
     assert not AccountSession.objects.filter(session_key=key).exists()
     assert store(session_caches, "sessions-up", key).load() == {}
+
+
+def _signed_in_session(session_caches, alias="sessions-up"):
+    session = store(session_caches, alias)
+    session["resident"] = 1
+    session.save()
+    return session, session.session_key, session.cache_key
+
+
+def _row(key: str) -> bool:
+    return AccountSession.objects.filter(session_key=key).exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_in_a_transaction_a_cycled_keys_row_goes_with_the_new_keys_insert(session_caches):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    session, old_key, old_copy = _signed_in_session(session_caches)
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        session.cycle_key()
+        assert _row(old_key)  # not yet: it goes with the INSERT
+        session[SESSION_KEY] = "41"
+        session.save()
+        assert session._cache.get(old_copy) == {"resident": 1}  # the copy waits for the commit
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("WITH", "INSERT", "DELETE"))]
+
+    # PostgreSQL: one statement (DELETE in a WITH, then the INSERT); elsewhere the two.
+    assert len(writes) == (1 if connection.vendor == "postgresql" else 2), writes
+    assert not _row(old_key) and session._cache.get(old_copy) is None
+    assert AccountSession.objects.get(session_key=session.session_key).account_id == 41
+    assert store(session_caches, "sessions-up", old_key).load() == {}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_in_a_transaction_a_cycled_key_with_no_save_after_it_goes_at_the_commit(session_caches):
+    from django.db import transaction
+
+    session, old_key, old_copy = _signed_in_session(session_caches)
+
+    with transaction.atomic():
+        session.cycle_key()
+        assert _row(old_key)
+
+    assert not _row(old_key) and session._cache.get(old_copy) is None
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_save_in_an_inner_savepoint_leaves_the_cycled_keys_row_to_the_commit(session_caches):
+    from django.db import transaction
+
+    session, old_key, old_copy = _signed_in_session(session_caches)
+
+    with transaction.atomic():
+        session.cycle_key()
+        with pytest.raises(RuntimeError), transaction.atomic():
+            session.save()  # in a savepoint that rolls back: it must not take the old row with it
+            raise RuntimeError("rolled back")
+        assert _row(old_key)
+
+    assert not _row(old_key) and session._cache.get(old_copy) is None
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_rolled_back_sign_in_keeps_the_old_keys_row_and_copy(session_caches):
+    from django.db import transaction
+
+    session, old_key, old_copy = _signed_in_session(session_caches)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        session.cycle_key()
+        session.save()
+        raise RuntimeError("rolled back")
+
+    assert _row(old_key) and session._cache.get(old_copy) == {"resident": 1}
+    assert not AccountSession.objects.exclude(session_key=old_key).exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_key_cycled_twice_in_a_transaction_leaves_neither_old_row(session_caches):
+    from django.db import transaction
+
+    session, first_key, _copy = _signed_in_session(session_caches)
+
+    with transaction.atomic():
+        session.cycle_key()
+        with transaction.atomic():
+            session.save()  # a new key, in a savepoint: it does not take the first key's row
+        second_key = session.session_key
+        session.cycle_key()
+        session.save()
+    assert not _row(first_key) and not _row(second_key)
+    assert list(AccountSession.objects.values_list("session_key", flat=True)) == [session.session_key]
