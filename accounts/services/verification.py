@@ -447,12 +447,13 @@ def _record_failure(row: VerificationTarget, now: datetime) -> VerificationWait:
 
 
 @cache
-def _settle_sql() -> str:
+def _settle_sql(also: str = "") -> str:
+    # `also`: a further condition of the WHERE (the verify's CTE: the target below the lock).
     column = _quoted_columns(VerificationCode)
     return (
         f"UPDATE {connection.ops.quote_name(VerificationCode._meta.db_table)} "  # noqa: S608 - names from _meta
-        f"SET {column['state']} = %s, {column['used_at']} = %s WHERE {column['id']} = %s AND {column['state']} = %s "
-        f"RETURNING {', '.join(column.values())}"
+        f"SET {column['state']} = %s, {column['used_at']} = %s WHERE {column['id']} = %s AND {column['state']} = %s"
+        f"{also} RETURNING {', '.join(column.values())}"
     )
 
 
@@ -470,7 +471,6 @@ def _settle(
 @cache
 def _target_and_use_sql() -> str:
     code_column, target_column = _quoted_columns(VerificationCode), _quoted_columns(VerificationTarget)
-    code_table = connection.ops.quote_name(VerificationCode._meta.db_table)
     returned = ", ".join(
         [
             *(f"locked_target.{name}" for name in target_column.values()),
@@ -479,12 +479,10 @@ def _target_and_use_sql() -> str:
     )
     # `used_code` reads `locked_target`'s row: PostgreSQL runs the upsert (and takes its lock) before it
     # looks at the code, and only for a target below the lock's count does the code change.
+    below_lock = f" AND (SELECT {target_column['consecutive_failures']} FROM locked_target) < %s"  # noqa: S608
     return (
         f"WITH locked_target AS ({_target_upsert_sql()}), "  # noqa: S608 - names from _meta
-        f"used_code AS (UPDATE {code_table} SET {code_column['state']} = %s, {code_column['used_at']} = %s "
-        f"WHERE {code_column['id']} = %s AND {code_column['state']} = %s "
-        f"AND (SELECT {target_column['consecutive_failures']} FROM locked_target) < %s "
-        f"RETURNING {', '.join(code_column.values())}) "
+        f"used_code AS ({_settle_sql(below_lock)}) "
         f"SELECT {returned} FROM locked_target LEFT JOIN used_code ON TRUE"
     )
 
