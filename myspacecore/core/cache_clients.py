@@ -14,7 +14,6 @@ one round trip where each used to make its own.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -35,9 +34,6 @@ def kept_redis_client(cache: RedisCache) -> Any:
     if client is None:
         client = _redis_clients[backend] = backend.get_client(write=True)
     return client
-
-
-logger = logging.getLogger(__name__)
 
 
 class KeptClientCache:
