@@ -9,13 +9,23 @@ templates, admin and security settings, none of which a cleanup uses, and are a 
 of its start-up (bench/README.md, cleanup). A release is checked at deploy (`check --deploy`),
 the beat tasks run the same services without checks, and a broken view must not stop expired
 codes going.
+
+Ctrl+C (SIGINT) stops a run at its next SQL statement, never inside one: a KeyboardInterrupt
+raised while psycopg waits on PostgreSQL (a COMMIT in flight) leaves the connection busy, and
+the transaction's clean-up then fails with a traceback of its own instead of rolling back. A
+second Ctrl+C stops at once.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from myspacecore.core.cleanup import CleanupResult
 
@@ -78,6 +88,35 @@ def positive_int(value: str) -> int:
     return number
 
 
+@contextmanager
+def interrupted_between_statements() -> Iterator[None]:
+    """Inside the block, SIGINT raises KeyboardInterrupt before the next SQL statement of the
+    default database (once; the statements after it, the rollback's and the lock's release,
+    run), not where the signal landed. Outside the main thread (no signal handler there) it
+    changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    requested: list[bool] = []
+
+    def on_sigint(signum, frame) -> None:
+        requested.append(True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl+C: at once
+
+    def before_statement(execute, sql, params, many, context):
+        if requested:
+            requested.clear()
+            raise KeyboardInterrupt
+        return execute(sql, params, many, context)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        with connection.execute_wrapper(before_statement):
+            yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class CleanupCommand(BaseCommand):
     """Subclasses set `noun` and `default_batch_size` and implement `run()`."""
 
@@ -104,7 +143,8 @@ class CleanupCommand(BaseCommand):
         on_terminal = not no_progress and not dry_run and sys.stderr.isatty()
         progress = TerminalProgress(sys.stderr, self.noun) if on_terminal else CountingProgress()
         try:
-            result = self.run(batch_size=batch_size, dry_run=dry_run, progress=progress)
+            with interrupted_between_statements():
+                result = self.run(batch_size=batch_size, dry_run=dry_run, progress=progress)
         except KeyboardInterrupt:
             progress.finish()
             self.stdout.write(
@@ -121,8 +161,7 @@ class CleanupCommand(BaseCommand):
             self.stdout.write(f"{self.name}: dry run, {result.processed} {self.noun} would be processed")
             return
         self.stdout.write(
-            f"{self.name}: {result.processed} {self.noun} processed in {result.batches} batches, "
-            f"{result.failed} failed"
+            f"{self.name}: {result.processed} {self.noun} processed in {result.batches} batches, {result.failed} failed"
         )
         if result.failed:
             raise CommandError(f"{result.failed} {self.noun} failed (see the log); run again to retry", returncode=1)
