@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from myspacecore.core.cleanup import CleanupResult
 from myspacecore.core.cleanup_command import EXIT_INTERRUPTED, CleanupCommand
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def statement(sql: str = "SELECT 1") -> None:
