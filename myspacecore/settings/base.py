@@ -189,8 +189,13 @@ TEMPLATES = [
                 "myspacecore.core.csrf_tokens.csrf",
             ],
             # {% shared %}: the page chrome rendered once per language and display values;
-            # {% form_fields %} and the other form tags: a form's fields written in Python.
-            "libraries": {"shared": "myspacecore.core.shared_fragments", "forms": "myspacecore.core.form_tags"},
+            # {% form_fields %} and the other form tags: a form's fields written in Python;
+            # {% device_items %}: the device list's lines, likewise.
+            "libraries": {
+                "shared": "myspacecore.core.shared_fragments",
+                "forms": "myspacecore.core.form_tags",
+                "device_items": "smarthome.device_items",
+            },
         },
     },
 ]
