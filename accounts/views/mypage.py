@@ -18,7 +18,7 @@ from myspacecore.tenancy.selectors import lease_invitations_exist, lease_invitat
 def mypage(request: ResidentRequest) -> HttpResponse:
     """The resident's hub (a staff account has none: 403, as on every resident page)."""
     user = request.user
-    phone_number = str(user.phone_number)
+    phone_number = user.phone_number
     # Nearly every visit has none: the cheap question first, the leases with their operator only then.
     invitations = (
         lease_invitations_for(phone_number=phone_number) if lease_invitations_exist(phone_number=phone_number) else []

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from phonenumber_field.phonenumber import PhoneNumber
 
 from myspacecore.tenancy.models import Lease
-from myspacecore.tenancy.selectors import lease_invitations, lease_invitations_exist
+from myspacecore.tenancy.selectors import _phone_number_stored, lease_invitations, lease_invitations_exist
 from myspacecore.tenancy.sql import lease_granting_sql, lease_in_force_sql, lease_not_ended_sql, table
 from tests.factories import LeaseFactory, ResidentFactory
 
@@ -93,7 +94,8 @@ def test_invitations_exist_in_plain_sql_as_the_queryset_says(acceptance, end_dat
     )
     LeaseFactory(phone_number="+819033334444")  # another number's invitation
 
-    for number in ("+819011112222", "090-1111-2222"):  # as stored, and as a resident's number prints
+    # As stored, as a resident's number prints, and as an account's number reads from the database.
+    for number in ("+819011112222", "090-1111-2222", PhoneNumber.from_string("+819011112222")):
         assert lease_invitations_exist(phone_number=number) is expected
         assert lease_invitations(phone_number=number).exists() is expected
 
@@ -166,3 +168,11 @@ def test_not_ended_and_granting_in_sql_are_the_querysets_on_every_boundary_day(d
     assert _ids_by_sql(lease_granting_sql, day) & ids == set(
         Lease.objects.granting(day).filter(pk__in=ids).values_list("pk", flat=True)
     )
+
+
+@pytest.mark.parametrize("text", ["+819011112222", "090-1111-2222", "+81312345678", "+8112", "12345", "+14155550123"])
+def test_a_phone_number_is_looked_up_as_its_field_stores_it(text):
+    """The account's PhoneNumber, valid or not, gives what the field's get_prep_value gives."""
+    field = Lease._meta.get_field("phone_number")
+    number = PhoneNumber.from_string(text)
+    assert _phone_number_stored(number) == field.get_prep_value(number) == field.get_prep_value(text)
