@@ -17,7 +17,7 @@ from accounts.services.profile import (
     birth_year_range,
     nickname_clean,
 )
-from myspacecore.core.forms import LengthMessages
+from myspacecore.core.forms import FixedFields, LengthMessages
 from myspacecore.core.phone_numbers import jp_mobile_validate
 
 NICKNAME_HELP = _("10文字以内で入力してください（絵文字も1文字と数えます）。")
@@ -62,7 +62,7 @@ class ProfileBasicsForm(LengthMessages, forms.Form):
         self.fields["gender"].help_text = _("登録後は変更できません。")
 
 
-class NicknameForm(LengthMessages, forms.Form):
+class NicknameForm(FixedFields, LengthMessages, forms.Form):
     """The edit page: the nickname is the only editable basic field (birth year and gender are not here)."""
 
     nickname = NicknameField()

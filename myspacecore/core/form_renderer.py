@@ -36,6 +36,10 @@ def _text(value: object) -> str:
     return text if isinstance(value, SafeData) else escape(text)
 
 
+# How an <input>'s value is written between its quotes (also by form_tags' fixed fields).
+value_text = _text
+
+
 def _input_tag(widget: dict) -> SafeString:
     parts = [f'<input type="{_text(widget["type"])}" name="{_text(widget["name"])}"']
     if widget["value"] != None:  # noqa: E711 - the template's own test

@@ -11,6 +11,11 @@ and a loop: ~0.27 ms of CPU for a form of one field, a sixth of the edit page's 
 templates escaped it: tests/foundation/test_form_tags.py renders the templates they replace
 beside them for every kind of field, error and label. As a template's variable, a form or field
 that is missing from the context renders nothing.
+
+A form that promises its fields are the same for every instance (`fields_are_fixed`, the
+`FixedFields` mixin of `myspacecore.core.forms`) has each unbound field written once per
+language and form options: the text around the `<input>`'s value is kept, and each request
+writes only its own value into it (the edit page's nickname: 0.15 of its 1.8 ms).
 """
 
 from __future__ import annotations
@@ -18,12 +23,30 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.core.signals import setting_changed
 from django.forms import BaseForm, BoundField
+from django.forms.widgets import Input
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
+
+from myspacecore.core.form_renderer import value_text
 
 register = template.Library()
+
+# Stands in for a value while a field is written once; NUL never occurs in our HTML.
+_VALUE = "\x00value\x00"
+# (form class, field, form options, language, whether the value is empty) -> the field's text
+# around its value, or the whole text (no value), or None: the field cannot be shared.
+_fixed_fields: dict[tuple, tuple[str, str] | str | None] = {}
+MAX_FIXED_FIELDS = 256
+
+
+def _settings_changed(**_kwargs) -> None:
+    _fixed_fields.clear()  # tests change languages, templates and renderers
+
+
+setting_changed.connect(_settings_changed, dispatch_uid="form_tags_fixed_fields")
 
 
 def _text(value: Any) -> str:
@@ -76,6 +99,64 @@ def form_field(field: BoundField) -> SafeString:
     widget, the help text and the errors, tied together by aria-describedby."""
     if not isinstance(field, BoundField):
         return SafeString("")
+    form = field.form
+    if getattr(form, "fields_are_fixed", False) and not form.is_bound:
+        fixed = _fixed_field(field)
+        if fixed is not None:
+            return fixed
+    return _form_field(field)
+
+
+def _fixed_field(field: BoundField) -> SafeString | None:
+    """An unbound field of a form with fixed fields, from the text written once; None when its
+    widget's value is not written as it is (anything but a plain <input>: a checkbox, a select)."""
+    widget = field.field.widget
+    if type(widget).get_context is not Input.get_context:  # a checkbox's "checked" comes from its value
+        return None
+    value = widget.format_value(field.value())
+    form = field.form
+    key = (
+        type(form),
+        field.name,
+        form.prefix,
+        form.auto_id,
+        form.use_required_attribute,
+        type(form.renderer),
+        get_language(),
+        value is None,
+    )
+    try:
+        fixed = _fixed_fields[key]
+    except KeyError:
+        fixed = _fixed_field_text(field, empty=value is None)
+        if len(_fixed_fields) < MAX_FIXED_FIELDS:
+            _fixed_fields[key] = fixed
+    if fixed is None or isinstance(fixed, str):
+        return None if fixed is None else SafeString(fixed)
+    before, after = fixed
+    return SafeString(f"{before}{value_text(value)}{after}")
+
+
+def _fixed_field_text(field: BoundField, *, empty: bool) -> tuple[str, str] | str | None:
+    """The field written once: whole when its value is empty, else around a stand-in value
+    (None if the stand-in does not come out once and as it went in)."""
+    if empty:
+        return str(_form_field(field))
+    if field.field.widget.format_value(field.field.prepare_value(_VALUE)) != _VALUE:
+        return None
+    saved = field.__dict__.get("initial", _VALUE)
+    field.__dict__["initial"] = _VALUE  # BoundField.initial is a cached_property
+    try:
+        pieces = str(_form_field(field)).split(_VALUE)
+    finally:
+        if saved is _VALUE:
+            del field.__dict__["initial"]
+        else:
+            field.__dict__["initial"] = saved
+    return (pieces[0], pieces[1]) if len(pieces) == 2 else None
+
+
+def _form_field(field: BoundField) -> SafeString:
     widget_type = field.widget_type
     label = _text(field.label)
     required = f' <span class="required">{_text(gettext("必須"))}</span>' if field.field.required else ""

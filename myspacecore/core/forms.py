@@ -30,13 +30,28 @@ def length_messages(label: object) -> dict[str, str]:
 
 
 class LengthMessages:
-    """Form mixin (before `forms.Form`): our length messages for every field without its own."""
+    """Form mixin (before `forms.Form`): our length messages for every field without its own.
+
+    Only a bound form validates, so only a bound form gets them (the edit page's GET does not
+    translate messages it never shows)."""
 
     if TYPE_CHECKING:
         fields: dict[str, Field]
+        is_bound: bool
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            return
         for field in self.fields.values():
             for code, message in length_messages(field.label).items():
                 field.error_messages.setdefault(code, message)
+
+
+class FixedFields:
+    """Form mixin: every instance has the class's fields as declared, and nothing changes them
+    afterwards (no `__init__` that sets a label, a help text, a widget or `required` per
+    instance, no view that does). `{% form_field %}` then writes each unbound field once per
+    language and form options and only its value per request (`myspacecore.core.form_tags`)."""
+
+    fields_are_fixed = True

@@ -162,3 +162,93 @@ def test_the_tags_in_a_template_are_not_escaped_again():
 
 def test_a_form_missing_from_the_context_renders_nothing():
     assert template("{% load forms %}[{% form_fields form %}{% form_errors form %}{% form_field form.name %}]") == "[]"
+
+
+# Fixed fields (`FixedFields`): each unbound field written once, its value per request
+# ------------------------------------------------------------------------------
+
+
+def _fixed(form: forms.Form) -> forms.Form:
+    form.fields_are_fixed = True  # as the FixedFields mixin declares it for a class
+    return form
+
+
+class Doubled(forms.CharField):
+    """A field whose value is not written as given: it cannot be shared."""
+
+    def prepare_value(self, value):
+        return f"{value}{value}" if value else value
+
+
+class Odd(forms.Form):
+    twice = Doubled(label="二重")
+    number = forms.IntegerField(label="数", required=False)
+    day = forms.DateField(label="日付", required=False)
+
+
+UNBOUND = [
+    ("unbound", lambda **initial: Every(initial=initial)),
+    ("no ids", lambda **initial: Every(auto_id=False, initial=initial)),
+    ("prefixed", lambda **initial: Every(prefix="p", initial=initial)),
+    ("no required attribute", lambda **initial: Every(use_required_attribute=False, initial=initial)),
+    ("odd", lambda **initial: Odd(initial=initial)),
+    *(
+        (form_class.__name__, lambda form_class=form_class, **initial: form_class(initial=initial))
+        for form_class in SITE_FORMS
+    ),
+]
+VALUES = [
+    {},
+    {"name": "初期値 <&>", "twice": "ab", "number": 1234, "day": datetime.date(2026, 12, 3), "nickname": "たろう"},
+    {"name": mark_safe("<b>safe</b>"), "token": 'q"t', "twice": "z", "nickname": "<script>", "email": "a@b.jp"},
+    {"name": "", "nickname": "", "number": 0},
+]
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+@pytest.mark.parametrize(("name", "make"), UNBOUND, ids=[name for name, _ in UNBOUND])
+def test_fixed_fields_write_what_the_templates_wrote_for_every_value(name, make, language):
+    """Written once and then filled in, request after request, each with its own value."""
+    with override(language):
+        for _round in range(2):  # the first writes the fields once, the second reuses them
+            for initial in VALUES:
+                form = _fixed(make(**initial))
+                assert form_tags.form_fields(form) == template('{% include "includes/form_fields.html" %}', form=form)
+                for field in form:
+                    assert form_tags.form_field(field) == template('{% include "includes/field.html" %}', field=field)
+
+
+def test_a_fixed_field_shows_this_requests_value_only():
+    first = form_tags.form_fields(_fixed(NicknameForm(initial={"nickname": "はなこ"})))
+    second = form_tags.form_fields(_fixed(NicknameForm(initial={"nickname": "<じろう>"})))
+    assert 'value="はなこ"' in first
+    assert 'value="&lt;じろう&gt;"' in second
+    assert "はなこ" not in second
+    assert "\x00" not in first + second
+    # Written from the kept text (around the value), not field by field again.
+    kept = [
+        text for key, text in form_tags._fixed_fields.items() if key[:2] == (NicknameForm, "nickname") and not key[-1]
+    ]
+    assert kept
+    assert all(isinstance(text, tuple) for text in kept)
+
+
+def test_a_field_whose_value_is_not_written_as_given_is_not_kept():
+    form = _fixed(Odd(initial={"twice": "ab"}))
+    assert 'value="abab"' in form_tags.form_field(form["twice"])
+    kept = [text for key, text in form_tags._fixed_fields.items() if key[:2] == (Odd, "twice") and not key[-1]]
+    assert kept
+    assert all(text is None for text in kept)
+
+
+def test_a_bound_form_is_never_written_from_the_fixed_text():
+    form_tags.form_fields(_fixed(NicknameForm(initial={"nickname": "はなこ"})))
+    bound = _fixed(NicknameForm({"nickname": ""}))
+    html = form_tags.form_fields(bound)
+    assert "field-invalid" in html
+    assert html == template('{% include "includes/form_fields.html" %}', form=bound)
+
+
+def test_the_edit_pages_form_has_fixed_fields():
+    assert NicknameForm.fields_are_fixed is True
+    assert not getattr(Every(), "fields_are_fixed", False)
