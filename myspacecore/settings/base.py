@@ -190,11 +190,12 @@ TEMPLATES = [
             ],
             # {% shared %}: the page chrome rendered once per language and display values;
             # {% form_fields %} and the other form tags: a form's fields written in Python;
-            # {% device_items %}: the device list's lines, likewise.
+            # {% device_items %}: the device list's lines, and {% status_messages %}, likewise.
             "libraries": {
                 "shared": "myspacecore.core.shared_fragments",
                 "forms": "myspacecore.core.form_tags",
                 "device_items": "smarthome.device_items",
+                "site_messages": "myspacecore.core.message_tags",
             },
         },
     },
