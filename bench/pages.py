@@ -1,6 +1,6 @@
 """Throughput, latency and queries of the resident pages, as ratios to a bare view in the same run.
 
-    .venv/bin/python bench/pages.py [--seconds 8] [--connections 8]
+    .venv/bin/python bench/pages.py [--seconds 8] [--rounds 4] [--connections 8]
 
 Starts gunicorn (2 sync workers, bench.settings = production on plain HTTP: PostgreSQL,
 Redis cache and sessions, DEBUG off) on a free port against its own database
@@ -8,8 +8,13 @@ Redis cache and sessions, DEBUG off) on a free port against its own database
 The database first gets `--population` other residents (100,000 by default: profile,
 unit, current lease, hub with 5 remotes, smart lock with 3 PINs each), so that queries
 run on tables of a realistic size. The baseline is `bench/bare/`: a view that returns
-"ok" behind the same middleware and the same signed-in session. It is measured first
-and last; its mean is the reference.
+"ok" behind the same middleware and the same signed-in session. Bare and the resident
+pages are measured in `--rounds` interleaved rounds (`--seconds` per page in all, split
+between the rounds; each round starts at the next page, so none always follows the same
+one): a drift of the shared machine's load falls on all of them alike, not on whichever page
+ran while it lasted. A page's figure is the mean of its rounds, its ratio that mean over
+bare's; "spread" is the lowest and highest ratio of a single round to bare in that round.
+The sign-in POSTs follow, `--seconds` each.
 Queries per request are counted in-process (Django test client, same settings and
 database). Prints a table, then one JSON line: "<page>_vs_bare" and "<page>_queries".
 """
@@ -97,9 +102,20 @@ def count_queries(method: str, path: str, *, user=None, data=None, prepare=None)
     return len(queries)
 
 
+def _mean_of_rounds(runs: list[dict]) -> dict:
+    return {
+        "rps": statistics.mean(r["rps"] for r in runs),
+        "p50_ms": statistics.mean(r["p50_ms"] for r in runs),
+        "p99_ms": statistics.mean(r["p99_ms"] for r in runs),
+        "non2xx3xx": sum(r["non2xx3xx"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds of bare and the resident pages")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--population", type=int, default=100_000, help="other residents in the database")
     args = parser.parse_args()
@@ -151,28 +167,29 @@ def main() -> int:
         return [harness.request_line("GET", paths[page], cookie=session)] * 2
 
     results: dict[str, dict] = {}
+    interleaved = ["bare", *RESIDENT_PAGES]
+    round_seconds = max(1, round(args.seconds / args.rounds))
     with harness.gunicorn(workers=2) as base:
-        runs = {"bare": []}
-        harness.wrk(base, get_lines("bare"), seconds=2, connections=args.connections)  # warm-up
-        runs["bare"].append(harness.wrk(base, get_lines("bare"), seconds=args.seconds, connections=args.connections))
-        for page in RESIDENT_PAGES:
+        runs: dict[str, list[dict]] = {page: [] for page in interleaved}
+        for page in interleaved:  # warm-up: each worker has compiled each page's templates
             harness.wrk(base, get_lines(page), seconds=1, connections=args.connections)
-            results[page] = harness.wrk(base, get_lines(page), seconds=args.seconds, connections=args.connections)
+        for number in range(args.rounds):
+            for page in interleaved[number % len(interleaved) :] + interleaved[: number % len(interleaved)]:
+                runs[page].append(
+                    harness.wrk(base, get_lines(page), seconds=round_seconds, connections=args.connections)
+                )
         results["signin_phone"] = harness.wrk(
             base, phone_lines, seconds=args.seconds, connections=args.connections, replay=False
         )
         results["signin_code"] = harness.wrk(
             base, code_lines, seconds=args.seconds, connections=args.connections, replay=False
         )
-        runs["bare"].append(harness.wrk(base, get_lines("bare"), seconds=args.seconds, connections=args.connections))
-    bare = {
-        "rps": statistics.mean(r["rps"] for r in runs["bare"]),
-        "p50_ms": statistics.mean(r["p50_ms"] for r in runs["bare"]),
-        "p99_ms": statistics.mean(r["p99_ms"] for r in runs["bare"]),
-        "non2xx3xx": sum(r["non2xx3xx"] for r in runs["bare"]),
-        "errors": sum(r["errors"] for r in runs["bare"]),
-    }
-    results = {"bare": bare, **results}
+    rounds = {page: _mean_of_rounds(page_runs) for page, page_runs in runs.items()}
+    for page in RESIDENT_PAGES:
+        each = [run["rps"] / bare_run["rps"] for run, bare_run in zip(runs[page], runs["bare"], strict=True)]
+        rounds[page]["spread"] = f"{min(each):.2f}-{max(each):.2f}"
+    bare = rounds["bare"]
+    results = {**rounds, **results}
 
     from accounts.models import VerificationCode
 
@@ -199,6 +216,7 @@ def main() -> int:
             summary[f"{page}_vs_bare"] = round(ratio, 3)
             summary[f"{page}_queries"] = queries[page]
     summary["bare_rps"] = round(bare["rps"], 1)
+    summary["rounds"] = args.rounds
     summary["errors"] = sum(r["errors"] for r in results.values())
     summary["codes_used"] = VerificationCode.objects.filter(state=VerificationCode.State.USED).count()
     print(
@@ -208,6 +226,7 @@ def main() -> int:
                 ("page", "page", ""),
                 ("rps", "req/s", ".1f"),
                 ("ratio", "vs bare", ".2f"),
+                ("spread", "rounds", ""),
                 ("p50_ms", "p50 ms", ".1f"),
                 ("p99_ms", "p99 ms", ".1f"),
                 ("queries", "queries", "d"),
