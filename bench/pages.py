@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -167,6 +168,7 @@ def main() -> int:
         return [harness.request_line("GET", paths[page], cookie=session)] * 2
 
     results: dict[str, dict] = {}
+    load_before = [round(load, 2) for load in os.getloadavg()]
     interleaved = ["bare", *RESIDENT_PAGES]
     round_seconds = max(1, round(args.seconds / args.rounds))
     with harness.gunicorn(workers=2) as base:
@@ -217,6 +219,8 @@ def main() -> int:
             summary[f"{page}_queries"] = queries[page]
     summary["bare_rps"] = round(bare["rps"], 1)
     summary["rounds"] = args.rounds
+    summary["load_average_before"] = load_before
+    summary["load_average_after"] = [round(load, 2) for load in os.getloadavg()]
     summary["errors"] = sum(r["errors"] for r in results.values())
     summary["codes_used"] = VerificationCode.objects.filter(state=VerificationCode.State.USED).count()
     print(
