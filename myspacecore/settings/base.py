@@ -268,6 +268,15 @@ TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=[])
 # CELERY
 # ------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+
+
+def broker_transport(url: str) -> str | None:
+    """A redis:// broker: kombu's Redis transport with one client per channel for what it
+    sends (myspacecore/celery_broker.py); any other URL: the transport its scheme names."""
+    return "myspacecore.celery_broker:Transport" if url.startswith("redis://") else None
+
+
+CELERY_BROKER_TRANSPORT = broker_transport(CELERY_BROKER_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -4,7 +4,7 @@ A missing secret fails at boot rather than running with a guessable one.
 """
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import broker_transport, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -25,6 +25,7 @@ CACHES = {
     }
 }
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_TRANSPORT = broker_transport(CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = False
 # cached_db that falls back to PostgreSQL while Redis is down (see myspacecore/sessions.py).
 SESSION_ENGINE = "myspacecore.sessions"
