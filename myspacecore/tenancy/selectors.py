@@ -6,7 +6,6 @@ import datetime
 import functools
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Field
 from django.utils import timezone
@@ -75,29 +74,16 @@ def lease_invitations(*, phone_number: str) -> LeaseQuerySet:
     return Lease.objects.filter(phone_number=phone_number, acceptance=Lease.Acceptance.PENDING).not_ended(today)
 
 
-def _phone_number_stored(phone_number: str | PhoneNumber) -> str:
-    """The number as a lease's `phone_number` column holds it: the field's `get_prep_value`.
-
-    An account's number (a PhoneNumber read from the database) is written here as
-    `get_prep_value` writes one, without the field's emptiness test first: `len()` of a
-    PhoneNumber validates and formats it, then the field does both again, and the text given
-    by `str()` (the national format) was parsed back first: ~0.1 ms of My page's CPU."""
-    if isinstance(phone_number, PhoneNumber):
-        if not phone_number.is_valid():
-            return phone_number.raw_input
-        return phone_number.format_as(PhoneNumber.format_map[getattr(settings, "PHONENUMBER_DB_FORMAT", "E164")])
-    field = Lease._meta.get_field("phone_number")
-    assert isinstance(field, Field)
-    return field.get_prep_value(phone_number)
-
-
 def lease_invitations_exist(*, phone_number: str | PhoneNumber) -> bool:
     """Whether any lease waits for this number's answer (`lease_invitations(…).exists()`).
 
     Plain SQL, one indexed EXISTS (`lease_invitations_exist_sql`, also read by the sign-in): My
     page asks it on every visit and nearly always hears no; the ORM took 0.4 ms of CPU to build
-    it, and 0.8 ms for `lease_invitations_for`'s join (bench/README.md, pages.py)."""
-    exists, params = lease_invitations_exist_sql(_phone_number_stored(phone_number), timezone.localdate())
+    it, and 0.8 ms for `lease_invitations_for`'s join (bench/README.md, pages.py). An account's
+    number is given as its PhoneNumber: its national text (`str()`) would be parsed back here."""
+    field = Lease._meta.get_field("phone_number")
+    assert isinstance(field, Field)
+    exists, params = lease_invitations_exist_sql(field.get_prep_value(phone_number), timezone.localdate())
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {exists}", params)
         return bool(cursor.fetchone()[0])

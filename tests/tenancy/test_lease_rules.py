@@ -11,7 +11,7 @@ from django.db import connection
 from phonenumber_field.phonenumber import PhoneNumber
 
 from myspacecore.tenancy.models import Lease
-from myspacecore.tenancy.selectors import _phone_number_stored, lease_invitations, lease_invitations_exist
+from myspacecore.tenancy.selectors import lease_invitations, lease_invitations_exist
 from myspacecore.tenancy.sql import lease_granting_sql, lease_in_force_sql, lease_not_ended_sql, table
 from tests.factories import LeaseFactory, ResidentFactory
 
@@ -171,8 +171,11 @@ def test_not_ended_and_granting_in_sql_are_the_querysets_on_every_boundary_day(d
 
 
 @pytest.mark.parametrize("text", ["+819011112222", "090-1111-2222", "+81312345678", "+8112", "12345", "+14155550123"])
-def test_a_phone_number_is_looked_up_as_its_field_stores_it(text):
-    """The account's PhoneNumber, valid or not, gives what the field's get_prep_value gives."""
-    field = Lease._meta.get_field("phone_number")
-    number = PhoneNumber.from_string(text)
-    assert _phone_number_stored(number) == field.get_prep_value(number) == field.get_prep_value(text)
+def test_an_accounts_phone_number_finds_what_its_text_finds(text):
+    """The account's PhoneNumber, valid or not, looks up what the text it was read from does."""
+    LeaseFactory(
+        phone_number="+819011112222", acceptance=Lease.Acceptance.PENDING, start_date=datetime.date(1999, 1, 1)
+    )
+    assert lease_invitations_exist(phone_number=PhoneNumber.from_string(text)) is lease_invitations_exist(
+        phone_number=text
+    )
