@@ -3,7 +3,7 @@
 For every message it sends, kombu's Redis channel makes a new `redis.Redis` object over the
 channel's connection pool (`Channel.conn_or_acquire`), and redis-py builds the ~170 response
 callbacks of each new client: a fifth of `apply_async`'s CPU, on every sign-in code sent
-(0.50 -> 0.40 ms per task sent, bench/README.md "Peer"). Here the channel keeps one such client
+(0.43-0.48 -> 0.35-0.37 ms per task sent, alternated; bench/README.md "Peer"). Here the channel keeps one such client
 for those calls: the same commands, on the same pool's connections, with the same errors
 when the broker is down. A client holds no connection of its own (its pool lends one per
 command), so one client serving all of a channel's calls is how redis-py is meant to be used;

@@ -95,5 +95,5 @@ def _codes_delete(*, deletable: QuerySet, after: int, last: int, batch_size: int
     deleted, _detail = deletable.filter(pk__gt=after, pk__lte=upper).delete()
     if not deleted and upper < last:
         following = VerificationCode.objects.filter(pk__gt=upper).aggregate(first=Min("pk"))["first"]
-        upper = last if following is None else max(upper, following - 1)
+        upper = last if following is None else following - 1  # the next code's pk is above `upper`
     return deleted, upper

@@ -15,7 +15,8 @@ that is missing from the context renders nothing.
 A form that promises its fields are the same for every instance (`fields_are_fixed`, the
 `FixedFields` mixin of `myspacecore.core.forms`) has each unbound field written once per
 language and form options: the text around the `<input>`'s value is kept, and each request
-writes only its own value into it (the edit page's nickname: 0.15 of its 1.8 ms).
+writes only its own value into it (with LengthMessages' bound-only messages, the edit page
+1.82 -> 1.70 ms in-process).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ register = template.Library()
 
 # Stands in for a value while a field is written once; NUL never occurs in our HTML.
 _VALUE = "\x00value\x00"
+_UNSET = object()
 # (form class, field, form options, language, whether the value is empty) -> the field's text
 # around its value, or the whole text (no value), or None: the field cannot be shared.
 _fixed_fields: dict[tuple, tuple[str, str] | str | None] = {}
@@ -144,14 +146,13 @@ def _fixed_field_text(field: BoundField, *, empty: bool) -> tuple[str, str] | st
         return str(_form_field(field))
     if field.field.widget.format_value(field.field.prepare_value(_VALUE)) != _VALUE:
         return None
-    saved = field.__dict__.get("initial", _VALUE)
-    field.__dict__["initial"] = _VALUE  # BoundField.initial is a cached_property
+    saved = field.__dict__.pop("initial", _UNSET)  # BoundField.initial is a cached_property
+    field.__dict__["initial"] = _VALUE
     try:
         pieces = str(_form_field(field)).split(_VALUE)
     finally:
-        if saved is _VALUE:
-            del field.__dict__["initial"]
-        else:
+        del field.__dict__["initial"]
+        if saved is not _UNSET:
             field.__dict__["initial"] = saved
     return (pieces[0], pieces[1]) if len(pieces) == 2 else None
 
